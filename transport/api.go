@@ -1,0 +1,126 @@
+// Package transport is placer's binary TCP wire between nodes: framing,
+// handshake with cookie authentication, optional mutual TLS, one connection
+// per node pair, heartbeats and write batching. It moves typed frames between
+// named nodes and reports peers going up and down with a reason. It knows
+// nothing about processes: a PID here is only an address triple that the
+// node layer fills in and reads back.
+//
+// The byte layout of every frame is specified in docs/protocol.md.
+package transport
+
+import (
+	"context"
+	"time"
+)
+
+// FrameType identifies a frame on the wire.
+//
+// ONLY APPEND TO THIS LIST. The numeric values are part of the wire protocol:
+// never reorder, renumber or reuse one. A later protocol version may add types;
+// a peer that negotiated an older version never receives them.
+type FrameType uint8
+
+const (
+	FrameInvalid      FrameType = 0  // never sent
+	FrameHeartbeat    FrameType = 1  // keep-alive tick, no body
+	FrameSend         FrameType = 2  // To (PID) <- Payload, From
+	FrameRegSend      FrameType = 3  // ToName@node <- Payload, From
+	FrameCall         FrameType = 4  // To or ToName, Ref = call id, TTL, Payload
+	FrameReply        FrameType = 5  // Ref = call id, Status, Reason, Payload
+	FrameMonitor      FrameType = 6  // From monitors To or ToName, Ref = monitor ref
+	FrameDemonitor    FrameType = 7  // From, To, Ref
+	FrameDown         FrameType = 8  // From (the dead process) -> To (watcher), Ref, Status, Reason, Payload
+	FrameLink         FrameType = 9  // From, To
+	FrameUnlink       FrameType = 10 // From, To
+	FrameExit         FrameType = 11 // From -> To, Status, Reason
+	FrameSpawnRequest FrameType = 12 // From (caller), ToName = kind, Ref, TTL, Payload = args
+	FrameSpawnReply   FrameType = 13 // To (caller), Ref, Status, Reason, Payload (encodes the new PID or nothing)
+)
+
+// PID is the wire form of a process identifier. The transport treats it as an
+// opaque address; the node layer defines its meaning. A zero PID (empty Node)
+// means "absent".
+type PID struct {
+	Node     string // "name@host"
+	ID       uint64
+	Creation uint32
+}
+
+// IsZero reports whether p is the absent PID.
+func (p PID) IsZero() bool { return p.Node == "" && p.ID == 0 && p.Creation == 0 }
+
+// Message is one decoded frame of any non-handshake type. Which fields a type
+// uses is listed at the FrameType constants and, byte for byte, in
+// docs/protocol.md; fields a type does not use are zero after decoding and
+// ignored when encoding.
+//
+// Ownership: a Message passed to Transport.Send must not be modified by the
+// caller until Send returns; Send does not retain it (it is encoded or copied).
+// A Message passed to Handler.HandleMessage belongs to the handler: the
+// transport never reuses it or its Payload.
+type Message struct {
+	Type    FrameType
+	From    PID
+	To      PID
+	ToName  string        // registered name (RegSend, Call/Monitor by name) or process kind (SpawnRequest)
+	Ref     uint64        // correlation id: call id, monitor reference, spawn id
+	TTL     time.Duration // Call/SpawnRequest: time the caller will still wait, measured at send (relative, so clock skew does not matter)
+	Status  uint8         // Reply/Down/Exit/SpawnReply: a code whose meaning the node layer defines
+	Reason  string        // Reply/Down/Exit/SpawnReply: human-readable reason or error text
+	Payload []byte        // opaque bytes
+}
+
+// PeerInfo describes a connected, authenticated peer.
+type PeerInfo struct {
+	Name     string // peer node name, "name@host"
+	Addr     string // remote network address of the connection
+	Hidden   bool   // peer connected with the hidden flag
+	Creation uint32 // peer's incarnation, exchanged at handshake
+	Version  uint8  // protocol version agreed at handshake
+}
+
+// Handler receives what the transport decodes and the peer lifecycle.
+//
+// HandleMessage is called on the connection's reader goroutine, in the order
+// frames arrived; it must not block (hand the message to a bounded queue and
+// return), or it stalls that connection. PeerUp is called once a connection
+// is authenticated and before any HandleMessage from that peer; PeerDown
+// exactly once per PeerUp, after the last HandleMessage of that connection,
+// with a reason that wraps one of ErrConnClosed, ErrHeartbeatTimeout,
+// ErrAuth, ErrProtocol or ErrShutdown. Callbacks for one peer never run
+// concurrently with each other.
+type Handler interface {
+	HandleMessage(peer string, m *Message)
+	PeerUp(p PeerInfo)
+	PeerDown(p PeerInfo, reason error)
+}
+
+// Transport is what the node layer needs from a wire. The TCP Endpoint in
+// this package implements it, and so does the in-memory network used by
+// tests (package transport/memnet), whose links can be cut and restored.
+type Transport interface {
+	// Name is this node's name, "name@host".
+	Name() string
+	// Addr is the address peers dial to reach this node ("" if none).
+	Addr() string
+	// Send queues m for node, connecting first if there is no connection.
+	// Frames to one node are delivered in the order Send was called for
+	// them by one goroutine. It fails with ErrNoConnection if the peer
+	// cannot be reached or authenticated, ErrQueueFull if the outbound queue
+	// stayed full until ctx ended, ErrShutdown after Close.
+	Send(ctx context.Context, node string, m *Message) error
+	// Connect establishes (or confirms) an authenticated connection to node.
+	Connect(ctx context.Context, node string) error
+	// Disconnect closes the connection to node, if any; PeerDown follows
+	// with ErrConnClosed.
+	Disconnect(node string) error
+	// Peers lists the currently connected, authenticated peers.
+	Peers() []PeerInfo
+	// SetAddr records the network address at which node can be dialled
+	// (the role epmd plays in Erlang). The in-memory network ignores it.
+	SetAddr(node, addr string)
+	// Close closes every connection and the listener and waits until every
+	// goroutine the transport started has ended. PeerDown is delivered for
+	// each peer with ErrShutdown. Idempotent.
+	Close() error
+}
