@@ -35,6 +35,8 @@ const (
 	FrameExit         FrameType = 11 // From -> To, Status, Reason
 	FrameSpawnRequest FrameType = 12 // From (caller), ToName = kind, Ref, TTL, Payload = args
 	FrameSpawnReply   FrameType = 13 // To (caller), Ref, Status, Reason, Payload (encodes the new PID or nothing)
+	FrameFragment     FrameType = 14 // one piece of a large frame; internal to the TCP transport, never passed to Send or HandleMessage
+	FrameBulkAck      FrameType = 15 // flow-control credit for fragments; internal to the TCP transport
 )
 
 // PID is the wire form of a process identifier. The transport treats it as an
@@ -50,9 +52,11 @@ type PID struct {
 func (p PID) IsZero() bool { return p.Node == "" && p.ID == 0 && p.Creation == 0 }
 
 // Message is one decoded frame of any non-handshake type. Which fields a type
-// uses is listed at the FrameType constants and, byte for byte, in
-// docs/protocol.md; fields a type does not use are zero after decoding and
-// ignored when encoding.
+// is meant to use is listed at the FrameType constants. The TCP transport
+// carries every field for every type (a zero field costs nothing on the
+// wire; see docs/protocol.md for the bytes), so whatever the node layer sets
+// arrives, and what it leaves zero arrives zero. An empty non-nil Payload
+// arrives as nil.
 //
 // Ownership: a Message passed to Transport.Send must not be modified by the
 // caller until Send returns; Send does not retain it (it is encoded or copied).
@@ -84,7 +88,8 @@ type PeerInfo struct {
 // HandleMessage is called on the connection's reader goroutine, in the order
 // frames arrived; it must not block (hand the message to a bounded queue and
 // return), or it stalls that connection. PeerUp is called once a connection
-// is authenticated and before any HandleMessage from that peer; PeerDown
+// is authenticated and before any HandleMessage from that peer (a Send to
+// the peer may already have succeeded a moment before); PeerDown
 // exactly once per PeerUp, after the last HandleMessage of that connection,
 // with a reason that wraps one of ErrConnClosed, ErrHeartbeatTimeout,
 // ErrAuth, ErrProtocol or ErrShutdown. Callbacks for one peer never run
@@ -104,10 +109,15 @@ type Transport interface {
 	// Addr is the address peers dial to reach this node ("" if none).
 	Addr() string
 	// Send queues m for node, connecting first if there is no connection.
-	// Frames to one node are delivered in the order Send was called for
-	// them by one goroutine. It fails with ErrNoConnection if the peer
-	// cannot be reached or authenticated, ErrQueueFull if the outbound queue
-	// stayed full until ctx ended, ErrShutdown after Close.
+	// Frames with the same From PID to one node are delivered in the order
+	// Send was called for them. Frames from different senders may be
+	// reordered: the TCP transport lets a small frame overtake a large
+	// (fragmented) one from another sender, so that a bulk transfer does
+	// not hold up calls. It fails with ErrNoConnection if the peer cannot
+	// be reached or authenticated (wrapping the cause: ErrUnknownNode,
+	// ErrAuth, ErrVersion...), ErrQueueFull if the outbound queue stayed
+	// full until ctx ended, ErrFrameTooLarge if m exceeds the peer's frame
+	// limit, ErrShutdown after Close.
 	Send(ctx context.Context, node string, m *Message) error
 	// Connect establishes (or confirms) an authenticated connection to node.
 	Connect(ctx context.Context, node string) error

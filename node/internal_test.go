@@ -1,0 +1,216 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/placerhq/placer/transport"
+)
+
+func TestMailboxBoundAndOrder(t *testing.T) {
+	m := newMailbox(3)
+	for i := range 5 {
+		r := m.push(envelope{kind: envMsg, ref: uint64(i)}, true)
+		if want := map[bool]pushResult{true: pushOK, false: pushFull}[i < 3]; r != want {
+			t.Fatalf("push %d = %v, want %v", i, r, want)
+		}
+	}
+	// Notifications are not bounded and keep their place in the order.
+	for i := 5; i < 25; i++ {
+		if r := m.push(envelope{kind: envDown, ref: uint64(i)}, false); r != pushOK {
+			t.Fatalf("system push %d = %v", i, r)
+		}
+	}
+	m.pushUrgent(envelope{kind: envShutdown, ref: 99})
+	if e, _ := m.pop(false); e.ref != 99 {
+		t.Fatalf("urgent not first: %d", e.ref)
+	}
+	if _, ok := m.pop(true); ok {
+		t.Fatal("frozen pop returned a normal envelope")
+	}
+	var got []uint64
+	for e, ok := m.pop(false); ok; e, ok = m.pop(false) {
+		got = append(got, e.ref)
+	}
+	want := []uint64{0, 1, 2}
+	for i := 5; i < 25; i++ {
+		want = append(want, uint64(i))
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("order %v, want %v", got, want)
+	}
+	if m.dropped.Load() != 2 || m.user != 0 {
+		t.Fatalf("dropped %d user %d", m.dropped.Load(), m.user)
+	}
+	m.push(envelope{kind: envCall}, true)
+	if left := m.close(); len(left) != 1 || m.push(envelope{}, false) != pushClosed {
+		t.Fatalf("close left %d", len(left))
+	}
+}
+
+func TestWireEncodings(t *testing.T) {
+	pid := PID{Node: "a@b", ID: 1 << 40, Creation: 7}
+	if got, err := decodePID(appendPID(nil, pid)); err != nil || got != pid {
+		t.Fatalf("pid round trip %v %v", got, err)
+	}
+	opts := SpawnOpts{Name: "n", State: []byte{1, 2}, HasState: true, LinkTo: pid}
+	args, got, err := decodeSpawn(encodeSpawn([]byte("args"), opts))
+	if err != nil || string(args) != "args" || got.Name != "n" || !bytes.Equal(got.State, opts.State) || got.LinkTo != pid {
+		t.Fatalf("spawn round trip %q %+v %v", args, got, err)
+	}
+	fn, rargs, err := decodeRPC(encodeRPC("abs", []byte("-1")))
+	if err != nil || fn != "abs" || string(rargs) != "-1" {
+		t.Fatalf("rpc round trip %q %q %v", fn, rargs, err)
+	}
+	for _, r := range []Reason{{Kind: Normal}, {Kind: Error, Err: "x"}, {Kind: Handoff, NewPID: pid}} {
+		m := &transport.Message{}
+		wireReason(m, r)
+		if back := reasonFromWire(m); back != r {
+			t.Fatalf("reason %v came back as %v", r, back)
+		}
+	}
+	for _, e := range []error{ErrNoProc, ErrMailboxFull, ErrTimeout, ErrBusy, errors.New("user")} {
+		st, text := statusOf(e)
+		back := errorOf(st, text)
+		if want := map[bool]error{true: ErrHandler, false: e}[st == stHandler]; !errors.Is(back, want) {
+			t.Fatalf("%v came back as %v", e, back)
+		}
+	}
+}
+
+// FuzzDecodeSpawn feeds arbitrary spawn-request payloads (peer-controlled
+// bytes) to the decoder: it must never panic, and what it accepts must
+// survive a re-encode unchanged.
+func FuzzDecodeSpawn(f *testing.F) {
+	f.Add(encodeSpawn([]byte("args"), SpawnOpts{}))                                        // minimal
+	f.Add(encodeSpawn(nil, SpawnOpts{Name: "n", State: []byte("s"), HasState: true}))      // state
+	f.Add(encodeSpawn(nil, SpawnOpts{LinkTo: PID{Node: "a@b", ID: 3, Creation: 4}}))       // link
+	f.Add([]byte{spawnVersion, spawnFlagLink | spawnFlagState, 0xff, 0xff, 0xff, 0xff, 1}) // huge length
+	f.Fuzz(func(t *testing.T, b []byte) {
+		args, opts, err := decodeSpawn(b)
+		if err != nil {
+			return
+		}
+		// Uvarints have several encodings, so compare decoded values.
+		a2, o2, err := decodeSpawn(encodeSpawn(args, opts))
+		if err != nil || !bytes.Equal(a2, args) || o2.Name != opts.Name || o2.HasState != opts.HasState ||
+			!bytes.Equal(o2.State, opts.State) || o2.LinkTo != opts.LinkTo {
+			t.Fatalf("re-encoding %x changed the request: %+v %+v %v", b, opts, o2, err)
+		}
+	})
+}
+
+// fakeTransport records what the node sends and lets a test play the peer.
+type fakeTransport struct {
+	mu   sync.Mutex
+	sent []*transport.Message
+	h    transport.Handler
+}
+
+func (f *fakeTransport) Name() string { return "me@test" }
+func (f *fakeTransport) Addr() string { return "" }
+func (f *fakeTransport) Send(_ context.Context, _ string, m *transport.Message) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	cp := *m
+	f.sent = append(f.sent, &cp)
+	return nil
+}
+func (f *fakeTransport) Connect(context.Context, string) error { return nil }
+func (f *fakeTransport) Disconnect(string) error               { return nil }
+func (f *fakeTransport) Peers() []transport.PeerInfo           { return nil }
+func (f *fakeTransport) SetAddr(string, string)                {}
+func (f *fakeTransport) Close() error                          { return nil }
+
+func (f *fakeTransport) last() *transport.Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.sent[len(f.sent)-1]
+}
+
+func fakeNode(t *testing.T) (*Node, *fakeTransport) {
+	t.Helper()
+	ft := &fakeTransport{}
+	cfg := DefaultConfig()
+	cfg.Name = "me@test"
+	cfg.Transport = func(_ TransportParams, h transport.Handler) (transport.Transport, error) {
+		ft.h = h
+		return ft, nil
+	}
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Close() })
+	return n, ft
+}
+
+// A late PeerDown of a peer's old incarnation fails only what was aimed at
+// that incarnation (or at a name); calls, monitors and links aimed at the
+// new incarnation's PIDs stay.
+func TestPeerDownScopedToIncarnation(t *testing.T) {
+	n, ft := fakeNode(t)
+	old := transport.PeerInfo{Name: "p@test", Creation: 1}
+	ft.h.PeerUp(old)
+	ib, _ := n.NewInbox()
+	newPID := PID{Node: "p@test", ID: 5, Creation: 2}
+	oldPID := PID{Node: "p@test", ID: 5, Creation: 1}
+	refNew, refOld := ib.Monitor(newPID), ib.Monitor(oldPID)
+	type result struct {
+		which string
+		err   error
+	}
+	results := make(chan result, 2)
+	for which, d := range map[string]Dest{"new": newPID, "name": Named{Name: "x", Node: "p@test"}} {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			_, err := n.Call(ctx, d, nil)
+			results <- result{which, err}
+		}()
+	}
+	for n.Stats().PendingCalls < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	ft.h.PeerDown(old, transport.ErrConnClosed)
+	for range 2 {
+		r := <-results
+		want := map[string]error{"new": ErrTimeout, "name": ErrNoConnection}[r.which]
+		if !errors.Is(r.err, want) {
+			t.Fatalf("call to %s: %v, want %v", r.which, r.err, want)
+		}
+	}
+	m, err := ib.Receive(context.Background())
+	if d, ok := m.(Down); err != nil || !ok || d.Ref != refOld || d.Reason.Kind != NoConnection {
+		t.Fatalf("got %#v %v, want the old incarnation's DOWN", m, err)
+	}
+	if !ib.Demonitor(refNew) {
+		t.Fatal("the new incarnation's monitor fired")
+	}
+}
+
+// Frames that claim to come from another node's process are dropped.
+func TestForeignRelationFramesDropped(t *testing.T) {
+	n, ft := fakeNode(t)
+	ft.h.PeerUp(transport.PeerInfo{Name: "p@test", Creation: 1})
+	ib, _ := n.NewInbox()
+	forged := transport.PID{Node: "q@test", ID: 1, Creation: 1}
+	ft.h.HandleMessage("p@test", &transport.Message{Type: transport.FrameLink, From: forged, To: wirePID(ib.Self())})
+	ft.h.HandleMessage("p@test", &transport.Message{Type: transport.FrameMonitor, From: forged, To: wirePID(ib.Self()), Ref: 1})
+	info, err := n.ProcessInfo(ib.Self())
+	if err != nil || info.Links != 0 || info.MonitoredBy != 0 {
+		t.Fatalf("forged frames took effect: %+v %v", info, err)
+	}
+	// A malformed spawn request is answered with an error, not a panic.
+	ft.h.HandleMessage("p@test", &transport.Message{
+		Type: transport.FrameSpawnRequest, From: transport.PID{Node: "p@test"}, ToName: KindEcho, Ref: 9, Payload: []byte{9},
+	})
+	if m := ft.last(); m.Type != transport.FrameSpawnReply || m.Status != stBadArg {
+		t.Fatalf("reply %+v", m)
+	}
+}

@@ -1,0 +1,334 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// dialledBy reports which side dialled the connection between a and b:
+// the acceptor sees the dialler's ephemeral port, the dialler sees the
+// acceptor's listening address.
+func dialledBy(a, b *node) string {
+	for _, p := range a.ep.Peers() {
+		if p.Name == b.ep.Name() && p.Addr == b.ep.Addr() {
+			return a.ep.Name()
+		}
+	}
+	return b.ep.Name()
+}
+
+// TestSimultaneousConnect makes both nodes dial each other at once (held at
+// a barrier so both dials are in flight before either is authenticated)
+// while both send: exactly one connection survives, the smaller name's
+// outbound one, and no message is lost.
+func TestSimultaneousConnect(t *testing.T) {
+	for round := 0; round < 8; round++ {
+		barrier := true
+		if round%2 == 1 {
+			barrier = false // free-running interleavings too
+		}
+		t.Run(fmt.Sprintf("round%d-barrier=%v", round, barrier), func(t *testing.T) {
+			simultaneous(t, barrier)
+		})
+	}
+}
+
+func simultaneous(t *testing.T, barrier bool) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	hooks := &testHooks{beforeAuth: func(string) {
+		if barrier {
+			wg.Done()
+			wg.Wait()
+		}
+	}}
+	a, b := startPair(t, func(c *Config) { c.hooks = hooks })
+	ctx := ctxT(t)
+	const n = 50
+	errs := make(chan error, 2)
+	for _, pair := range [][2]*node{{a, b}, {b, a}} {
+		from, to := pair[0], pair[1]
+		go func() {
+			for i := 0; i < n; i++ {
+				if err := from.ep.Send(ctx, to.ep.Name(), seqMsg(pid(from.ep.Name(), 1), pid(to.ep.Name(), 1), i)); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for i := 0; i < 2; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 5*time.Second, "all messages", func() bool {
+		return a.rec.count("msg", "") == n && b.rec.count("msg", "") == n
+	})
+	for _, x := range []*node{a, b} {
+		if ups, downs := x.rec.count("up", ""), x.rec.count("down", ""); ups != 1 || downs != 0 {
+			t.Fatalf("%s: %d PeerUps, %d PeerDowns; want one connection", x.ep.Name(), ups, downs)
+		}
+		for i, m := range x.rec.messages() {
+			if want := string(seqMsg(PID{}, PID{}, i).Payload); string(m.Payload) != want {
+				t.Fatalf("%s: message %d is %q, want %q", x.ep.Name(), i, m.Payload, want)
+			}
+		}
+	}
+	if barrier {
+		if by := dialledBy(a, b); by != a.ep.Name() {
+			t.Errorf("surviving connection dialled by %s, want the smaller name %s", by, a.ep.Name())
+		}
+	}
+}
+
+// TestAliveReplaceAndAbort: a peer that dials while we hold a connection to
+// it (same incarnation) gets ALIVE; Confirm(replace) swaps the connection
+// (PeerDown then PeerUp), Confirm(abort) leaves the old one alone.
+func TestAliveReplaceAndAbort(t *testing.T) {
+	a := startNode(t, testConfig("a@127.0.0.1"))
+	o := rawOpts{name: "r@127.0.0.1", creation: 3, replace: true}
+	first, err := dialRaw(t, a.ep.Addr(), a.ep.Name(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "PeerUp", func() bool { return a.rec.count("up", "") == 1 })
+	if _, err := dialRaw(t, a.ep.Addr(), a.ep.Name(), o); err != nil {
+		t.Fatalf("replace: %v", err)
+	}
+	waitFor(t, 5*time.Second, "the old connection down, the new one up", func() bool {
+		return a.rec.count("down", "") == 1 && a.rec.count("up", "") == 2
+	})
+	mustIs(t, a.rec.lastDown("r@127.0.0.1"), ErrConnClosed)
+	if _, err := first.nc.Read(make([]byte, 1)); err == nil {
+		t.Error("the replaced connection is still open")
+	}
+	o.replace = false
+	_, err = dialRaw(t, a.ep.Addr(), a.ep.Name(), o)
+	if !errors.Is(err, errAborted) {
+		t.Fatalf("abort: %v", err)
+	}
+	if len(a.ep.Peers()) != 1 || a.rec.count("up", "") != 2 || a.rec.count("down", "") != 1 {
+		t.Fatalf("abort changed the connection: peers %+v", a.ep.Peers())
+	}
+}
+
+// TestRestartedPeerReplaces: a dial from a new incarnation replaces the
+// old connection at once.
+func TestRestartedPeerReplaces(t *testing.T) {
+	a := startNode(t, testConfig("a@127.0.0.1"))
+	if _, err := dialRaw(t, a.ep.Addr(), a.ep.Name(), rawOpts{name: "r@127.0.0.1", creation: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dialRaw(t, a.ep.Addr(), a.ep.Name(), rawOpts{name: "r@127.0.0.1", creation: 2}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the new incarnation up", func() bool {
+		info, _ := a.rec.lastUp("r@127.0.0.1")
+		return info.Creation == 2 && a.rec.count("down", "") == 1
+	})
+}
+
+// TestHeartbeatTimeoutSilentPeer: a peer that completes the handshake and
+// then neither reads nor writes is declared down with ErrHeartbeatTimeout.
+func TestHeartbeatTimeoutSilentPeer(t *testing.T) {
+	cfg := testConfig("a@127.0.0.1")
+	cfg.HeartbeatInterval, cfg.HeartbeatTimeout = 20*time.Millisecond, 150*time.Millisecond
+	a := startNode(t, cfg)
+	if _, err := dialRaw(t, a.ep.Addr(), a.ep.Name(), rawOpts{name: "r@127.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "PeerDown", func() bool { return a.rec.count("down", "") == 1 })
+	mustIs(t, a.rec.lastDown("r@127.0.0.1"), ErrHeartbeatTimeout)
+	if len(a.ep.Peers()) != 0 {
+		t.Errorf("peers after the timeout: %+v", a.ep.Peers())
+	}
+}
+
+// TestHeartbeatsKeepIdleConnection: an idle endpoint sends heartbeats, and
+// a peer that keeps sending them stays connected past many timeouts.
+func TestHeartbeatsKeepIdleConnection(t *testing.T) {
+	cfg := testConfig("a@127.0.0.1")
+	cfg.HeartbeatInterval, cfg.HeartbeatTimeout = 10*time.Millisecond, 60*time.Millisecond
+	a := startNode(t, cfg)
+	r, err := dialRaw(t, a.ep.Addr(), a.ep.Name(), rawOpts{name: "r@127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var beats int64
+	done := make(chan struct{})
+	go func() { r.countHeartbeats(&beats, &mu); close(done) }()
+	stop := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				_, _ = r.nc.Write(heartbeatFrame[:])
+			}
+		}
+	}()
+	// 30 heartbeats take ≥ 300 ms, five heartbeat timeouts.
+	waitFor(t, 10*time.Second, "30 heartbeats from A", func() bool { mu.Lock(); defer mu.Unlock(); return beats >= 30 })
+	close(stop)
+	if n := a.rec.count("down", ""); n != 0 {
+		t.Fatalf("connection went down: %v", a.rec.lastDown("r@127.0.0.1"))
+	}
+	_ = r.nc.Close()
+	<-done
+}
+
+// TestBadPeerIsolated: garbage from one peer closes only that peer's
+// connection, with a protocol error; other peers are unaffected.
+func TestBadPeerIsolated(t *testing.T) {
+	cases := []struct {
+		name string
+		raw  []byte
+		want []error
+	}{
+		{"unknown type", frame(FrameType(200), nil), []error{ErrProtocol}},
+		{"oversize", append([]byte{byte(FrameSend)}, u32(1<<20+1)...), []error{ErrProtocol, ErrFrameTooLarge}},
+		{"malformed body", frame(FrameSend, []byte{fieldFrom, pidSender, 1}), []error{ErrProtocol}},
+		{"unsolicited BulkAck", frame(FrameBulkAck, u32(100)), []error{ErrProtocol}},
+		{"truncated then closed", frame(FrameSend, []byte{fieldPayload, 1, 2, 3})[:7], []error{ErrConnClosed}},
+	}
+	a, b := startPair(t, nil)
+	ctx := ctxT(t)
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			name := fmt.Sprintf("bad%d@127.0.0.1", i)
+			r, err := dialRaw(t, a.ep.Addr(), a.ep.Name(), rawOpts{name: name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 5*time.Second, "PeerUp", func() bool { return a.rec.count("up", name) == 1 })
+			r.write(t, c.raw)
+			if c.want[0] == ErrConnClosed {
+				_ = r.nc.Close()
+			}
+			waitFor(t, 5*time.Second, "PeerDown", func() bool { return a.rec.count("down", name) == 1 })
+			mustIs(t, a.rec.lastDown(name), c.want...)
+			// A still talks to B.
+			before := b.rec.count("msg", "")
+			if err := a.ep.Send(ctx, b.ep.Name(), &Message{Type: FrameSend, Payload: []byte("still fine")}); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 5*time.Second, "A→B message", func() bool { return b.rec.count("msg", "") == before+1 })
+		})
+	}
+	if n := b.rec.count("down", ""); n != 0 {
+		t.Fatalf("B saw %d PeerDowns", n)
+	}
+}
+
+// stalledPeer connects a raw peer that never reads, with a small receive
+// buffer so that A's socket fills quickly.
+func stalledPeer(t *testing.T, cfg Config) (*node, *rawPeer) {
+	t.Helper()
+	a := startNode(t, cfg)
+	r, err := dialRaw(t, a.ep.Addr(), a.ep.Name(), rawOpts{name: "r@127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = r.nc.(*net.TCPConn).SetReadBuffer(4096)
+	waitFor(t, 5*time.Second, "PeerUp", func() bool { return a.rec.count("up", "") == 1 })
+	return a, r
+}
+
+// fillUntil sends 16 KiB messages until send fails, returning the error.
+func fillUntil(t *testing.T, a *node, timeout time.Duration) error {
+	t.Helper()
+	m := &Message{Type: FrameSend, Payload: make([]byte, 16<<10)}
+	for i := 0; i < 8192; i++ { // 128 MiB: far beyond any socket buffer
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		err := a.ep.Send(ctx, "r@127.0.0.1", m)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	t.Fatal("the queue never filled")
+	return nil
+}
+
+func TestQueueFullBlocksThenFails(t *testing.T) {
+	cfg := testConfig("a@127.0.0.1")
+	cfg.MaxQueueBytes = 64 << 10
+	cfg.HeartbeatTimeout = time.Minute // the peer is silent: keep the heartbeat out of it
+	a, r := stalledPeer(t, cfg)
+	err := fillUntil(t, a, 50*time.Millisecond)
+	mustIs(t, err, ErrQueueFull, context.DeadlineExceeded)
+	if len(a.ep.Peers()) != 1 {
+		t.Fatal("a full queue closed the connection")
+	}
+	_ = r.nc.Close()
+}
+
+func TestWriteTimeoutClosesStalledPeer(t *testing.T) {
+	cfg := testConfig("a@127.0.0.1")
+	cfg.MaxQueueBytes = 64 << 10
+	cfg.WriteTimeout = 200 * time.Millisecond
+	cfg.HeartbeatTimeout = time.Minute
+	a, _ := stalledPeer(t, cfg)
+	err := fillUntil(t, a, time.Minute) // blocks until the write timeout frees it
+	mustIs(t, err, ErrNoConnection)
+	waitFor(t, 5*time.Second, "PeerDown", func() bool { return a.rec.count("down", "") == 1 })
+	down := a.rec.lastDown("r@127.0.0.1")
+	mustIs(t, down, ErrConnClosed)
+	if !strings.Contains(down.Error(), "write stalled") {
+		t.Errorf("reason %q does not name the stalled write", down)
+	}
+}
+
+// TestHandshakeTimeoutAndPendingCap: silent connections are closed after
+// the handshake timeout, at most MaxPendingHandshakes wait at once, and a
+// legitimate peer gets through afterwards.
+func TestHandshakeTimeoutAndPendingCap(t *testing.T) {
+	cfg := testConfig("a@127.0.0.1")
+	cfg.HandshakeTimeout, cfg.MaxPendingHandshakes = 300*time.Millisecond, 2
+	a := startNode(t, cfg)
+	var silent []net.Conn
+	for i := 0; i < 2; i++ {
+		c, err := net.Dial("tcp", a.ep.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		silent = append(silent, c)
+	}
+	waitFor(t, 5*time.Second, "two pending handshakes", func() bool {
+		a.ep.mu.Lock()
+		defer a.ep.mu.Unlock()
+		return a.ep.inbound == 2
+	})
+	extra, err := net.Dial("tcp", a.ep.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	_ = extra.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := extra.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("connection over the cap: read %v, want EOF", err)
+	}
+	for _, c := range silent {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+			t.Fatalf("silent connection: read %v, want EOF after the handshake timeout", err)
+		}
+	}
+	if _, err := dialRaw(t, a.ep.Addr(), a.ep.Name(), rawOpts{name: "r@127.0.0.1"}); err != nil {
+		t.Fatalf("legitimate peer after the flood: %v", err)
+	}
+}
