@@ -1,0 +1,103 @@
+package bench
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/placerhq/placer/ring"
+)
+
+// Go benchmarks of issue 2: lookup (serial and parallel), one add+remove,
+// and a build, at 10, 100 and 1000 members, for ring, bounded (c = 1.25),
+// modulo and buraksezer/consistent v0.10.0 (PartitionCount 7919,
+// ReplicationFactor 20, Load 1.25, XXH64). `placer bench ring` measures the
+// same things (and balance and churn) in one run; these are for
+// `go test -bench` and benchstat.
+//
+//	go test -run '^$' -bench Ring -benchmem ./bench/
+
+// ringBenchSizes are the member counts of issue 2.
+func ringBenchSizes() []int { return []int{10, 100, 1000} }
+
+func ringBenchSubjects() []strategyUnderTest {
+	o := DefaultRingOptions()
+	o.LoadFactors = []float64{1.25}
+	return ringSubjectList(o)
+}
+
+// forEachBuilt runs fn as a sub-benchmark for every strategy and size, on
+// an instance built once, outside the timed region.
+func forEachBuilt(b *testing.B, fn func(b *testing.B, s builtStrategy, n int)) {
+	for _, s := range ringBenchSubjects() {
+		for _, n := range ringBenchSizes() {
+			x, err := s.build(ringMembers(n))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Run(fmt.Sprintf("%s/%d", s.name(), n), func(b *testing.B) {
+				b.ResetTimer()
+				fn(b, x, n)
+			})
+		}
+	}
+}
+
+func benchKeys() [][]byte {
+	keys, _ := ringKeys(1 << 16)
+	return keys
+}
+
+func BenchmarkRingLookup(b *testing.B) {
+	keys := benchKeys()
+	forEachBuilt(b, func(b *testing.B, s builtStrategy, _ int) {
+		b.ReportAllocs()
+		sink := 0
+		for i := 0; b.Loop(); i++ {
+			sink += s.lookups(keys[i&(len(keys)-1) : i&(len(keys)-1)+1])
+		}
+		_ = sink
+	})
+}
+
+func BenchmarkRingLookupParallel(b *testing.B) {
+	keys := benchKeys()
+	forEachBuilt(b, func(b *testing.B, s builtStrategy, _ int) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			i, sink := 0, 0
+			for pb.Next() {
+				sink += s.lookups(keys[i&(len(keys)-1) : i&(len(keys)-1)+1])
+				i++
+			}
+			_ = sink
+		})
+	})
+}
+
+func BenchmarkRingAddRemove(b *testing.B) {
+	forEachBuilt(b, func(b *testing.B, s builtStrategy, n int) {
+		b.ReportAllocs()
+		m := ring.Member{Name: ringMemberName(n), Weight: 1}
+		for b.Loop() {
+			if err := s.addRemove(m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkRingBuild(b *testing.B) {
+	for _, s := range ringBenchSubjects() {
+		for _, n := range ringBenchSizes() {
+			ms := ringMembers(n)
+			b.Run(fmt.Sprintf("%s/%d", s.name(), n), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := s.build(ms); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+
+	"github.com/placerhq/placer/bench"
+)
+
+func init() {
+	register(&command{
+		name:    "bench transport",
+		summary: "measure the node-to-node wire against raw TCP (throughput, call latency, bulk)",
+		run:     runBenchTransport,
+	})
+}
+
+func runBenchTransport(args []string, stdout, stderr io.Writer) error {
+	d := bench.DefaultTransportConfig()
+	fs := newFlagSet("bench transport", stderr)
+	asJSON := fs.Bool("json", false, "print the figures as one JSON object instead of tables")
+	msgs := fs.Int("msgs", d.Messages, "one-way 64-byte messages (and raw TCP frames) for the throughput figures")
+	calls := fs.Int("calls", d.Calls, "sequential calls (and raw TCP ping-pongs) behind each latency percentile")
+	callers := fs.Int("callers", d.Callers, "concurrent callers for calls_per_s_16")
+	dur := fs.Duration("duration", d.CallersDuration, "how long the concurrent callers run")
+	payload := fs.Int("payload", d.Payload, "payload bytes of messages, calls and raw TCP frames")
+	bulk := fs.Int("bulk-size", d.BulkSize, "bytes per message of the bulk stream (at most the 1 MiB frame limit minus headers)")
+	paced := fs.Float64("paced-bulk-mbps", d.PacedBulkMBps, "rate of the paced bulk stream, MB/s")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: placer bench transport [--json] [--msgs N] [--calls N] [--duration D]")
+		fmt.Fprintln(stderr, "Starts two endpoints on 127.0.0.1 and a raw-TCP baseline in the same run.")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	cfg := bench.TransportConfig{Messages: *msgs, Calls: *calls, Callers: *callers, CallersDuration: *dur,
+		Payload: *payload, BulkSize: *bulk, PacedBulkMBps: *paced}
+	if err := checkTransportFlags(cfg); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	r, err := bench.RunTransport(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(r)
+	}
+	return reportTransport(r, stdout)
+}
+
+// checkTransportFlags rejects sizes RunTransport would replace by defaults.
+func checkTransportFlags(c bench.TransportConfig) error {
+	for name, v := range map[string]int{"--msgs": c.Messages, "--calls": c.Calls, "--callers": c.Callers, "--payload": c.Payload, "--bulk-size": c.BulkSize} {
+		if v <= 0 {
+			return fmt.Errorf("%w: %s must be positive", errUsage, name)
+		}
+	}
+	if c.BulkSize > 1<<20-256 || c.CallersDuration <= 0 || c.PacedBulkMBps <= 0 {
+		return fmt.Errorf("%w: --bulk-size must be at most %d, --duration and --paced-bulk-mbps positive", errUsage, 1<<20-256)
+	}
+	return nil
+}
+
+func reportTransport(r bench.TransportResult, stdout io.Writer) error {
+	fmt.Fprintf(stdout, "placer bench transport: two endpoints on 127.0.0.1, %s, GOMAXPROCS=%d; raw TCP measured in the same run\n\n",
+		runtime.Version(), runtime.GOMAXPROCS(0))
+	if err := bench.TransportTable(r).Write(stdout); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout)
+	return bench.TransportTargetTable(r.Targets).Write(stdout)
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+var tinyBenchTransport = []string{"bench", "transport", "--msgs", "2000", "--calls", "100", "--callers", "4",
+	"--duration", "50ms", "--bulk-size", "65536", "--paced-bulk-mbps", "50"}
+
+// --json prints one JSON object with the field names issue 3 specifies,
+// each a measured (positive) number.
+func TestBenchTransportJSON(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var out, errb bytes.Buffer
+	if code := run(append(tinyBenchTransport, "--json"), &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var got map[string]any
+	dec := json.NewDecoder(&out)
+	if err := dec.Decode(&got); err != nil {
+		t.Fatalf("not one JSON object: %v", err)
+	}
+	if dec.More() {
+		t.Fatal("more than one JSON value on stdout")
+	}
+	for _, k := range []string{"msgs_per_s", "tcp_frames_per_s", "call_rtt_p50_us", "call_rtt_p99_us",
+		"tcp_rtt_p50_us", "tcp_rtt_p99_us", "calls_per_s_16", "call_rtt_p99_under_bulk_us"} {
+		v, ok := got[k].(float64)
+		if !ok || !(v > 0) {
+			t.Errorf("field %s = %v, want a positive number", k, got[k])
+		}
+	}
+	if ts, ok := got["targets"].([]any); !ok || len(ts) == 0 {
+		t.Errorf("targets = %v", got["targets"])
+	}
+}
+
+func TestBenchTransportTable(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var out, errb bytes.Buffer
+	if code := run(tinyBenchTransport, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"call_rtt_p50_us", "raw TCP", "msgs_per_s >= 0.1 x tcp_frames_per_s", "met"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestBenchTransportUsage(t *testing.T) {
+	for _, args := range [][]string{{"--msgs", "0"}, {"--bulk-size", "2000000"}, {"extra"}, {"--nope"}} {
+		var out, errb bytes.Buffer
+		if code := run(append([]string{"bench", "transport"}, args...), &out, &errb); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (usage)", args, code)
+		}
+	}
+}
