@@ -1,0 +1,170 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// ClusterConfig sizes `placer bench cluster`. Zero fields take the
+// defaults of DefaultClusterConfig.
+type ClusterConfig struct {
+	// Nodes is the cluster size of each phase (the join phase grows it by
+	// one). Default 5; range 2..32.
+	Nodes int `json:"nodes"`
+	// Keys is the number of stateful keyed processes. Default 10,000.
+	Keys int `json:"keys"`
+	// Senders is the number of goroutines sending to the keys during the
+	// leave phase. Default 8.
+	Senders int `json:"senders"`
+	// Rate is the total send rate during the leave phase, in messages per
+	// second. Default 20,000: continuous traffic that touches every key
+	// while it moves, below what would starve Serf's failure detector on a
+	// small machine.
+	Rate int `json:"rate"`
+	// Progress, if set, is told what each step does.
+	Progress func(step string) `json:"-"`
+}
+
+// DefaultClusterConfig returns the sizes `placer bench cluster` uses.
+func DefaultClusterConfig() ClusterConfig {
+	return ClusterConfig{Nodes: 5, Keys: 10_000, Senders: 8, Rate: 20_000}
+}
+
+func (c ClusterConfig) withDefaults() ClusterConfig {
+	d := DefaultClusterConfig()
+	for _, f := range []struct{ v, def *int }{
+		{&c.Nodes, &d.Nodes}, {&c.Keys, &d.Keys}, {&c.Senders, &d.Senders}, {&c.Rate, &d.Rate},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	return c
+}
+
+func (c ClusterConfig) validate() error {
+	if c.Nodes < 2 || c.Nodes > 32 {
+		return fmt.Errorf("%w: nodes %d not in 2..32", ErrBadOptions, c.Nodes)
+	}
+	if c.Keys > 1_000_000 {
+		return fmt.Errorf("%w: keys %d above 1,000,000", ErrBadOptions, c.Keys)
+	}
+	return nil
+}
+
+// ClusterResult holds the figures of one run. The first eight JSON field
+// names are the ones issue 5 specifies; every figure is measured on an
+// in-process cluster (TCP transport and real Serf, local profile, on
+// 127.0.0.1), each phase on a fresh cluster.
+type ClusterResult struct {
+	// JoinRebalanceMS: from starting node Nodes+1 until every key lives,
+	// active, on its owner in the new view (views converged and every
+	// handoff finished).
+	JoinRebalanceMS float64 `json:"join_rebalance_ms"`
+	// JoinMovedRatio: keys that changed node, divided by the ideal
+	// Keys/(Nodes+1).
+	JoinMovedRatio float64 `json:"join_moved_ratio"`
+	// LeaveHandoffMS: from Drain (the first step of Leave) on a node
+	// hosting its share of the keys, under continuous traffic, until it
+	// hosts nothing.
+	LeaveHandoffMS float64 `json:"leave_handoff_ms"`
+	// LeaveLostStates: keys whose process restarted fresh (state lost)
+	// during the leave.
+	LeaveLostStates int `json:"leave_lost_states"`
+	// LeaveLostMessages: messages whose Send returned nil but that no
+	// process counted.
+	LeaveLostMessages int64 `json:"leave_lost_messages"`
+	// KillReownedMS: from stopping a node without a leave until every key
+	// it hosted answered a call again (restarted on its new owner).
+	KillReownedMS float64 `json:"kill_reowned_ms"`
+	// HealConvergedMS: from Serf reporting the merge of a healed
+	// partition (every node's view holds every member again) until
+	// exactly one process per key remains.
+	HealConvergedMS float64 `json:"heal_converged_ms"`
+	// HealDuplicatesLeft: keys with more than one process 5 s after the
+	// merge (or when they were resolved, if sooner).
+	HealDuplicatesLeft int `json:"heal_duplicates_left"`
+
+	// JoinViewConvergedMS: from starting the new node until every view
+	// holds it (gossip plus view building).
+	JoinViewConvergedMS float64 `json:"join_view_converged_ms"`
+	// JoinMoved: keys that changed node in the join; JoinIdeal is
+	// Keys/(Nodes+1) and JoinRingMoved the keys whose owner the ring math
+	// says changed (moved must equal it).
+	JoinMoved     int     `json:"join_moved"`
+	JoinIdeal     float64 `json:"join_ideal"`
+	JoinRingMoved int     `json:"join_ring_moved"`
+	// LeaveKeys: keys the leaving node hosted; LeaveMessages: messages
+	// sent (Send returned nil) during the leave phase; LeaveSendErrors:
+	// Sends that returned an error (not lost: the sender knows).
+	LeaveKeys       int   `json:"leave_keys"`
+	LeaveMessages   int64 `json:"leave_messages"`
+	LeaveSendErrors int64 `json:"leave_send_errors"`
+	// LeaveBuffered: requests that reached a key while it was in
+	// transition (moving, importing, pulling) and waited in its buffer:
+	// the traffic that actually crossed a handoff.
+	LeaveBuffered uint64 `json:"leave_buffered"`
+	// LeaveTotalMS: the whole Leave (drain, view convergence, Serf
+	// leave, shutdown).
+	LeaveTotalMS float64 `json:"leave_total_ms"`
+	// KillKeys: keys the killed node hosted; KillViewMS: from the kill
+	// until every survivor's view dropped it (Serf failure detection).
+	KillKeys   int     `json:"kill_keys"`
+	KillViewMS float64 `json:"kill_view_ms"`
+	// HealDuplicates: keys live on both sides before the heal;
+	// HealConflicts: conflicts resolved; HealMergeMS: from the heal of
+	// the network until Serf reported the merge.
+	HealDuplicates int     `json:"heal_duplicates"`
+	HealConflicts  uint64  `json:"heal_conflicts"`
+	HealMergeMS    float64 `json:"heal_merge_ms"`
+
+	// Targets are the issue's targets, evaluated on this run.
+	Targets []Target      `json:"targets"`
+	Config  ClusterConfig `json:"config"`
+}
+
+// RunCluster runs the four phases (join, leave, kill, heal), each on a
+// fresh in-process cluster, and evaluates the targets.
+func RunCluster(ctx context.Context, cfg ClusterConfig) (ClusterResult, error) {
+	cfg = cfg.withDefaults()
+	res := ClusterResult{Config: cfg}
+	if err := cfg.validate(); err != nil {
+		return res, err
+	}
+	phases := []struct {
+		name string
+		run  func(context.Context, ClusterConfig, *ClusterResult) error
+	}{{"join", clusterJoin}, {"leave", clusterLeave}, {"kill", clusterKill}, {"heal", clusterHeal}}
+	for _, p := range phases {
+		cfg.progress("phase " + p.name)
+		if err := p.run(ctx, cfg, &res); err != nil {
+			return res, fmt.Errorf("bench cluster: %s: %w", p.name, err)
+		}
+	}
+	res.Targets = clusterTargets(res)
+	return res, nil
+}
+
+func (c ClusterConfig) progress(step string) {
+	if c.Progress != nil {
+		c.Progress(step)
+	}
+}
+
+// clusterTargets evaluates issue 5's targets.
+func clusterTargets(r ClusterResult) []Target {
+	t := func(name string, v, limit float64) Target {
+		return Target{Name: name, Value: v, Limit: limit, Met: v <= limit}
+	}
+	return []Target{
+		t("leave_handoff_ms <= 1000", r.LeaveHandoffMS, 1000),
+		t("leave_lost_states = 0", float64(r.LeaveLostStates), 0),
+		t("leave_lost_messages = 0", float64(r.LeaveLostMessages), 0),
+		t("join_moved_ratio <= 1.05", r.JoinMovedRatio, 1.05),
+		t("kill_reowned_ms <= 3000 (local profile)", r.KillReownedMS, 3000),
+		t("heal_duplicates_left = 0 (5 s after the merge)", float64(r.HealDuplicatesLeft), 0),
+	}
+}
+
+func clusterMS(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

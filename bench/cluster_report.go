@@ -1,0 +1,42 @@
+package bench
+
+import "fmt"
+
+// ClusterTable lays out a cluster result: the eight figures, then
+// the figures that explain them.
+func ClusterTable(r ClusterResult) *Table {
+	t := &Table{Header: []string{"figure", "value", "unit", "what"}}
+	f := func(v float64) string { return fmt.Sprintf("%.1f", v) }
+	d := func(v int64) string { return fmt.Sprintf("%d", v) }
+	t.Add("join_rebalance_ms", f(r.JoinRebalanceMS), "ms", "new node started -> every key on its owner")
+	t.Add("join_moved_ratio", fmt.Sprintf("%.3f", r.JoinMovedRatio), "", fmt.Sprintf("%d moved / ideal %.0f", r.JoinMoved, r.JoinIdeal))
+	t.Add("leave_handoff_ms", f(r.LeaveHandoffMS), "ms", fmt.Sprintf("drain of %d keys under traffic", r.LeaveKeys))
+	t.Add("leave_lost_states", d(int64(r.LeaveLostStates)), "keys", "restarted fresh during the leave")
+	t.Add("leave_lost_messages", d(r.LeaveLostMessages), "msgs", fmt.Sprintf("of %d sent during the leave", r.LeaveMessages))
+	t.Add("kill_reowned_ms", f(r.KillReownedMS), "ms", fmt.Sprintf("kill -> all %d of its keys served again", r.KillKeys))
+	t.Add("heal_converged_ms", f(r.HealConvergedMS), "ms", "views merged -> one process per key")
+	t.Add("heal_duplicates_left", d(int64(r.HealDuplicatesLeft)), "keys", fmt.Sprintf("of %d duplicates, 5 s after the merge", r.HealDuplicates))
+	t.Add("  join_view_converged_ms", f(r.JoinViewConvergedMS), "ms", "new node started -> every view holds it")
+	t.Add("  join_ring_moved", d(int64(r.JoinRingMoved)), "keys", "owner changed per the ring math")
+	t.Add("  leave_total_ms", f(r.LeaveTotalMS), "ms", "drain + view convergence + Serf leave + shutdown")
+	t.Add("  leave_send_errors", d(r.LeaveSendErrors), "msgs", "sends refused to the sender (not lost)")
+	t.Add("  leave_buffered", d(int64(r.LeaveBuffered)), "msgs", "sent to a key while it moved (waited, then delivered)")
+	t.Add("  kill_view_ms", f(r.KillViewMS), "ms", "kill -> every survivor's view dropped it")
+	t.Add("  heal_merge_ms", f(r.HealMergeMS), "ms", "network healed -> views merged")
+	t.Add("  heal_conflicts", d(int64(r.HealConflicts)), "keys", "duplicates resolved by the heal-time owner")
+	return t
+}
+
+// ClusterTargetTable lays out the targets of a cluster result (values
+// with enough digits for a ratio near 1).
+func ClusterTargetTable(ts []Target) *Table {
+	t := &Table{Header: []string{"target", "measured", "limit", "met"}}
+	for _, x := range ts {
+		met := "yes"
+		if !x.Met {
+			met = "NO"
+		}
+		t.Add(x.Name, fmt.Sprintf("%.4g", x.Value), fmt.Sprintf("%.4g", x.Limit), met)
+	}
+	return t
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// verifyNoLeaks checks for leftover goroutines, giving Serf's and
+// memberlist's asynchronous shutdown a few seconds.
+func verifyNoLeaks(t *testing.T, opts ...goleak.Option) {
+	t.Helper()
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if err = goleak.Find(opts...); err == nil {
+			return
+		}
+	}
+	t.Error(err)
+}
+
+// A tiny run: one JSON object with issue 5's field names, sane values, and
+// the targets; the graceful leave loses nothing even at this size.
+func TestBenchClusterJSON(t *testing.T) {
+	defer verifyNoLeaks(t, goleak.IgnoreCurrent())
+	var out, errb bytes.Buffer
+	args := []string{"bench", "cluster", "--nodes", "3", "--keys", "300", "--rate", "3000", "--senders", "3", "--json"}
+	if code := run(args, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var got map[string]any
+	dec := json.NewDecoder(&out)
+	if err := dec.Decode(&got); err != nil || dec.More() {
+		t.Fatalf("not one JSON object: %v", err)
+	}
+	for _, k := range []string{"join_rebalance_ms", "join_moved_ratio", "leave_handoff_ms", "kill_reowned_ms", "heal_converged_ms"} {
+		if v, ok := got[k].(float64); !ok || !(v >= 0) {
+			t.Errorf("%s = %v, want a measured number", k, got[k])
+		}
+	}
+	for _, k := range []string{"join_rebalance_ms", "join_moved_ratio", "leave_handoff_ms", "kill_reowned_ms"} {
+		if v, _ := got[k].(float64); v <= 0 {
+			t.Errorf("%s = %v, want > 0", k, v)
+		}
+	}
+	for _, k := range []string{"leave_lost_states", "leave_lost_messages", "heal_duplicates_left"} {
+		if v, ok := got[k].(float64); !ok || v != 0 {
+			t.Errorf("%s = %v, want 0", k, got[k])
+		}
+	}
+	if v, _ := got["leave_messages"].(float64); v <= 0 {
+		t.Errorf("no traffic during the leave: leave_messages = %v", got["leave_messages"])
+	}
+	if v, _ := got["heal_duplicates"].(float64); v <= 0 {
+		t.Errorf("the partition made no duplicates: %v", got["heal_duplicates"])
+	}
+	if ts, ok := got["targets"].([]any); !ok || len(ts) != 6 {
+		t.Errorf("targets = %v", got["targets"])
+	}
+	if !strings.Contains(errb.String(), "phase heal") {
+		t.Errorf("no progress on stderr: %q", errb.String())
+	}
+}
+
+func TestBenchClusterUsage(t *testing.T) {
+	for _, args := range [][]string{{"--nodes", "1"}, {"--keys", "0"}, {"extra"}, {"--nope"}} {
+		var out, errb bytes.Buffer
+		if code := run(append([]string{"bench", "cluster"}, args...), &out, &errb); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (usage)", args, code)
+		}
+	}
+}

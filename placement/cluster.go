@@ -1,0 +1,373 @@
+package placement
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/placerhq/placer/node"
+	"github.com/placerhq/placer/placement/membership"
+	"github.com/placerhq/placer/ring"
+	"github.com/placerhq/placer/transport"
+)
+
+// Cluster is this process's node of a placer cluster: a node runtime, its
+// Serf membership, the ownership view built from it, the keyed processes
+// it hosts and the router that sends requests for a key to its owner. All
+// methods are safe for concurrent use.
+//
+// Goroutines: the view loop (membership Views → ownership views), the
+// reconcile loop, the process watcher, MigrationBudget push workers, the
+// event dispatcher, and one short-lived goroutine per key being started or
+// pulled. Close ends all of them.
+type Cluster struct {
+	cfg     Config
+	log     zerolog.Logger
+	node    *node.Node
+	mem     *membership.Membership // nil in test-view mode
+	self    string
+	selfPID node.PID // the node's own identity: From of every route and handoff frame we send
+	kinds   map[string]bool
+
+	snap     atomic.Pointer[snapshot]
+	draining atomic.Bool
+	viewMu   sync.Mutex // serializes view updates; guards lastIn
+	lastIn   viewInput
+
+	reg    registry
+	watch  *node.Inbox // monitors every keyed process
+	queue  *pushQueue
+	events *eventQueue
+	stats  counters
+
+	ctx       context.Context
+	cancel    context.CancelFunc
+	goMu      sync.Mutex // guards closing and wg.Add
+	closing   bool
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start starts a cluster node: the node runtime on its transport, the Serf
+// membership (joining Membership.Join), the router and handoff services.
+// It returns once the node has an ownership view, after waiting up to
+// JoinTimeout for the first join when Membership.Join is set.
+func Start(cfg Config) (*Cluster, error) {
+	cfg = cfg.clone()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	c := newCluster(cfg)
+	if err := c.startNode(); err != nil {
+		return nil, err
+	}
+	if err := c.startMembership(); err != nil {
+		c.cancel()
+		_ = c.node.Close()
+		return nil, err
+	}
+	c.startLoops()
+	return c, nil
+}
+
+func newCluster(cfg Config) *Cluster {
+	c := &Cluster{
+		cfg:    cfg,
+		log:    cfg.Logger.With().Str("component", "placement").Str("node", cfg.Name).Logger(),
+		kinds:  map[string]bool{},
+		reg:    newRegistry(),
+		queue:  newPushQueue(),
+		events: newEventQueue(),
+	}
+	for k := range cfg.Kinds {
+		c.kinds[k] = true
+	}
+	c.snap.Store(emptySnapshot(cfg.VNodes))
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	return c
+}
+
+// startNode creates the node and registers the services.
+func (c *Cluster) startNode() error {
+	factory := c.cfg.Transport
+	if factory == nil {
+		factory = tcpFactory(c.cfg, c.cfg.Logger)
+	}
+	n, err := node.New(c.cfg.nodeConfig(factory, c.cfg.Logger))
+	if err != nil {
+		c.cancel()
+		return err
+	}
+	c.node, c.self = n, n.Self()
+	c.selfPID = node.PID{Node: c.self, Creation: n.Creation()}
+	err = errors.Join(
+		n.RegisterService(routeService, node.ServiceFuncs{Cast: c.onRouteCast, Call: c.onRouteCall}),
+		n.RegisterService(handoffService, node.ServiceFuncs{Call: c.onHandoff}),
+	)
+	if err == nil {
+		c.watch, err = n.NewInbox()
+	}
+	if err != nil {
+		c.cancel()
+		_ = n.Close()
+	}
+	return err
+}
+
+// tcpFactory is the default transport: TCP on cfg.ListenAddr.
+func tcpFactory(cfg Config, log zerolog.Logger) node.TransportFactory {
+	return func(p node.TransportParams, h transport.Handler) (transport.Transport, error) {
+		tc := transport.DefaultConfig()
+		tc.Name, tc.Cookie, tc.CookieFor, tc.Creation = p.Name, cfg.Cookie, p.CookieFor, p.Creation
+		tc.ListenAddr, tc.TLS, tc.Logger = cfg.ListenAddr, cfg.TLS, log
+		return transport.Listen(tc, h)
+	}
+}
+
+// startMembership starts Serf (unless in test-view mode) and installs the
+// first view.
+func (c *Cluster) startMembership() error {
+	if c.cfg.testView {
+		c.applyInput(viewInput{alive: []memberInfo{c.selfInfo()}, quorum: true})
+		return nil
+	}
+	mem, err := membership.Start(c.cfg.membershipConfig(c.node.Addr(), c.cfg.Logger))
+	if err != nil {
+		return err
+	}
+	c.mem = mem
+	c.waitJoined()
+	c.applyMembership(membership.View{Members: mem.Members(), Alive: mem.Alive(), Quorum: mem.Quorum()})
+	return nil
+}
+
+// selfInfo describes this node as a ring candidate.
+func (c *Cluster) selfInfo() memberInfo {
+	return memberInfo{name: c.self, addr: c.node.Addr(), weight: c.cfg.Weight, proto: protocolVersion}
+}
+
+// waitJoined waits up to JoinTimeout for the first join, if there is a
+// join list.
+func (c *Cluster) waitJoined() {
+	if len(c.cfg.Membership.Join) == 0 || c.cfg.JoinTimeout == 0 {
+		return
+	}
+	t := time.NewTimer(c.cfg.JoinTimeout)
+	defer t.Stop()
+	select {
+	case <-c.mem.Joined():
+	case <-t.C:
+		c.log.Warn().Dur("timeout", c.cfg.JoinTimeout).Msg("not joined yet; serving the local view meanwhile")
+	}
+}
+
+// startLoops starts the long-lived goroutines.
+func (c *Cluster) startLoops() {
+	loops := []func(){c.reconcileLoop, c.watchLoop, c.dispatchLoop}
+	if c.mem != nil {
+		views, cancel := c.mem.Subscribe()
+		loops = append(loops, func() { defer cancel(); c.viewLoop(views) })
+	}
+	for range c.cfg.MigrationBudget {
+		loops = append(loops, c.pushWorker)
+	}
+	for _, f := range loops {
+		c.goTracked(f)
+	}
+}
+
+// goTracked runs f on a tracked goroutine; false once shutdown began.
+func (c *Cluster) goTracked(f func()) bool {
+	c.goMu.Lock()
+	defer c.goMu.Unlock()
+	if c.closing {
+		return false
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// isClosing reports whether shutdown began.
+func (c *Cluster) isClosing() bool { return c.ctx.Err() != nil }
+
+// Close stops this node without handing its keys off: the others see it
+// fail (Serf marks it failed) and its keys restart fresh on their new
+// owners on next use. Use Leave for a graceful exit. Close waits for an
+// Events or Conflict callback that is running to return. Idempotent.
+func (c *Cluster) Close() error {
+	c.closeOnce.Do(func() {
+		c.goMu.Lock()
+		c.closing = true
+		c.goMu.Unlock()
+		c.cancel()
+		var errs []error
+		if c.mem != nil {
+			errs = append(errs, c.mem.Shutdown())
+		}
+		c.wg.Wait()
+		errs = append(errs, c.node.Close())
+		c.closeErr = errors.Join(errs...)
+	})
+	return c.closeErr
+}
+
+// Leave hands every hosted key off to its next owner and leaves the
+// cluster: it marks this node draining (gossiped, so every view drops it
+// from the ring), waits until nothing is hosted here, leaves Serf
+// gracefully and closes the node. With kinds that export their state, no
+// state and no message is lost. ctx bounds the drain (Config.DrainTimeout
+// if it has no deadline); if it ends first, Leave still leaves and closes,
+// and returns an error wrapping ErrDrain.
+func (c *Cluster) Leave(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.DrainTimeout)
+		defer cancel()
+	}
+	err := c.Drain(ctx)
+	if err == nil {
+		c.awaitConvergence(ctx)
+	}
+	if c.mem != nil {
+		if lerr := c.mem.Leave(context.WithoutCancel(ctx)); lerr != nil && err == nil {
+			err = lerr
+		}
+	}
+	return errors.Join(err, c.Close())
+}
+
+// convergenceWait bounds how long a leaving node waits for every member to
+// adopt the view without it.
+const convergenceWait = 2 * time.Second
+
+// awaitConvergence waits (at most convergenceWait) until every ring member
+// reports this node's view checksum, so that nobody still routes to this
+// node when it stops forwarding. A member that does not answer is skipped.
+func (c *Cluster) awaitConvergence(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, convergenceWait)
+	defer cancel()
+	msg := (&handoffMsg{op: hoView}).encode()
+	for {
+		want, agreed := c.View(), true
+		for _, m := range want.Members {
+			out, err := c.node.Call(ctx, node.Named{Name: handoffService, Node: m.Name}, msg)
+			if err == nil && len(out) == 9 && binary.BigEndian.Uint64(out[1:]) != want.Checksum {
+				agreed = false
+				break
+			}
+		}
+		if agreed || !c.sleep(20*time.Millisecond) || ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// Drain marks this node draining and waits until it hosts no key (or ctx
+// ends: then the error wraps ErrDrain). The node stays a cluster member
+// and keeps routing; it just owns nothing. If no other member is left to
+// take the keys, Drain returns at once (they stop with the node). Leave
+// is Drain, then a graceful Serf leave and Close.
+func (c *Cluster) Drain(ctx context.Context) error {
+	if c.isClosing() {
+		return ErrShutdown
+	}
+	if c.draining.CompareAndSwap(false, true) {
+		c.viewMu.Lock()
+		in := c.lastIn
+		c.viewMu.Unlock()
+		c.applyInput(in) // stop owning at once; pushes succeed as the others learn
+		c.announceDraining()
+	}
+	for {
+		n := c.reg.len()
+		switch {
+		case n == 0:
+			return nil
+		case c.View().Ring().Len() == 0:
+			c.log.Warn().Int("keys", n).Msg("no other member to hand keys to; they stop with this node")
+			return nil
+		}
+		wctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		err := c.reg.waitEmpty(wctx)
+		cancel()
+		switch {
+		case c.isClosing():
+			return ErrShutdown
+		case err != nil && ctx.Err() != nil:
+			return fmt.Errorf("%w: %d keys still hosted: %w", ErrDrain, c.reg.len(), ctx.Err())
+		}
+	}
+}
+
+// announceDraining gossips the draining tag.
+func (c *Cluster) announceDraining() {
+	if c.mem == nil {
+		return
+	}
+	tags := map[string]string{}
+	for k, v := range c.cfg.Membership.Tags {
+		tags[k] = v
+	}
+	tags[tagDraining] = "1"
+	if err := c.mem.SetTags(tags); err != nil {
+		c.log.Warn().Err(err).Msg("draining tag not broadcast yet")
+	}
+}
+
+// tagDraining is the membership tag of a node that is handing its keys off.
+const tagDraining = "placement.draining"
+
+// SetWeight changes this node's ring weight (1..ring.MaxWeight) and
+// gossips it; every view then moves keys to or from this node only.
+func (c *Cluster) SetWeight(w int) error {
+	if w < 1 || w > ring.MaxWeight {
+		return fmt.Errorf("%w: weight %d not in 1..%d", ErrBadConfig, w, ring.MaxWeight)
+	}
+	if c.mem == nil {
+		return fmt.Errorf("%w: no membership", ErrBadConfig)
+	}
+	return c.mem.SetWeight(w)
+}
+
+// Node returns the node runtime, for everything that is not keyed
+// (spawning other processes, monitors, rpc).
+func (c *Cluster) Node() *node.Node { return c.node }
+
+// Membership returns the Serf membership (nil only in internal tests).
+func (c *Cluster) Membership() *membership.Membership { return c.mem }
+
+// Name returns this node's name.
+func (c *Cluster) Name() string { return c.self }
+
+// View returns the current ownership view.
+func (c *Cluster) View() *View { return c.snap.Load().view }
+
+// Owner returns the owner of key in the current view ("" if the view has
+// no members).
+func (c *Cluster) Owner(key string) string { return c.snap.Load().owner(key) }
+
+// OwnerN returns up to n distinct members for key in the current view,
+// owner first.
+func (c *Cluster) OwnerN(key string, n int) []string { return c.View().OwnerN(key, n) }
+
+// Hosted lists the keyed processes hosted by this node, sorted.
+func (c *Cluster) Hosted() []Hosted { return c.reg.hosted() }
+
+// Stats returns the node's placement counters.
+func (c *Cluster) Stats() Stats {
+	s := c.snap.Load()
+	st := Stats{Epoch: s.view.Epoch, Checksum: s.view.Checksum, Members: len(s.view.Members), Hosted: c.reg.len()}
+	c.stats.fill(&st)
+	return st
+}

@@ -1,0 +1,295 @@
+package placement
+
+import (
+	"crypto/tls"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/placerhq/placer/node"
+	"github.com/placerhq/placer/placement/membership"
+	"github.com/placerhq/placer/ring"
+)
+
+// MaxKeyLen is the longest kind or key, in bytes.
+const MaxKeyLen = 4096
+
+// Config configures a cluster node. Start from DefaultConfig and set Name,
+// Cookie, Kinds and, to join an existing cluster, Membership.Join. Start
+// copies the Config (its maps and slices included): changing it afterwards
+// has no effect, and Start never writes to it.
+type Config struct {
+	// Name is the node name, "name@host": the placer node name and the
+	// Serf node name. Required.
+	Name string
+	// Cookie is the cluster secret, at least membership.MinCookieLen (32)
+	// bytes: it authenticates the transport handshake and the gossip key is
+	// derived from it. Required (unless Transport is set and
+	// Membership.Cookie is given). Never logged.
+	Cookie []byte
+
+	// ListenAddr is the placer transport's "host:port" (TCP). Default
+	// "127.0.0.1:0" (a free loopback port); use a routable address for a
+	// multi-host cluster. Ignored when Transport is set.
+	ListenAddr string
+	// TLS, if set, wraps every transport connection in mutual TLS 1.3 (see
+	// transport.TLSFromFiles). Default nil (plain TCP, cookie-authenticated).
+	// Ignored when Transport is set.
+	TLS *tls.Config
+	// Transport, if set, creates the node's wire instead of a TCP listener
+	// on ListenAddr: tests pass an in-memory transport (transport/memnet).
+	// The address gossiped to peers is then the transport's Addr().
+	// Default nil.
+	Transport node.TransportFactory
+
+	// Node holds the node runtime's tunables (MailboxSize, Codec,
+	// CallTimeout, HandoffGrace, ...). Start overrides Name, Transport,
+	// Hidden (always false: hidden nodes never own keys) and Logger, and adds
+	// Kinds to Node.Kinds. Default node.DefaultConfig().
+	Node node.Config
+	// Membership holds the gossip settings (BindAddr, BindPort, Join,
+	// Profile, ReconcileInterval, SnapshotPath, Tags, Transport for tests).
+	// Start overrides NodeName, Cookie (when Config.Cookie is set),
+	// TransportAddr, Weight and Logger. Default membership.DefaultConfig()
+	// (profile "lan": use membership.ProfileLocal for loopback clusters).
+	Membership membership.Config
+	// JoinTimeout is how long Start waits for the first successful join
+	// when Membership.Join is not empty, so that the node does not create
+	// keys that already live elsewhere before it knows the cluster. If the
+	// join has not succeeded by then, Start returns anyway (with a warning;
+	// membership keeps retrying) and the node serves its own view until it
+	// joins. 0 means do not wait. Default 10 s.
+	JoinTimeout time.Duration
+
+	// Kinds are the keyed process kinds: for a {kind, key}, the process
+	// started on the key's owner is of this kind, with the key as its Init
+	// args. A kind that implements node.StateExporter and
+	// node.StateImporter keeps its state across handoffs; others restart
+	// fresh on the new owner. Every node of a cluster must register the
+	// same kinds. Required to route to a kind; default none.
+	Kinds map[string]node.KindFactory
+
+	// VNodes is the number of virtual nodes per unit of weight on the ring
+	// (ring.Config.VNodes). Default ring.DefaultVNodes (1024): keys split
+	// within about 2% of the weights. Every node must use the same value
+	// (it is part of the view checksum).
+	VNodes int
+	// Weight is this node's relative share of the keys, gossiped to the
+	// others. Default 1; range 1..ring.MaxWeight.
+	Weight int
+
+	// Quorum turns on quorum mode: while this node's side of the cluster
+	// does not hold a strict majority of the last full membership (see
+	// membership.Quorum), routed requests fail with ErrNoQuorum instead of
+	// creating keys that may also live on the other side. Default false:
+	// availability first, duplicates are resolved at heal.
+	Quorum bool
+	// QuorumSize is the expected cluster size in quorum mode: routed
+	// requests are refused until the last full membership holds at least
+	// this many members. 0 (the default) instead waits for the first
+	// successful join (a node with an empty Membership.Join, the seed,
+	// counts as joined at once).
+	QuorumSize int
+
+	// MaxHops bounds how many times a routed request is forwarded by nodes
+	// whose view says someone else owns the key. Default 2: enough for one
+	// stale sender plus one stale forwarder; 0 disables forwarding (a
+	// non-owner answers ErrNotOwner at once). Range 0..16.
+	MaxHops int
+	// MigrationBudget is the number of handoffs this node runs at once
+	// (as old owner). Default 64. Higher drains faster; lower spreads the
+	// load of a large rebalance (a join into a big cluster) over time.
+	MigrationBudget int
+	// HandoffTimeout bounds one handoff: how long the old owner keeps
+	// retrying a new owner that does not yet see itself as the owner (and
+	// then thaws the process and leaves it to the next reconcile), and how
+	// long a new owner waits for the old owner's push before starting the
+	// process fresh. Default 5 s.
+	HandoffTimeout time.Duration
+	// ReconcileInterval is how often every hosted key is checked against
+	// the current view (a full plan), to retry handoffs that failed or
+	// were skipped. Default 1 s. Shorter repairs sooner at the cost of one
+	// ring lookup per hosted key per tick.
+	ReconcileInterval time.Duration
+	// PullWindow is how long after a view change a new owner still asks
+	// the key's previous owners whether they host it before starting it
+	// fresh (one round trip on first use of a key). Default 10 s: well
+	// beyond the time the old owners need to push what they host.
+	PullWindow time.Duration
+	// BufferSize bounds the requests buffered per key while it is in
+	// transition (starting, pulling, importing, moving). Beyond it, sends
+	// are dropped (counted in Stats.Dropped) and calls fail with ErrBusy.
+	// Default 4096.
+	BufferSize int
+	// DrainTimeout bounds Leave when its ctx has no deadline. Default 30 s.
+	DrainTimeout time.Duration
+
+	// Conflict is called, on the events goroutine (never under a lock),
+	// when a heal finds a key live on two nodes: the heal-time owner keeps
+	// its process and the other copy's exported state (nil if its kind does
+	// not export) is handed to Conflict on the winner's node, for example
+	// to send a merge message to the key. Default nil: the loser's state is
+	// dropped (an EventConflict names what was dropped).
+	Conflict func(Conflict)
+	// Events, if set, receives every Event, in order, on one goroutine that
+	// the cluster runs for it: it may block without stalling the cluster,
+	// but events queue meanwhile (at most 4096; older ones are then dropped
+	// and counted in Stats.EventsDropped). Default nil.
+	Events func(Event)
+
+	// Logger receives the cluster's logs (component "placement"; the node
+	// and membership log through their own children). Default zerolog.Nop().
+	Logger zerolog.Logger
+
+	// testView, when true, starts no membership: views come only from
+	// applyInput (unit tests of routing and handoff without Serf).
+	testView bool
+}
+
+// DefaultConfig returns a Config with every default filled in; Name,
+// Cookie and Kinds must still be set.
+func DefaultConfig() Config {
+	return Config{
+		ListenAddr:        "127.0.0.1:0",
+		Node:              node.DefaultConfig(),
+		Membership:        membership.DefaultConfig(),
+		JoinTimeout:       10 * time.Second,
+		VNodes:            ring.DefaultVNodes,
+		Weight:            1,
+		MaxHops:           2,
+		MigrationBudget:   64,
+		HandoffTimeout:    5 * time.Second,
+		ReconcileInterval: time.Second,
+		PullWindow:        10 * time.Second,
+		BufferSize:        4096,
+		DrainTimeout:      30 * time.Second,
+		Logger:            zerolog.Nop(),
+	}
+}
+
+// clone returns a copy of c that shares no map or slice with it.
+func (c Config) clone() Config {
+	c.Cookie = slices.Clone(c.Cookie)
+	c.Kinds = maps.Clone(c.Kinds)
+	c.Node.Kinds = maps.Clone(c.Node.Kinds)
+	c.Node.RPCs = maps.Clone(c.Node.RPCs)
+	c.Membership.Join = slices.Clone(c.Membership.Join)
+	c.Membership.Tags = maps.Clone(c.Membership.Tags)
+	c.Membership.Cookie = slices.Clone(c.Membership.Cookie)
+	return c
+}
+
+// validate checks c; zero durations and sizes get their defaults.
+func (c *Config) validate() error {
+	if c.Name == "" {
+		return fmt.Errorf("%w: Name is required", ErrBadConfig)
+	}
+	if len(c.Cookie) < membership.MinCookieLen && !c.testView {
+		if c.Transport == nil || len(c.Membership.Cookie) < membership.MinCookieLen {
+			return fmt.Errorf("%w: Cookie must be at least %d bytes", ErrBadConfig, membership.MinCookieLen)
+		}
+	}
+	c.fillDefaults()
+	for _, check := range []func() error{c.validateRanges, c.validateKinds} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Config) fillDefaults() {
+	d := DefaultConfig()
+	setDefault(&c.ListenAddr, d.ListenAddr)
+	setDefault(&c.VNodes, d.VNodes)
+	setDefault(&c.Weight, d.Weight)
+	setDefault(&c.MigrationBudget, d.MigrationBudget)
+	setDefault(&c.HandoffTimeout, d.HandoffTimeout)
+	setDefault(&c.ReconcileInterval, d.ReconcileInterval)
+	setDefault(&c.PullWindow, d.PullWindow)
+	setDefault(&c.BufferSize, d.BufferSize)
+	setDefault(&c.DrainTimeout, d.DrainTimeout)
+}
+
+// setDefault sets *p to d if it is the zero value.
+func setDefault[T comparable](p *T, d T) {
+	var zero T
+	if *p == zero {
+		*p = d
+	}
+}
+
+func (c *Config) validateRanges() error {
+	switch {
+	case c.VNodes < 1 || c.VNodes > ring.MaxVNodes:
+		return fmt.Errorf("%w: VNodes %d not in 1..%d", ErrBadConfig, c.VNodes, ring.MaxVNodes)
+	case c.Weight < 1 || c.Weight > ring.MaxWeight:
+		return fmt.Errorf("%w: Weight %d not in 1..%d", ErrBadConfig, c.Weight, ring.MaxWeight)
+	case c.MaxHops < 0 || c.MaxHops > 16:
+		return fmt.Errorf("%w: MaxHops %d not in 0..16", ErrBadConfig, c.MaxHops)
+	case c.QuorumSize < 0:
+		return fmt.Errorf("%w: QuorumSize %d is negative", ErrBadConfig, c.QuorumSize)
+	case c.MigrationBudget < 1 || c.BufferSize < 1:
+		return fmt.Errorf("%w: MigrationBudget and BufferSize must be positive", ErrBadConfig)
+	case c.HandoffTimeout < 0 || c.ReconcileInterval < 0 || c.PullWindow < 0 ||
+		c.DrainTimeout < 0 || c.JoinTimeout < 0:
+		return fmt.Errorf("%w: negative duration", ErrBadConfig)
+	}
+	return nil
+}
+
+func (c *Config) validateKinds() error {
+	for name, f := range c.Kinds {
+		if err := checkName("kind", name); err != nil {
+			return fmt.Errorf("%w: %w", ErrBadConfig, err)
+		}
+		if f == nil {
+			return fmt.Errorf("%w: kind %q has no factory", ErrBadConfig, name)
+		}
+	}
+	return nil
+}
+
+// checkName checks a kind or key.
+func checkName(what, s string) error {
+	if s == "" || len(s) > MaxKeyLen {
+		return fmt.Errorf("%w: %s of %d bytes (1..%d)", ErrBadKey, what, len(s), MaxKeyLen)
+	}
+	if what == "kind" && strings.ContainsAny(s, "\x00") {
+		return fmt.Errorf("%w: kind %q contains NUL", ErrBadKey, s)
+	}
+	return nil
+}
+
+// nodeConfig builds the node runtime's config from c (node.New fills the
+// zero tunables with its defaults).
+func (c *Config) nodeConfig(factory node.TransportFactory, log zerolog.Logger) node.Config {
+	nc := c.Node
+	nc.Name, nc.Transport, nc.Hidden, nc.Logger = c.Name, factory, false, log
+	nc.Kinds = maps.Clone(nc.Kinds)
+	if nc.Kinds == nil {
+		nc.Kinds = map[string]node.KindFactory{}
+	}
+	maps.Copy(nc.Kinds, c.Kinds)
+	return nc
+}
+
+// membershipConfig builds the membership config from c, filling the zero
+// fields membership does not default itself.
+func (c *Config) membershipConfig(transportAddr string, log zerolog.Logger) membership.Config {
+	mc, d := c.Membership, membership.DefaultConfig()
+	setDefault(&mc.BindAddr, d.BindAddr)
+	setDefault(&mc.Profile, d.Profile)
+	setDefault(&mc.RetryJoinInterval, d.RetryJoinInterval)
+	setDefault(&mc.ReconcileInterval, d.ReconcileInterval)
+	mc.NodeName, mc.TransportAddr, mc.Weight, mc.Logger = c.Name, transportAddr, c.Weight, log
+	mc.ProtocolVersion = protocolVersion
+	if len(c.Cookie) > 0 {
+		mc.Cookie = c.Cookie
+	}
+	return mc
+}

@@ -1,0 +1,353 @@
+package placement
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/placerhq/placer/node"
+)
+
+// createKeys calls "inc" once on each of n counter keys through c and
+// returns each key's Born.
+func createKeys(t testing.TB, c *Cluster, kind string, n int) map[string]string {
+	t.Helper()
+	born := map[string]string{}
+	for i := range n {
+		st, err := getState(context.Background(), c, kind, keyName(i))
+		if err != nil {
+			t.Fatalf("create %s: %v", keyName(i), err)
+		}
+		born[keyName(i)] = st.Born
+	}
+	return born
+}
+
+// checkDelivered waits until every key's count equals what traffic sent
+// it, then checks order and, for exported kinds, that no state was lost.
+func checkDelivered(t testing.TB, c *Cluster, kind string, n int, tr *traffic, born map[string]string) {
+	t.Helper()
+	if n := tr.callErrs.Load(); n > 0 {
+		t.Fatalf("%d calls failed (last: %v)", n, tr.lastEr.Load())
+	}
+	ctx := context.Background()
+	for i := range n {
+		key := keyName(i)
+		var st counterState
+		waitFor(t, 5*time.Second, func() bool {
+			var err error
+			st, err = getState(ctx, c, kind, key)
+			return err == nil && st.Count >= tr.sentTo(key)
+		}, "%s: %d delivered of %d sent", key, st.Count, tr.sentTo(key))
+		if st.Count != tr.sentTo(key) || st.Disorder != 0 {
+			t.Fatalf("%s: count %d, sent %d, out of order %d", key, st.Count, tr.sentTo(key), st.Disorder)
+		}
+		if born != nil && st.Born != born[key] {
+			t.Fatalf("%s: state lost (born %s, now %s)", key, born[key], st.Born)
+		}
+	}
+}
+
+// TestHandoffOnJoinUnderTraffic: a third node joins the views of two
+// nodes hosting 300 stateful keys while traffic flows from all three;
+// exactly the keys the new node owns move, with their state, and every
+// message arrives once, in order.
+func TestHandoffOnJoinUnderTraffic(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t, false)
+	cs := tc.startN("j", 3, nil)
+	setView(cs, cs[0], cs[1])
+	const keys = 300
+	born := createKeys(t, cs[0], kindCounter, keys)
+	oldRing := cs[0].View().Ring()
+	tr := startTraffic(cs, kindCounter, keys, 6)
+	time.Sleep(20 * time.Millisecond)
+	setView(cs, cs...)
+	waitFor(t, 10*time.Second, func() bool { return settled(cs, kindCounter) }, "keys settled: %s", lazy(func() string { return unsettled(cs, kindCounter) }))
+	tr.halt()
+	newRing := cs[0].View().Ring()
+	moved := 0
+	for i := range keys {
+		k := keyName(i)
+		if o, n := oldRing.LocateString(k), newRing.LocateString(k); o != n {
+			moved++
+			if n != cs[2].Name() {
+				t.Fatalf("%s moved %s -> %s, not to the new node", k, o, n)
+			}
+		}
+	}
+	if got := cs[2].Stats().Imported; got != uint64(moved) {
+		t.Fatalf("new node imported %d keys, ring math says %d", got, moved)
+	}
+	checkDelivered(t, cs[1], kindCounter, keys, tr, born)
+	t.Logf("%d of %d keys moved, %d messages", moved, keys, tr.total.Load())
+}
+
+// TestDrainUnderTraffic: a node hosting stateful keys drains while
+// traffic flows; its keys move to the others with nothing lost.
+func TestDrainUnderTraffic(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t, false)
+	cs := tc.startN("d", 3, nil)
+	setView(cs, cs...)
+	const keys = 300
+	born := createKeys(t, cs[1], kindCounter, keys)
+	leaver := cs[0]
+	if len(leaver.Hosted()) == 0 {
+		t.Fatal("the leaving node hosts nothing")
+	}
+	tr := startTraffic(cs[1:], kindCounter, keys, 4)
+	time.Sleep(20 * time.Millisecond)
+	done := make(chan error, 1)
+	go func() { done <- leaver.Drain(context.Background()) }()
+	// The others learn of the drain a little later, as gossip would tell them.
+	time.Sleep(30 * time.Millisecond)
+	in := viewInput{quorum: true}
+	for _, c := range cs {
+		mi := c.selfInfo()
+		mi.draining = c == leaver
+		in.alive = append(in.alive, mi)
+	}
+	for _, c := range cs[1:] {
+		c.applyInput(in)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() bool { return settled(cs, kindCounter) }, "keys settled: %s", lazy(func() string { return unsettled(cs, kindCounter) }))
+	tr.halt()
+	checkDelivered(t, cs[2], kindCounter, keys, tr, born)
+	if n := len(leaver.Hosted()); n != 0 {
+		t.Fatalf("drained node still hosts %d keys", n)
+	}
+}
+
+// TestHandoffDownCarriesNewPID: a monitor of a moved process gets DOWN
+// with reason handoff and the new PID, and a send to the old PID still
+// arrives (forwarded during the grace period).
+func TestHandoffDownCarriesNewPID(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t, false)
+	cs := tc.startN("m", 2, nil)
+	a, b := cs[0], cs[1]
+	setView(cs, a)
+	key := findKey(t, func(k string) bool { return buildTestRing(t, a, b).LocateString(k) == b.Name() })
+	ctx := context.Background()
+	old, err := a.EnsureProcess(ctx, kindCounter, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ib, err := b.Node().NewInbox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ib.Close()
+	ref := ib.Monitor(old)
+	setView(cs, a, b)
+	msg, err := ib.Receive(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := msg.(node.Down)
+	if !ok || d.Ref != ref || d.Reason.Kind != node.Handoff {
+		t.Fatalf("got %#v, want DOWN handoff", msg)
+	}
+	now, err := b.Whereis(ctx, kindCounter, key)
+	if err != nil || now != d.Reason.NewPID || now.Node != b.Name() {
+		t.Fatalf("whereis %v %v, DOWN says %v", now, err, d.Reason.NewPID)
+	}
+	if err := ib.Send(old, []byte("x 1")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 2*time.Second, func() bool {
+		st, err := getState(ctx, b, kindCounter, key)
+		return err == nil && st.Count == 1
+	}, "send to the old PID forwarded")
+}
+
+func buildTestRing(t *testing.T, cs ...*Cluster) interface{ LocateString(string) string } {
+	t.Helper()
+	var in viewInput
+	for _, c := range cs {
+		in.alive = append(in.alive, c.selfInfo())
+	}
+	s, _, err := nextSnapshot(nil, in, "", false, cs[0].cfg.VNodes, time.Now(), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.view.Ring()
+}
+
+// TestPlainKindRestartsFresh: a kind without StateExporter restarts fresh
+// on its new owner; messages buffered meanwhile still arrive.
+func TestPlainKindRestartsFresh(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t, false)
+	cs := tc.startN("p", 2, nil)
+	a, b := cs[0], cs[1]
+	setView(cs, a)
+	key := findKey(t, func(k string) bool { return buildTestRing(t, a, b).LocateString(k) == b.Name() })
+	ctx := context.Background()
+	st0, err := getState(ctx, a, kindPlain, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setView(cs, a, b)
+	waitFor(t, 5*time.Second, func() bool { return settled(cs, kindPlain) }, "moved: %s", lazy(func() string { return unsettled(cs, kindPlain) }))
+	st1, err := getState(ctx, a, kindPlain, key)
+	if err != nil || st1.Born == st0.Born || st1.Count != 0 {
+		t.Fatalf("after the move: %+v %v (before %+v)", st1, err, st0)
+	}
+}
+
+// TestPullWaitsForOldOwner: the new owner gets traffic for a key before
+// the old owner knows it lost the key; it asks the old owner, waits, and
+// receives the process with its state and every message.
+func TestPullWaitsForOldOwner(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t, false)
+	cs := tc.startN("u", 2, nil)
+	a, b := cs[0], cs[1]
+	setView(cs, a)
+	key := findKey(t, func(k string) bool { return buildTestRing(t, a, b).LocateString(k) == b.Name() })
+	ctx := context.Background()
+	born := map[string]string{}
+	st, err := getState(ctx, a, kindCounter, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	born[key] = st.Born
+	setView([]*Cluster{b}, a, b) // b knows it owns the key; a does not yet
+	for i := 1; i <= 20; i++ {
+		if err := b.Send(ctx, kindCounter, key, []byte(fmt.Sprintf("s %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 2*time.Second, func() bool { return b.Stats().Pulls >= 2 }, "b pulls")
+	if h := b.Hosted(); len(h) != 1 || h[0].State != "pulling" {
+		t.Fatalf("b: %+v, want one pulling entry", h)
+	}
+	setView([]*Cluster{a}, a, b)
+	waitFor(t, 5*time.Second, func() bool { return settled(cs, kindCounter) }, "settled: %s", lazy(func() string { return unsettled(cs, kindCounter) }))
+	waitFor(t, 2*time.Second, func() bool {
+		st, err = getState(ctx, b, kindCounter, key)
+		return err == nil && st.Count == 20
+	}, "20 messages delivered: %+v", st)
+	if st.Born != born[key] || st.Disorder != 0 {
+		t.Fatalf("state %+v, born %s", st, born[key])
+	}
+}
+
+// TestConflictOnMerge: two nodes that each saw only themselves both run a
+// key; when their views merge, the owner's copy stays, the other stops,
+// its queued messages reach the winner, and the conflict is reported with
+// the loser's state.
+func TestConflictOnMerge(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var events []Event
+	var conflicts []Conflict
+	tc := newTestCluster(t, false)
+	cs := tc.startN("c", 2, func(c *Config) {
+		c.Events = func(e Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			if e.Type == EventConflict {
+				events = append(events, e)
+			}
+		}
+		c.Conflict = func(cf Conflict) {
+			mu.Lock()
+			defer mu.Unlock()
+			conflicts = append(conflicts, cf)
+		}
+	})
+	a, b := cs[0], cs[1]
+	setView([]*Cluster{a}, a)
+	setView([]*Cluster{b}, b)
+	const keys = 40
+	ctx := context.Background()
+	for i := range keys {
+		for _, c := range cs {
+			if _, err := c.Call(ctx, kindCounter, keyName(i), []byte("inc")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if h := hostMap(cs, kindCounter); len(h[keyName(0)]) != 2 {
+		t.Fatalf("no duplicate before the merge: %v", h)
+	}
+	setView(cs, a, b)
+	waitFor(t, 5*time.Second, func() bool { return settled(cs, kindCounter) }, "one process per key: %s", lazy(func() string { return unsettled(cs, kindCounter) }))
+	waitFor(t, 2*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(events) == keys && len(conflicts) == keys
+	}, "conflict events")
+	mu.Lock()
+	defer mu.Unlock()
+	byKey := map[string]Conflict{}
+	for _, cf := range conflicts {
+		byKey[cf.Key] = cf
+	}
+	for _, e := range events {
+		cf := byKey[e.Key]
+		if e.To != a.Owner(e.Key) || e.From == e.To || !e.Exported || !e.Merged || e.StateBytes == 0 {
+			t.Fatalf("event %+v", e)
+		}
+		if cf.Winner != e.To || cf.Loser != e.From || len(cf.State) != e.StateBytes || cf.WinnerPID.Node != cf.Winner {
+			t.Fatalf("conflict %+v for event %+v", cf, e)
+		}
+	}
+	if got := a.Stats().Conflicts + b.Stats().Conflicts; got != keys {
+		t.Fatalf("%d conflicts counted", got)
+	}
+}
+
+// TestHandoffWaitsForNewOwnerView: the old owner's view moves a key to a
+// node whose view does not agree yet; the push is refused ("not yet")
+// until HandoffTimeout, the process thaws and serves what waited, a
+// failed handoff is reported, and once the new owner agrees the next
+// reconcile moves the key with its state and every message.
+func TestHandoffWaitsForNewOwnerView(t *testing.T) {
+	t.Parallel()
+	var failed sync.WaitGroup
+	failed.Add(1)
+	var once sync.Once
+	tc := newTestCluster(t, false)
+	cs := tc.startN("w", 2, func(c *Config) {
+		c.HandoffTimeout = 300 * time.Millisecond
+		c.Events = func(e Event) {
+			if e.Type == EventHandoffFailed {
+				once.Do(failed.Done)
+			}
+		}
+	})
+	a, b := cs[0], cs[1]
+	setView(cs, a)
+	key := findKey(t, func(k string) bool { return buildTestRing(t, a, b).LocateString(k) == b.Name() })
+	ctx := context.Background()
+	st, err := getState(ctx, a, kindCounter, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setView([]*Cluster{a}, a, b) // a pushes to b ...
+	setView([]*Cluster{b}, a)    // ... whose view leaves b out
+	for i := 1; i <= 10; i++ {
+		if err := a.Send(ctx, kindCounter, key, []byte(fmt.Sprintf("s %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	failed.Wait()
+	if a.Stats().HandoffsFailed == 0 {
+		t.Fatal("no failed handoff counted")
+	}
+	setView([]*Cluster{b}, a, b)
+	waitFor(t, 5*time.Second, func() bool { return settled(cs, kindCounter) }, "moved: %s", lazy(func() string { return unsettled(cs, kindCounter) }))
+	got, err := getState(ctx, b, kindCounter, key)
+	if err != nil || got.Count != 10 || got.Born != st.Born || got.Disorder != 0 {
+		t.Fatalf("after the move: %+v %v (born %s)", got, err, st.Born)
+	}
+}

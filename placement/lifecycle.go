@@ -1,0 +1,218 @@
+package placement
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/placerhq/placer/node"
+)
+
+// The life of an entry on this node, apart from handoffs (push.go,
+// accept.go): started fresh, or after pulling from previous owners;
+// activated (its buffer delivered in order); removed when its process
+// exits.
+
+// spawnFresh starts the process of a starting entry and activates it.
+func (c *Cluster) spawnFresh(e *entry) {
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.HandoffTimeout)
+	defer cancel()
+	pid, err := c.node.Spawn(ctx, e.id.Kind, []byte(e.id.Key), node.SpawnOpts{})
+	if err != nil {
+		c.log.Warn().Str("kind", e.id.Kind).Str("key", e.id.Key).Err(err).Msg("keyed process did not start")
+		c.dropEntry(e, fmt.Errorf("%w: %w", ErrStart, err))
+		return
+	}
+	c.stats.spawned.Add(1)
+	c.adopt(e, pid)
+	c.activate(e, stateStarting)
+}
+
+// adopt records pid as e's process and watches it.
+func (c *Cluster) adopt(e *entry, pid node.PID) {
+	c.watch.Monitor(pid)
+	c.reg.setPID(e, pid)
+	e.mu.Lock()
+	e.pid = pid
+	e.mu.Unlock()
+}
+
+// activate delivers e's buffer in order, then makes e active, if e is in
+// state expect (only one activation runs: the entry is flushing
+// meanwhile, and requests that arrive then join the buffer, so none
+// overtakes an older one). If the key is no longer ours, it is queued for
+// a push.
+func (c *Cluster) activate(e *entry, expect entryState) {
+	e.mu.Lock()
+	if e.state != expect {
+		e.mu.Unlock()
+		return
+	}
+	e.state = stateFlushing
+	e.mu.Unlock()
+	for {
+		e.mu.Lock()
+		if e.state == stateGone {
+			e.mu.Unlock()
+			return
+		}
+		buf, pid := e.buf, e.pid
+		e.buf = nil
+		if len(buf) == 0 {
+			e.state, e.since = stateActive, time.Now()
+			e.mu.Unlock()
+			break
+		}
+		e.mu.Unlock()
+		for _, p := range buf {
+			c.deliver(pid, p.req, p.deadline, p.reply)
+		}
+	}
+	if c.snap.Load().owner(e.id.Key) != c.self {
+		c.queue.add(e.id)
+	}
+}
+
+// dropEntry removes e and fails what it buffered with err.
+func (c *Cluster) dropEntry(e *entry, err error) {
+	e.mu.Lock()
+	buf, pid := e.buf, e.pid
+	e.buf, e.state = nil, stateGone
+	e.mu.Unlock()
+	c.reg.remove(e, pid)
+	for _, p := range buf {
+		c.fail(p.req, p.reply, err)
+	}
+}
+
+// reroute removes e, if its state satisfies cond, and routes what it
+// buffered afresh (to a new entry or to another node). false if cond did
+// not hold.
+func (c *Cluster) reroute(e *entry, cond func(st entryState, pid node.PID) bool) bool {
+	e.mu.Lock()
+	if !cond(e.state, e.pid) {
+		e.mu.Unlock()
+		return false
+	}
+	buf, pid := e.buf, e.pid
+	e.buf, e.state = nil, stateGone
+	e.mu.Unlock()
+	c.reg.remove(e, pid)
+	for _, p := range buf {
+		c.route(p.req, p.deadline, p.reply)
+	}
+	return true
+}
+
+// pull asks the previous owners in cands whether one of them hosts e's key,
+// until one pushes it here (the entry then leaves statePulling), all say
+// they do not (the process starts fresh), or HandoffTimeout passes (fresh
+// too, with an EventHandoffFailed).
+func (c *Cluster) pull(e *entry, cands []string) {
+	deadline := time.Now().Add(c.cfg.HandoffTimeout)
+	backoff := 2 * time.Millisecond
+	for e.is(statePulling) {
+		if c.snap.Load().owner(e.id.Key) != c.self {
+			// The view moved on (this node drains, or lost the key):
+			// let the new owner deal with what waited here.
+			c.reroute(e, func(st entryState, _ node.PID) bool { return st == statePulling })
+			return
+		}
+		if c.pullRound(e, cands, deadline) {
+			c.startAfterPull(e, nil)
+			return
+		}
+		if !time.Now().Before(deadline) {
+			c.startAfterPull(e, fmt.Errorf("%w: no answer from previous owners %v", ErrBusy, cands))
+			return
+		}
+		if !c.sleep(backoff) {
+			return
+		}
+		backoff = min(2*backoff, 50*time.Millisecond)
+		if cands = c.snap.Load().candidates(c.self, e.id.Key, time.Now()); len(cands) == 0 {
+			c.startAfterPull(e, nil)
+			return
+		}
+	}
+}
+
+// pullRound asks every candidate once; true if each answered that it does
+// not host the key (or could not be reached).
+func (c *Cluster) pullRound(e *entry, cands []string, deadline time.Time) bool {
+	c.stats.pulls.Add(1)
+	msg := handoffMsg{op: hoPull, checksum: c.snap.Load().view.Checksum, kind: e.id.Kind, key: e.id.Key}
+	none := true
+	for _, cand := range cands {
+		ctx, cancel := context.WithDeadline(c.ctx, deadline)
+		resp, err := c.node.Call(ctx, node.Named{Name: handoffService, Node: cand}, msg.encode())
+		cancel()
+		if err != nil || len(resp) == 0 || resp[0] == hsNone {
+			continue
+		}
+		none = false
+	}
+	return none
+}
+
+// startAfterPull starts e fresh if it is still pulling; failed (non-nil)
+// is reported as a failed handoff first.
+func (c *Cluster) startAfterPull(e *entry, failed error) {
+	e.mu.Lock()
+	ok := e.state == statePulling
+	if ok {
+		e.state = stateStarting
+	}
+	e.mu.Unlock()
+	if !ok {
+		return
+	}
+	if failed != nil {
+		c.stats.hoFailed.Add(1)
+		c.emit(Event{Type: EventHandoffFailed, Kind: e.id.Kind, Key: e.id.Key, To: c.self, Err: failed})
+	}
+	c.spawnFresh(e)
+}
+
+// sleep waits d; false if the cluster shut down first.
+func (c *Cluster) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-c.ctx.Done():
+		return false
+	}
+}
+
+// watchLoop receives the DOWN of every keyed process until shutdown.
+func (c *Cluster) watchLoop() {
+	for {
+		m, err := c.watch.Receive(c.ctx)
+		if err != nil {
+			return
+		}
+		if d, ok := m.(node.Down); ok {
+			c.onDown(d)
+		}
+	}
+}
+
+// onDown removes the entry of a process that exited by itself (not by a
+// handoff): the next request for its key starts a new one.
+func (c *Cluster) onDown(d node.Down) {
+	if d.Reason.Kind == node.Handoff {
+		return
+	}
+	e := c.reg.byProcess(d.PID)
+	if e == nil {
+		return
+	}
+	exited := c.reroute(e, func(st entryState, pid node.PID) bool {
+		return pid == d.PID && (st == stateActive || st == stateImporting || st == stateFlushing)
+	})
+	if exited {
+		c.log.Debug().Str("kind", e.id.Kind).Str("key", e.id.Key).Str("reason", d.Reason.String()).Msg("keyed process exited")
+	}
+}

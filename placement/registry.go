@@ -1,0 +1,250 @@
+package placement
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/placerhq/placer/node"
+	"github.com/placerhq/placer/ring"
+)
+
+// entryState is where a hosted key is in its life on this node.
+type entryState uint8
+
+const (
+	// stateStarting: a fresh process is being spawned; requests buffer.
+	stateStarting entryState = iota + 1
+	// statePulling: this node owns the key and asks its previous owners
+	// whether one of them hosts it; requests buffer.
+	statePulling
+	// stateImporting: the process was started from the old owner's state;
+	// direct requests buffer until the old owner's finish, so that what it
+	// forwards (flagHandoff) is delivered first.
+	stateImporting
+	// stateActive: requests go straight to the process.
+	stateActive
+	// stateMoving: the process is frozen and being pushed to its new
+	// owner; requests buffer and follow it.
+	stateMoving
+	// stateFlushing: the buffer is being delivered before the entry turns
+	// active; requests still buffer, so none overtakes an older one.
+	stateFlushing
+	// stateGone: removed from the registry; whoever holds the entry routes
+	// afresh.
+	stateGone
+)
+
+var stateNames = [...]string{"", "starting", "pulling", "importing", "active", "moving", "flushing", "gone"}
+
+// String returns the state's name.
+func (s entryState) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "unknown"
+}
+
+// pending is a request buffered while its key is in transition.
+type pending struct {
+	req      routeReq
+	deadline time.Time
+	reply    node.ReplyFunc // nil for a send
+}
+
+// entry is one hosted key. Its mutex is never held while calling node or
+// user code: transitions take it briefly, and the requests a transition
+// releases are delivered after unlocking.
+type entry struct {
+	id   keyID
+	hash uint64
+
+	mu    sync.Mutex // guards the fields below
+	state entryState
+	pid   node.PID  // zero until the process runs
+	buf   []pending // requests waiting for the transition to end
+	since time.Time // when state was entered
+	// failedAt is when a push of this key last failed: the reconcile
+	// leaves it alone for a while (view changes and pulls still push).
+	failedAt time.Time
+}
+
+// is reports whether e is in state s.
+func (e *entry) is(s entryState) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.state == s
+}
+
+// snapshot returns e's state and pid.
+func (e *entry) snapshot() (entryState, node.PID) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.state, e.pid
+}
+
+// bufferLocked appends p unless the buffer is full. Caller holds e.mu.
+func (e *entry) bufferLocked(p pending, limit int) bool {
+	if len(e.buf) >= limit {
+		return false
+	}
+	e.buf = append(e.buf, p)
+	return true
+}
+
+// registry maps keys to entries. Lock order: registry.mu before entry.mu,
+// never the other way round.
+type registry struct {
+	mu      sync.RWMutex // guards m, byPID and changed
+	m       map[keyID]*entry
+	byPID   map[node.PID]*entry
+	changed chan struct{} // closed and replaced whenever an entry is removed
+}
+
+func newRegistry() registry {
+	return registry{m: map[keyID]*entry{}, byPID: map[node.PID]*entry{}, changed: make(chan struct{})}
+}
+
+// get returns the entry for id, or nil.
+func (r *registry) get(id keyID) *entry {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.m[id]
+}
+
+// getOrCreate returns the live entry for id, or creates one in state st
+// holding first (if not nil) in its buffer. created says which.
+func (r *registry) getOrCreate(id keyID, st entryState, first *pending, now time.Time) (*entry, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e := r.m[id]; e != nil && !e.is(stateGone) {
+		return e, false
+	}
+	e := &entry{id: id, hash: ring.HashString(id.Key), state: st, since: now}
+	if first != nil {
+		e.buf = append(e.buf, *first)
+	}
+	r.m[id] = e
+	return e, true
+}
+
+// setPID records e's process.
+func (r *registry) setPID(e *entry, pid node.PID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.byPID[pid] = e
+}
+
+// byProcess returns the entry whose process is pid, or nil.
+func (r *registry) byProcess(pid node.PID) *entry {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.byPID[pid]
+}
+
+// remove drops e (already marked gone) from the registry.
+func (r *registry) remove(e *entry, pid node.PID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m[e.id] == e {
+		delete(r.m, e.id)
+	}
+	if !pid.IsZero() && r.byPID[pid] == e {
+		delete(r.byPID, pid)
+	}
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+// len returns the number of entries.
+func (r *registry) len() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.m)
+}
+
+// inState returns the hosted keys whose entry is in state s.
+func (r *registry) inState(s entryState) []hostedKey {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]hostedKey, 0, len(r.m))
+	for _, e := range r.m {
+		if e.is(s) {
+			out = append(out, hostedKey{ID: e.id, Hash: e.hash})
+		}
+	}
+	return out
+}
+
+// reconcilable returns the active keys whose last failed push (if any) is
+// older than backoff.
+func (r *registry) reconcilable(now time.Time, backoff time.Duration) []hostedKey {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]hostedKey, 0, len(r.m))
+	for _, e := range r.m {
+		e.mu.Lock()
+		ok := e.state == stateActive && now.Sub(e.failedAt) >= backoff
+		e.mu.Unlock()
+		if ok {
+			out = append(out, hostedKey{ID: e.id, Hash: e.hash})
+		}
+	}
+	return out
+}
+
+// entries returns every entry, for inspection.
+func (r *registry) entries() []*entry {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]*entry, 0, len(r.m))
+	for _, e := range r.m {
+		out = append(out, e)
+	}
+	return out
+}
+
+// waitEmpty waits until the registry holds no entry or ctx ends.
+func (r *registry) waitEmpty(ctx context.Context) error {
+	for {
+		r.mu.RLock()
+		n, ch := len(r.m), r.changed
+		r.mu.RUnlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Hosted describes a keyed process hosted by this node (Cluster.Hosted).
+type Hosted struct {
+	Kind  string   `json:"kind"`
+	Key   string   `json:"key"`
+	PID   node.PID `json:"pid"`   // zero while starting or pulling
+	State string   `json:"state"` // starting, pulling, importing, active or moving
+}
+
+// hosted lists the entries sorted by kind and key.
+func (r *registry) hosted() []Hosted {
+	es := r.entries()
+	out := make([]Hosted, 0, len(es))
+	for _, e := range es {
+		st, pid := e.snapshot()
+		if st != stateGone {
+			out = append(out, Hosted{Kind: e.id.Kind, Key: e.id.Key, PID: pid, State: st.String()})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Kind != out[j].Kind {
+			return out[i].Kind < out[j].Kind
+		}
+		return out[i].Key < out[j].Key
+	})
+	return out
+}

@@ -1,0 +1,132 @@
+package placement
+
+import (
+	"time"
+
+	"github.com/placerhq/placer/placement/membership"
+)
+
+// viewLoop turns membership Views into ownership views until shutdown.
+// It also re-applies the latest View once the first join succeeds, since
+// the quorum verdict depends on it.
+func (c *Cluster) viewLoop(views <-chan membership.View) {
+	joined := c.mem.Joined()
+	for {
+		select {
+		case v, ok := <-views:
+			if !ok {
+				return
+			}
+			c.applyMembership(v)
+		case <-joined:
+			joined = nil
+			c.applyMembership(c.mem.View())
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+// applyMembership records the members' transport addresses and applies
+// the view they give.
+func (c *Cluster) applyMembership(v membership.View) {
+	for _, m := range v.Members {
+		if m.TransportAddr != "" && m.Name != c.self {
+			c.node.SetAddr(m.Name, m.TransportAddr)
+		}
+	}
+	in := viewInput{quorum: c.quorumOK(v.Quorum)}
+	for _, m := range v.Alive {
+		in.alive = append(in.alive, memberInfo{
+			name: m.Name, addr: m.TransportAddr, weight: m.Weight,
+			draining: m.Tags[tagDraining] == "1", proto: m.ProtocolVersion,
+		})
+	}
+	c.applyInput(in)
+}
+
+// quorumOK applies the quorum-mode rule to a membership verdict.
+func (c *Cluster) quorumOK(q membership.Quorum) bool {
+	if !c.cfg.Quorum {
+		return true
+	}
+	if !q.Majority {
+		return false
+	}
+	if c.cfg.QuorumSize > 0 {
+		return len(q.Full) >= c.cfg.QuorumSize
+	}
+	if len(c.cfg.Membership.Join) == 0 {
+		return true
+	}
+	select {
+	case <-c.mem.Joined():
+		return true
+	default:
+		return false
+	}
+}
+
+// applyInput installs the view for in; if the ring changed, it plans the
+// moves of the keys hosted here and queues them for the push workers.
+func (c *Cluster) applyInput(in viewInput) {
+	c.viewMu.Lock()
+	cur := c.snap.Load()
+	next, changed, err := nextSnapshot(cur, in, c.self, c.draining.Load(), c.cfg.VNodes, time.Now(), c.cfg.PullWindow)
+	if err != nil {
+		c.viewMu.Unlock()
+		c.log.Error().Err(err).Msg("cannot build the ring; keeping the previous view")
+		return
+	}
+	c.lastIn = in
+	c.snap.Store(next)
+	c.viewMu.Unlock()
+	if !changed {
+		return
+	}
+	c.stats.viewChanges.Add(1)
+	moves := planDiff(c.self, c.reg.inState(stateActive), cur.view.ring, next.view.ring)
+	c.log.Info().Uint64("epoch", next.view.Epoch).Int("members", len(next.view.Members)).
+		Strs("draining", next.view.Draining).Int("moves", len(moves)).Msg("view changed")
+	c.emit(Event{
+		Type: EventViewChanged, Epoch: next.view.Epoch, Checksum: next.view.Checksum,
+		Members: len(next.view.Members), Moves: len(moves),
+	})
+	for _, m := range moves {
+		c.queue.add(m.ID)
+	}
+}
+
+// reconcileLoop runs a full plan every ReconcileInterval: it retries
+// handoffs that failed (each at most once per HandoffTimeout, so that a
+// new owner that cannot be reached does not keep the key frozen), pushes
+// keys that became active on a non-owner, and ends imports whose finish
+// never came.
+func (c *Cluster) reconcileLoop() {
+	t := time.NewTicker(c.cfg.ReconcileInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			c.reconcile(time.Now())
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+func (c *Cluster) reconcile(now time.Time) {
+	s := c.snap.Load()
+	for _, m := range planFull(c.self, c.reg.reconcilable(now, c.cfg.HandoffTimeout), s.view.ring) {
+		c.queue.add(m.ID)
+	}
+	for _, e := range c.reg.entries() {
+		e.mu.Lock()
+		stale := e.state == stateImporting && !e.pid.IsZero() && now.Sub(e.since) > c.cfg.HandoffTimeout
+		e.mu.Unlock()
+		if stale {
+			c.log.Warn().Str("kind", e.id.Kind).Str("key", e.id.Key).Msg("handoff finish never came; activating")
+			c.activate(e, stateImporting)
+		}
+	}
+}
