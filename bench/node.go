@@ -44,9 +44,10 @@ func (c NodeConfig) withDefaults() NodeConfig {
 	return c
 }
 
-// NodeResult holds the process-to-process figures of one run, measured
-// between two nodes on the real TCP transport over 127.0.0.1.
-type NodeResult struct {
+// NodeFigures are the process-to-process figures of one run, measured
+// between two nodes on the real TCP transport over 127.0.0.1. `placer bench
+// transport` prints them beside the transport figures.
+type NodeFigures struct {
 	// ProcLocalSendPerS: messages per second from a caller to a process on
 	// the same node (delivered and handled).
 	ProcLocalSendPerS float64 `json:"proc_local_send_per_s"`
@@ -66,6 +67,12 @@ type NodeResult struct {
 	ProcSpawnPerS float64 `json:"proc_spawn_per_s"`
 	// ProcRemoteSpawnPerS: sequential remote spawns per second.
 	ProcRemoteSpawnPerS float64 `json:"proc_remote_spawn_per_s"`
+}
+
+// NodeResult holds the figures of one run, the target checked against
+// them and the sizes used.
+type NodeResult struct {
+	NodeFigures
 	// Targets: proc_call_rtt_p50_us <= 1.3 x transport_call_rtt_p50_us.
 	Targets []Target   `json:"targets"`
 	Config  NodeConfig `json:"config"`

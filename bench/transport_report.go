@@ -30,3 +30,42 @@ func TransportTargetTable(ts []Target) *Table {
 	}
 	return t
 }
+
+// TransportReport is what `placer bench transport` prints: the transport
+// figures and, unless skipped, the process-to-process figures measured after
+// them in the same run, with every target of both.
+type TransportReport struct {
+	TransportResult
+	*NodeFigures
+	// Targets holds the transport targets followed by the process target.
+	Targets []Target `json:"targets"`
+	// NodeConfig echoes the sizes of the process measurements (absent when
+	// they were skipped).
+	NodeConfig *NodeConfig `json:"node_config,omitempty"`
+}
+
+// NewTransportReport combines a transport result with an optional node
+// result (nil when the process figures were skipped).
+func NewTransportReport(tr TransportResult, nr *NodeResult) TransportReport {
+	r := TransportReport{TransportResult: tr, Targets: append([]Target(nil), tr.Targets...)}
+	if nr != nil {
+		r.NodeFigures, r.NodeConfig = &nr.NodeFigures, &nr.Config
+		r.Targets = append(r.Targets, nr.Targets...)
+	}
+	return r
+}
+
+// NodeTable lays out the process-to-process figures beside the
+// transport-level call measured in the same run.
+func NodeTable(f NodeFigures) *Table {
+	t := &Table{Header: []string{"figure", "process", "transport", "unit"}}
+	num := func(x float64) string { return fmt.Sprintf("%.1f", x) }
+	rate := func(x float64) string { return fmt.Sprintf("%.0f", x) }
+	t.Add("proc_local_send_per_s", rate(f.ProcLocalSendPerS), "", "msg/s")
+	t.Add("proc_remote_msgs_per_s", rate(f.ProcRemoteMsgsPerS), "", "msg/s")
+	t.Add("proc_call_rtt_p50_us / transport_call_rtt_p50_us", num(f.ProcCallRTTP50us), num(f.TransportCallRTTP50us), "µs")
+	t.Add("proc_call_rtt_p99_us / transport_call_rtt_p99_us", num(f.ProcCallRTTP99us), num(f.TransportCallRTTP99us), "µs")
+	t.Add("proc_spawn_per_s", rate(f.ProcSpawnPerS), "", "spawn/s")
+	t.Add("proc_remote_spawn_per_s", rate(f.ProcRemoteSpawnPerS), "", "spawn/s")
+	return t
+}

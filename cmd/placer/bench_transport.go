@@ -31,8 +31,13 @@ func runBenchTransport(args []string, stdout, stderr io.Writer) error {
 	payload := fs.Int("payload", d.Payload, "payload bytes of messages, calls and raw TCP frames")
 	bulk := fs.Int("bulk-size", d.BulkSize, "bytes per message of the bulk stream (at most the 1 MiB frame limit minus headers)")
 	paced := fs.Float64("paced-bulk-mbps", d.PacedBulkMBps, "rate of the paced bulk stream, MB/s")
+	nd := bench.DefaultNodeConfig()
+	proc := fs.Bool("proc", true, "also measure process-to-process figures between two nodes (--proc=false skips them)")
+	procMsgs := fs.Int("proc-msgs", nd.Messages, "messages for each process send rate")
+	procCalls := fs.Int("proc-calls", nd.Calls, "sequential remote process calls (and as many transport calls interleaved)")
+	procSpawns := fs.Int("proc-spawns", nd.Spawns, "spawns for each spawn rate")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: placer bench transport [--json] [--msgs N] [--calls N] [--duration D]")
+		fmt.Fprintln(stderr, "usage: placer bench transport [--json] [--msgs N] [--calls N] [--duration D] [--proc=false]")
 		fmt.Fprintln(stderr, "Starts two endpoints on 127.0.0.1 and a raw-TCP baseline in the same run.")
 		fs.PrintDefaults()
 	}
@@ -49,10 +54,23 @@ func runBenchTransport(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	r, err := bench.RunTransport(ctx, cfg)
+	ncfg := bench.NodeConfig{Messages: *procMsgs, Calls: *procCalls, Spawns: *procSpawns, Payload: *payload}
+	if *proc && (ncfg.Messages <= 0 || ncfg.Calls <= 0 || ncfg.Spawns <= 0) {
+		return fmt.Errorf("%w: --proc-msgs, --proc-calls and --proc-spawns must be positive", errUsage)
+	}
+	tr, err := bench.RunTransport(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	var nr *bench.NodeResult
+	if *proc {
+		res, err := bench.RunNode(ctx, ncfg)
+		if err != nil {
+			return fmt.Errorf("process figures: %w", err)
+		}
+		nr = &res
+	}
+	r := bench.NewTransportReport(tr, nr)
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(r)
 	}
@@ -72,12 +90,19 @@ func checkTransportFlags(c bench.TransportConfig) error {
 	return nil
 }
 
-func reportTransport(r bench.TransportResult, stdout io.Writer) error {
+func reportTransport(r bench.TransportReport, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "placer bench transport: two endpoints on 127.0.0.1, %s, GOMAXPROCS=%d; raw TCP measured in the same run\n\n",
 		runtime.Version(), runtime.GOMAXPROCS(0))
-	if err := bench.TransportTable(r).Write(stdout); err != nil {
+	if err := bench.TransportTable(r.TransportResult).Write(stdout); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout)
+	if r.NodeFigures != nil {
+		fmt.Fprintln(stdout, "process to process (two nodes on 127.0.0.1):")
+		if err := bench.NodeTable(*r.NodeFigures).Write(stdout); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout)
+	}
 	return bench.TransportTargetTable(r.Targets).Write(stdout)
 }

@@ -10,7 +10,8 @@ import (
 )
 
 var tinyBenchTransport = []string{"bench", "transport", "--msgs", "2000", "--calls", "100", "--callers", "4",
-	"--duration", "50ms", "--bulk-size", "65536", "--paced-bulk-mbps", "50"}
+	"--duration", "50ms", "--bulk-size", "65536", "--paced-bulk-mbps", "50",
+	"--proc-msgs", "500", "--proc-calls", "50", "--proc-spawns", "20"}
 
 // --json prints one JSON object with the field names issue 3 specifies,
 // each a measured (positive) number.
@@ -29,14 +30,16 @@ func TestBenchTransportJSON(t *testing.T) {
 		t.Fatal("more than one JSON value on stdout")
 	}
 	for _, k := range []string{"msgs_per_s", "tcp_frames_per_s", "call_rtt_p50_us", "call_rtt_p99_us",
-		"tcp_rtt_p50_us", "tcp_rtt_p99_us", "calls_per_s_16", "call_rtt_p99_under_bulk_us"} {
+		"tcp_rtt_p50_us", "tcp_rtt_p99_us", "calls_per_s_16", "call_rtt_p99_under_bulk_us",
+		"proc_local_send_per_s", "proc_remote_msgs_per_s", "proc_call_rtt_p50_us", "proc_call_rtt_p99_us",
+		"transport_call_rtt_p50_us", "proc_spawn_per_s", "proc_remote_spawn_per_s"} {
 		v, ok := got[k].(float64)
 		if !ok || !(v > 0) {
 			t.Errorf("field %s = %v, want a positive number", k, got[k])
 		}
 	}
-	if ts, ok := got["targets"].([]any); !ok || len(ts) == 0 {
-		t.Errorf("targets = %v", got["targets"])
+	if ts, ok := got["targets"].([]any); !ok || len(ts) != 5 {
+		t.Errorf("targets = %v, want the 4 transport targets (one extra, paced) and the process one", got["targets"])
 	}
 }
 
@@ -46,7 +49,8 @@ func TestBenchTransportTable(t *testing.T) {
 	if code := run(tinyBenchTransport, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	for _, want := range []string{"call_rtt_p50_us", "raw TCP", "msgs_per_s >= 0.1 x tcp_frames_per_s", "met"} {
+	for _, want := range []string{"call_rtt_p50_us", "raw TCP", "msgs_per_s >= 0.1 x tcp_frames_per_s", "met",
+		"proc_call_rtt_p50_us", "proc_call_rtt_p50_us <= 1.3 x transport_call_rtt_p50_us"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
@@ -54,7 +58,7 @@ func TestBenchTransportTable(t *testing.T) {
 }
 
 func TestBenchTransportUsage(t *testing.T) {
-	for _, args := range [][]string{{"--msgs", "0"}, {"--bulk-size", "2000000"}, {"extra"}, {"--nope"}} {
+	for _, args := range [][]string{{"--msgs", "0"}, {"--proc-calls", "0"}, {"--bulk-size", "2000000"}, {"extra"}, {"--nope"}} {
 		var out, errb bytes.Buffer
 		if code := run(append([]string{"bench", "transport"}, args...), &out, &errb); code != 2 {
 			t.Errorf("%v: exit %d, want 2 (usage)", args, code)
