@@ -74,6 +74,7 @@ func Start(cfg Config) (*Cluster, error) {
 		return nil, err
 	}
 	c.startLoops()
+	c.registerAdmin() // admin rpcs for hidden clients (admin.go)
 	return c, nil
 }
 

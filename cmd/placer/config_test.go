@@ -1,0 +1,107 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAgentFlags: flags fill the config; --join is repeatable and takes
+// comma-separated lists; defaults are sane.
+func TestAgentFlags(t *testing.T) {
+	cfg, err := parseAgentConfig([]string{
+		"--name", "n1@127.0.0.1", "--join", "127.0.0.1:1,127.0.0.1:2", "--join", "127.0.0.1:3",
+		"--port-min", "9100", "--port-max", "9110", "--profile", "local", "--weight", "3", "--quorum",
+		"--http", "off", "--log-format", "json", "--drain-timeout", "5s",
+	}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.Join, []string{"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"}) || cfg.PortMin != 9100 ||
+		cfg.PortMax != 9110 || cfg.Profile != "local" || cfg.Weight != 3 || !cfg.Quorum || cfg.HTTP != httpOff ||
+		cfg.LogFormat != "json" || cfg.DrainTimeout != 5*time.Second {
+		t.Fatalf("%+v", cfg)
+	}
+	if cfg.listenAddr() != "127.0.0.1:0" {
+		t.Fatalf("listen %s", cfg.listenAddr())
+	}
+	if h, p := cfg.gossipBind(); h != "127.0.0.1" || p != 0 {
+		t.Fatalf("gossip %s %d", h, p)
+	}
+	d, err := parseAgentConfig([]string{"--name", "x@localhost"}, io.Discard)
+	if err != nil || d.HTTP != defaultHTTP || d.Profile != "lan" || d.Weight != 1 || d.LogLevel != "info" {
+		t.Fatalf("defaults %+v %v", d, err)
+	}
+	if h, _ := d.gossipBind(); h != "127.0.0.1" {
+		t.Fatalf("a non-IP host binds gossip to %s", h)
+	}
+}
+
+// TestAgentConfigFile: the example file loads; flags override its keys
+// (also a list and a bool); unknown keys are refused.
+func TestAgentConfigFile(t *testing.T) {
+	example := filepath.Join("..", "..", "testdata", "agent", "placer.toml")
+	cfg, err := parseAgentConfig([]string{"--config", example}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Name != "node1@127.0.0.1" || cfg.PortMin != 9100 || cfg.PortMax != 9199 || cfg.Gossip != "127.0.0.1:7947" ||
+		cfg.DrainTimeout != 30*time.Second || cfg.LogFormat != "json" || cfg.ConfigFile != example {
+		t.Fatalf("%+v", cfg)
+	}
+	over, err := parseAgentConfig([]string{"--config", example, "--name", "other@127.0.0.1", "--join", "10.0.0.1:7946",
+		"--quorum=true", "--log-format", "console"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if over.Name != "other@127.0.0.1" || !slices.Equal(over.Join, []string{"10.0.0.1:7946"}) || !over.Quorum ||
+		over.LogFormat != "console" || over.PortMin != 9100 {
+		t.Fatalf("flags did not override the file: %+v", over)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.toml")
+	if err := os.WriteFile(bad, []byte("name = \"a@b\"\nport_mni = 3\n[extra]\nx = 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = parseAgentConfig([]string{"--config", bad}, io.Discard)
+	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "port_mni") || !strings.Contains(err.Error(), "extra") {
+		t.Fatalf("unknown keys: %v", err)
+	}
+	_, err = parseAgentConfig([]string{"--config", filepath.Join(t.TempDir(), "missing.toml")}, io.Discard)
+	if !errors.Is(err, errUsage) {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
+// TestAgentConfigInvalid: every bad setting is a usage error naming the
+// flag.
+func TestAgentConfigInvalid(t *testing.T) {
+	cases := map[string][]string{
+		"--name is required": {},
+		"--name:":            {"--name", "nohost"},
+		"--hidden needs":     {"--name", "a@h", "--hidden"},
+		"--port-min":         {"--name", "a@h", "--port-max", "9000"},
+		"below --port-min":   {"--name", "a@h", "--port-min", "9100", "--port-max", "9000"},
+		"--profile":          {"--name", "a@h", "--profile", "wan"},
+		"--weight":           {"--name", "a@h", "--weight", "0"},
+		"--log-format":       {"--name", "a@h", "--log-format", "xml"},
+		"--log-level":        {"--name", "a@h", "--log-level", "loud"},
+		"--tls-cert":         {"--name", "a@h", "--tls-cert", "c.pem"},
+		"--listen":           {"--name", "a@h", "--listen", "nocolon"},
+		"--gossip needs":     {"--name", "a@h", "--gossip", "localhost:7946"},
+		"bad port":           {"--name", "a@h", "--http", "127.0.0.1:99999"},
+		"--drain-timeout":    {"--name", "a@h", "--drain-timeout", "0s"},
+		"unexpected":         {"--name", "a@h", "stray"},
+		"not defined":        {"--nope"},
+	}
+	for want, args := range cases {
+		_, err := parseAgentConfig(args, io.Discard)
+		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: %v, want a usage error with %q", args, err, want)
+		}
+	}
+}

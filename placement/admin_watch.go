@@ -1,0 +1,203 @@
+package placement
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/placerhq/placer/node"
+	"github.com/placerhq/placer/placement/membership"
+)
+
+// WatchEvent is a cluster event streamed to a watcher (Client.Watch,
+// `placer monitor`), encoded with the node's codec.
+type WatchEvent struct {
+	Type  string    `json:"type"`  // one of the Watch* constants
+	Time  time.Time `json:"time"`  // when the reporting agent saw it
+	Agent string    `json:"agent"` // the agent that reported it
+	// Node is the member that came up, went down or changed (WatchNodeUp,
+	// WatchNodeDown, WatchUpdate), or the agent lost or reached
+	// (WatchAgentDown, WatchAgent).
+	Node string `json:"node,omitempty"`
+	// Reason: "join" or "rejoin" (nodeup), "leave", "failed" or "reap"
+	// (nodedown), the error for agent-down.
+	Reason string `json:"reason,omitempty"`
+	// WatchView: the agent's new view.
+	Epoch    uint64   `json:"epoch,omitempty"`
+	Checksum uint64   `json:"checksum,omitempty"`
+	Members  int      `json:"members,omitempty"`
+	Draining []string `json:"draining,omitempty"`
+}
+
+// WatchEvent types.
+const (
+	WatchNodeUp    = "nodeup"     // a member became alive (joined, or back after a failure or partition)
+	WatchNodeDown  = "nodedown"   // a member left, failed or was reaped
+	WatchUpdate    = "update"     // a member's tags (weight, address, draining) changed
+	WatchView      = "view"       // the agent adopted another ownership view
+	WatchAgentDown = "agent-down" // the client lost its agent (client side)
+	WatchAgent     = "agent"      // the client (re)subscribed at an agent (client side)
+)
+
+// maxWatchers bounds the watchers one node serves.
+const maxWatchers = 256
+
+// watchPoll is how often the watcher looks for a new ownership view.
+const watchPoll = 50 * time.Millisecond
+
+// watcher streams membership and view changes to subscribed PIDs (the
+// placer.watch rpc). Its two goroutines start with the first subscriber
+// and end at Close: one forwards events, one removes subscribers whose
+// monitor fired (the process exited or its node went away).
+type watcher struct {
+	c *Cluster
+
+	mu      sync.Mutex            // guards subs, started, inbox
+	subs    map[node.PID]node.Ref // subscriber → monitor ref (on inbox)
+	started bool                  // the goroutines run
+	inbox   *node.Inbox           // monitors the subscribers
+}
+
+// add subscribes pid, starting the goroutines on first use.
+func (w *watcher) add(pid node.PID) error {
+	if pid.IsZero() || pid.ID == 0 {
+		return fmt.Errorf("%w: watch needs a process or inbox PID", ErrBadRequest)
+	}
+	inbox, err := w.start()
+	if err != nil {
+		return err
+	}
+	ref := inbox.Monitor(pid) // not under w.mu: a remote monitor sends a frame
+	w.mu.Lock()
+	_, dup := w.subs[pid]
+	full := len(w.subs) >= maxWatchers
+	if !dup && !full {
+		w.subs[pid] = ref
+	}
+	w.mu.Unlock()
+	if dup || full {
+		inbox.Demonitor(ref)
+	}
+	if full {
+		return fmt.Errorf("%w: %d watchers already", ErrBusy, maxWatchers)
+	}
+	return nil
+}
+
+// start creates the inbox and starts the goroutines once.
+func (w *watcher) start() (*node.Inbox, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.started {
+		return w.inbox, nil
+	}
+	inbox, err := w.c.node.NewInbox()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrShutdown, err)
+	}
+	if !w.c.goTracked(func() { w.downLoop(inbox) }) {
+		inbox.Close()
+		return nil, ErrShutdown
+	}
+	if !w.c.goTracked(w.eventLoop) {
+		return nil, ErrShutdown // downLoop ends with the cluster's ctx
+	}
+	w.inbox, w.started = inbox, true
+	return inbox, nil
+}
+
+// downLoop drops subscribers whose monitor fired.
+func (w *watcher) downLoop(inbox *node.Inbox) {
+	defer inbox.Close()
+	for {
+		m, err := inbox.Receive(w.c.ctx)
+		if err != nil {
+			return
+		}
+		if d, ok := m.(node.Down); ok {
+			w.mu.Lock()
+			if w.subs[d.PID] == d.Ref {
+				delete(w.subs, d.PID)
+			}
+			w.mu.Unlock()
+		}
+	}
+}
+
+// eventLoop turns membership changes and view changes into WatchEvents.
+func (w *watcher) eventLoop() {
+	var views <-chan membership.View
+	if w.c.mem != nil {
+		ch, cancel := w.c.mem.Subscribe()
+		defer cancel()
+		views = ch
+		select { // the first View is a baseline, not a change
+		case <-views:
+		case <-w.c.ctx.Done():
+			return
+		}
+	}
+	tick := time.NewTicker(watchPoll)
+	defer tick.Stop()
+	last := w.c.View()
+	for {
+		select {
+		case v, ok := <-views:
+			if !ok {
+				views = nil
+				continue
+			}
+			for _, ch := range v.Changes {
+				if ev, ok := w.changeEvent(ch); ok {
+					w.publish(ev)
+				}
+			}
+		case <-tick.C:
+		case <-w.c.ctx.Done():
+			return
+		}
+		if cur := w.c.View(); cur != last {
+			last = cur
+			w.publish(WatchEvent{
+				Type: WatchView, Time: time.Now(), Agent: w.c.self, Epoch: cur.Epoch,
+				Checksum: cur.Checksum, Members: len(cur.Members), Draining: slices.Clone(cur.Draining),
+			})
+		}
+	}
+}
+
+// changeEvent describes a membership change.
+func (w *watcher) changeEvent(ch membership.Change) (WatchEvent, bool) {
+	ev := WatchEvent{Time: time.Now(), Agent: w.c.self, Node: ch.Member.Name, Reason: ch.Kind.String()}
+	switch ch.Kind {
+	case membership.ChangeJoin, membership.ChangeRejoin:
+		ev.Type = WatchNodeUp
+	case membership.ChangeLeave, membership.ChangeFailed, membership.ChangeReap:
+		ev.Type = WatchNodeDown
+	case membership.ChangeUpdate:
+		ev.Type, ev.Reason = WatchUpdate, ""
+	default:
+		return ev, false
+	}
+	return ev, true
+}
+
+// publish sends ev to every subscriber (outside the lock: a remote send
+// may wait for room in the transport's queue).
+func (w *watcher) publish(ev WatchEvent) {
+	b, err := node.Encode(w.c.node, ev)
+	if err != nil {
+		w.c.log.Error().Err(err).Msg("watch event not encodable")
+		return
+	}
+	w.mu.Lock()
+	pids := make([]node.PID, 0, len(w.subs))
+	for p := range w.subs {
+		pids = append(pids, p)
+	}
+	w.mu.Unlock()
+	for _, p := range pids {
+		_ = w.c.node.Send(p, b) // a dead subscriber's monitor removes it
+	}
+}
