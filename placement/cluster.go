@@ -66,6 +66,11 @@ func Start(cfg Config) (*Cluster, error) {
 	}
 	c := newCluster(cfg)
 	if err := c.startNode(); err != nil {
+		// The gossip transport was handed over with the config: Close
+		// would have shut it down, so a failed Start does too.
+		if t := cfg.Membership.Transport; t != nil {
+			_ = t.Shutdown()
+		}
 		return nil, err
 	}
 	if err := c.startMembership(); err != nil {

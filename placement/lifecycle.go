@@ -68,7 +68,22 @@ func (c *Cluster) activate(e *entry, expect entryState) {
 			c.deliver(pid, p.req, p.deadline, p.reply)
 		}
 	}
-	if c.snap.Load().owner(e.id.Key) != c.self {
+	c.requeueIfMoved(e)
+}
+
+// requeueIfMoved queues e for a push when the view gives its key to another
+// node — unless the cluster is shutting down, or a push of it failed less
+// than HandoffTimeout ago: that key waits for the reconcile loop, which
+// applies the same back-off, so a push that fails at once (an ExportState
+// error, an unreachable owner) is not retried in a busy loop.
+func (c *Cluster) requeueIfMoved(e *entry) {
+	if c.ctx.Err() != nil || c.snap.Load().owner(e.id.Key) == c.self {
+		return
+	}
+	e.mu.Lock()
+	recent := time.Since(e.failedAt) < c.cfg.HandoffTimeout
+	e.mu.Unlock()
+	if !recent {
 		c.queue.add(e.id)
 	}
 }

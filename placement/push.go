@@ -58,9 +58,13 @@ func (q *pushQueue) wake() {
 	}
 }
 
-// take returns the next key, waiting until there is one or ctx ends.
+// take returns the next key, waiting until there is one; false once ctx
+// has ended, even if keys are still queued.
 func (q *pushQueue) take(ctx context.Context) (keyID, bool) {
 	for {
+		if ctx.Err() != nil {
+			return keyID{}, false
+		}
 		q.mu.Lock()
 		if len(q.keys) > 0 {
 			id := q.keys[0]
