@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -212,5 +213,22 @@ func TestForeignRelationFramesDropped(t *testing.T) {
 	})
 	if m := ft.last(); m.Type != transport.FrameSpawnReply || m.Status != stBadArg {
 		t.Fatalf("reply %+v", m)
+	}
+}
+
+// A handler error that crosses two hops (a service that answers with the
+// error of a call it made itself) names ErrHandler once, not twice.
+func TestHandlerErrorPrefixOnce(t *testing.T) {
+	first := errorOf(statusOf(errors.New("bad request")))
+	if !errors.Is(first, ErrHandler) {
+		t.Fatalf("first hop: %v", first)
+	}
+	for name, err := range map[string]error{
+		"remote": errorOf(statusOf(first)),
+		"local":  localErr(first),
+	} {
+		if !errors.Is(err, ErrHandler) || strings.Count(err.Error(), ErrHandler.Error()) != 1 {
+			t.Errorf("%s second hop: %q", name, err)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/placerhq/placer/transport"
 )
@@ -187,7 +188,8 @@ func (e *remoteError) Error() string {
 	if e.text == "" {
 		return e.sentinel.Error()
 	}
-	if e.sentinel == ErrHandler {
+	// A handler error that already crossed a hop carries the prefix.
+	if e.sentinel == ErrHandler && !strings.HasPrefix(e.text, ErrHandler.Error()) {
 		return e.sentinel.Error() + ": " + e.text
 	}
 	return e.text

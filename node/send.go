@@ -284,7 +284,7 @@ func localErr(err error) error {
 	if err == nil {
 		return nil
 	}
-	if st, _ := statusOf(err); st != stHandler {
+	if st, _ := statusOf(err); st != stHandler || errors.Is(err, ErrHandler) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", ErrHandler, err)
