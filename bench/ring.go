@@ -114,6 +114,7 @@ type RingResult struct {
 	PeakToAvg      float64 `json:"peak_to_avg"`                 // most keys on one member / mean
 	CV             float64 `json:"cv"`                          // std dev / mean of keys per member
 	SpacePeakToAvg float64 `json:"space_peak_to_avg,omitempty"` // same as PeakToAvg over exact hash-space shares
+	EqualSplitPeak float64 `json:"equal_split_peak_to_avg"`     // PeakToAvg of the same keys over Nodes exactly equal hash ranges: the sampling noise floor
 
 	JoinMovedRatio           float64 `json:"join_moved_ratio"`             // keys moved by one join / (K/(N+1))
 	JoinMovedBetweenOldRatio float64 `json:"join_moved_between_old_ratio"` // of those, moved to an old member / (K/(N+1))

@@ -2,7 +2,11 @@ package bench
 
 import (
 	"fmt"
+	"math/bits"
+	"math/rand/v2"
 	"testing"
+
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/placerhq/placer/ring"
 )
@@ -100,4 +104,57 @@ func BenchmarkRingBuild(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkRingMemoryLevels measures what one random table read costs on
+// this machine as the table grows (64 KiB to 32 MiB), the yardstick for
+// lookup structures in docs/bench-ring.md:
+//
+//	go test -run '^$' -bench RingMemoryLevels ./bench/
+//
+// hash+read is XXH64 of a short key, then one 4-byte read at the index it
+// gives: a lookup's floor for a table of that size (lookups are
+// independent, so the CPU overlaps several of them). chase follows reads
+// whose address is the previous read's value, around one random cycle
+// through the whole table: the latency of the cache level (or memory) that
+// holds it.
+func BenchmarkRingMemoryLevels(b *testing.B) {
+	keys := benchKeys()
+	for kib := 64; kib <= 32<<10; kib *= 2 {
+		tab := randomCycle(kib << 8)
+		shift := 64 - uint(bits.Len(uint(len(tab)-1)))
+		b.Run(fmt.Sprintf("hash+read/%dKiB", kib), func(b *testing.B) {
+			sink := uint32(0)
+			for i := 0; b.Loop(); i++ {
+				sink += tab[xxhash.Sum64(keys[i&(len(keys)-1)])>>shift]
+			}
+			_ = sink
+		})
+		b.Run(fmt.Sprintf("chase/%dKiB", kib), func(b *testing.B) {
+			j := uint32(0)
+			for b.Loop() {
+				j = tab[j]
+			}
+			_ = j
+		})
+	}
+}
+
+// randomCycle returns a table of n indexes that visits all of them in one
+// random cycle, from a fixed seed (Sattolo's shuffle).
+func randomCycle(n int) []uint32 {
+	rng := rand.New(rand.NewPCG(1, 2))
+	perm := make([]uint32, n)
+	for i := range perm {
+		perm[i] = uint32(i)
+	}
+	for i := n - 1; i > 0; i-- {
+		j := rng.IntN(i)
+		perm[i], perm[j] = perm[j], perm[i]
+	}
+	tab := make([]uint32, n)
+	for i := range perm {
+		tab[perm[i]] = perm[(i+1)%n]
+	}
+	return tab
 }

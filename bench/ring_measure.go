@@ -2,6 +2,7 @@ package bench
 
 import (
 	"math"
+	"math/bits"
 	"runtime"
 	"strconv"
 	"time"
@@ -48,6 +49,7 @@ func ringMeasure(s strategyUnderTest, n int, keys [][]byte, hashes []uint64, o R
 		owners[i] = b.ownerOf(h)
 	}
 	res.PeakToAvg, res.CV = ringBalance(ringCounts(ms, owners))
+	res.EqualSplitPeak = ringEqualSplitPeak(n, hashes)
 	if st := b.strategy(); st != nil && (st.Name() == "ring" || st.Name() == "bounded") {
 		shares, err := ring.Shares(st)
 		if err != nil {
@@ -127,6 +129,20 @@ func ringBalance(c []int) (peak, cv float64) {
 		ss += d * d
 	}
 	return float64(top) / mean, math.Sqrt(ss/float64(len(c))) / mean
+}
+
+// ringEqualSplitPeak returns peak/mean of the keys per range when the hash
+// space is cut into n exactly equal ranges: what key sampling alone gives
+// the best balanced placement (no strategy that ignores the keys beats it
+// but by luck).
+func ringEqualSplitPeak(n int, hashes []uint64) float64 {
+	c := make([]int, n)
+	for _, h := range hashes {
+		r, _ := bits.Mul64(h, uint64(n))
+		c[r]++
+	}
+	peak, _ := ringBalance(c)
+	return peak
 }
 
 func ringPeakOfShares(shares map[string]float64) float64 {

@@ -48,7 +48,11 @@ func CheckRingTargets(rs []RingResult) []TargetCheck {
 			add(r.PeakToAvg <= 1.10, fmt.Sprintf("ring peak/avg ≤ 1.10 at %d nodes (V=%d)", n, r.VNodes), "%.3f", r.PeakToAvg)
 		}
 		if b, ok := get("bounded", n, 1.05); ok {
-			add(b.PeakToAvg <= 1.05, fmt.Sprintf("bounded c=1.05 peak/avg ≤ 1.05 at %d nodes", n), "%.3f over keys, %.3f over the hash space", b.PeakToAvg, b.SpacePeakToAvg)
+			// The bound is on each member's share of the hash space (its
+			// expected load). Over a finite key sample even an exactly equal
+			// split peaks above 1 (EqualSplitPeak, the sampling floor), so the
+			// key-based figure is shown beside it, not judged.
+			add(b.SpacePeakToAvg <= 1.05, fmt.Sprintf("bounded c=1.05 peak/avg ≤ 1.05 at %d nodes (hash-space share)", n), "%.4f over the space; %.3f over keys (an equal split: %.3f)", b.SpacePeakToAvg, b.PeakToAvg, b.EqualSplitPeak)
 		}
 		if b, ok := get("bounded", n, 1.25); ok {
 			add(b.JoinMovedRatio <= 1.25, fmt.Sprintf("bounded c=1.25 join moves ≤ 1.25 K/(N+1) at %d nodes", n), "%.3f", b.JoinMovedRatio)

@@ -67,6 +67,9 @@ func checkSane(t *testing.T, r RingResult) {
 	if r.PeakToAvg < 1 || r.PeakToAvg > float64(r.Nodes) || r.CV < 0 || r.CV > 2 {
 		t.Errorf("%s: peak/avg %v cv %v out of range", where, r.PeakToAvg, r.CV)
 	}
+	if r.EqualSplitPeak < 1 || r.EqualSplitPeak > float64(r.Nodes) {
+		t.Errorf("%s: equal-split peak/avg %v out of range", where, r.EqualSplitPeak)
+	}
 	if r.JoinMovedBetweenOldRatio < 0 || r.JoinMovedBetweenOldRatio > r.JoinMovedRatio {
 		t.Errorf("%s: moved between old %v > moved %v", where, r.JoinMovedBetweenOldRatio, r.JoinMovedRatio)
 	}
@@ -109,7 +112,7 @@ func TestRingResultJSONFields(t *testing.T) {
 	}
 	for _, f := range []string{"strategy", "nodes", "vnodes", "keys", "lookup_ns", "allocs_per_lookup", "add_remove_us",
 		"build_ms", "bytes_per_vnode", "peak_to_avg", "cv", "join_moved_ratio", "join_moved_between_old_ratio",
-		"leave_moved_ratio", "leave_moved_extra", "load_factor", "space_peak_to_avg"} {
+		"leave_moved_ratio", "leave_moved_extra", "load_factor", "space_peak_to_avg", "equal_split_peak_to_avg"} {
 		if _, ok := m[f]; !ok {
 			t.Errorf("JSON lacks field %q: %s", f, b)
 		}
@@ -209,5 +212,17 @@ func TestCheckRingTargets(t *testing.T) {
 		if g, found := got[target]; !found || g != ok {
 			t.Errorf("%s: got %v (found %v), want %v", target, g, found, ok)
 		}
+	}
+}
+
+// The equal-split noise floor is the peak of the keys over exactly equal
+// ranges: 1 when the keys are spread evenly, higher when they cluster.
+func TestRingEqualSplitPeak(t *testing.T) {
+	even := []uint64{0, 1 << 62, 2 << 62, 3 << 62}
+	if got := ringEqualSplitPeak(4, even); got != 1 {
+		t.Errorf("evenly spread keys: peak %v, want 1", got)
+	}
+	if got := ringEqualSplitPeak(2, []uint64{0, 1, 2, 1 << 63}); got != 1.5 {
+		t.Errorf("three keys in the first half of two: peak %v, want 1.5", got)
 	}
 }

@@ -1,8 +1,10 @@
 package ring
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // BoundedConfig configures a Bounded strategy.
@@ -11,7 +13,7 @@ type BoundedConfig struct {
 	// Default DefaultConfig().
 	Ring Config
 	// LoadFactor is c = 1+ε: no member holds more than
-	// ceil(c × partitions × weight/total weight) partitions. Default 1.25;
+	// floor(c × partitions × weight/total weight) partitions. Default 1.25;
 	// range (1, 10], rounded to 6 decimals. Lower c evens the load but
 	// moves more keys on every change (keys overflowing a full member
 	// cascade to the next one).
@@ -57,7 +59,8 @@ func (c BoundedConfig) loadMillionths() uint64 {
 // 2^PartitionBits partitions; in partition order, each goes to the owner of
 // its midpoint on the vnode ring, or, if that member is full, to the next
 // member clockwise on the ring that is not. A member is full when it holds
-// ceil(c × partitions × weight / total weight) partitions. A lookup is one
+// floor(c × partitions × weight / total weight) partitions (see
+// capacities for the rare top-up). A lookup is one
 // table read.
 //
 // A Bounded is immutable and safe for concurrent use.
@@ -92,9 +95,13 @@ func newBounded(cfg BoundedConfig, r *Ring) *Bounded {
 }
 
 // capacities returns the most partitions each slot may hold:
-// ceil(c × partitions × weight / W), W the total weight of the members that
-// own at least one point. (A member all of whose points collide with points
-// of smaller names owns no point, cannot be reached by a walk, and gets no
+// floor(c × partitions × weight / W), W the total weight of the members that
+// own at least one point, so that no member ever exceeds c times its share.
+// Should the floors add up to fewer than the partitions (only when
+// (c−1) × partitions < the member count), members get one more in order of
+// the largest remainder (ties: member order, i.e. by name) until they cover
+// every partition. (A member all of whose points collide with points of
+// smaller names owns no point, cannot be reached by a walk, and gets no
 // capacity; without position collisions every member owns points.)
 func (b *Bounded) capacities() []int32 {
 	r := b.ring
@@ -102,27 +109,52 @@ func (b *Bounded) capacities() []int32 {
 	for _, sp := range r.shadow {
 		hidden[sp.slot]++
 	}
+	reachable := func(i int) bool { return hidden[r.mslot[i]] < r.members[i].Weight*r.cfg.VNodes }
 	total := 0
 	for i, m := range r.members {
-		if hidden[r.mslot[i]] < m.Weight*r.cfg.VNodes {
+		if reachable(i) {
 			total += m.Weight
 		}
 	}
 	p := uint64(1) << b.cfg.PartitionBits
 	den := uint64(loadScale) * uint64(total)
 	caps := make([]int32, len(r.names))
+	rem := make([]uint64, len(r.members))
+	var sum uint64
 	for i, m := range r.members {
-		if hidden[r.mslot[i]] < m.Weight*r.cfg.VNodes {
+		if reachable(i) {
 			num := b.cfg.loadMillionths() * p * uint64(m.Weight)
-			caps[r.mslot[i]] = int32((num + den - 1) / den)
+			caps[r.mslot[i]] = int32(num / den)
+			rem[i] = num % den
+			sum += num / den
 		}
 	}
+	topUp(caps, rem, r.mslot, reachable, p-min(sum, p))
 	return caps
 }
 
+// topUp gives need members one more partition of capacity each, largest
+// remainder first (ties: lower member index), skipping unreachable members.
+func topUp(caps []int32, rem []uint64, mslot []uint32, reachable func(int) bool, need uint64) {
+	order := make([]int, 0, len(rem))
+	for i := range rem {
+		if reachable(i) {
+			order = append(order, i)
+		}
+	}
+	if need == 0 || len(order) == 0 {
+		return
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(rem[b], rem[a]) })
+	for k := 0; need > 0; k, need = (k+1)%len(order), need-1 {
+		caps[mslot[order[k]]]++
+	}
+}
+
 // assign places every partition. The capacities of the members that own
-// points add up to at least c times the partition count, so one of them is
-// never full and each walk ends within one turn of the ring.
+// points add up to at least the partition count, so until the last
+// partition is placed one of them is not full, and each walk ends within one
+// turn of the ring.
 func (b *Bounded) assign() {
 	r := b.ring
 	caps := b.capacities()

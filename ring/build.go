@@ -37,9 +37,10 @@ func checkPoints(cfg Config, ms []Member) error {
 // The points are bucket-sorted by leaf into one backing array: hash every
 // point once into pos (counting points per leaf), lay the leaves out by
 // those counts, scatter the packed entries, then sort each leaf by a
-// counting pass on its sub-index bits and an insertion sort of the (nearly
-// sorted) result. Leaves built here share the backing array, which stays
-// alive until every one of them has been replaced by later updates.
+// counting pass on its next sortBits bits and an insertion sort of the
+// (nearly sorted) result, and fill every header. Leaves built here share
+// the backing array, which stays alive until every one of them has been
+// replaced by later updates.
 func build(cfg Config, ms []Member) *Ring {
 	r := &Ring{cfg: cfg, members: ms, mslot: make([]uint32, len(ms)), names: make([]string, len(ms))}
 	for i, m := range ms {
@@ -48,6 +49,7 @@ func build(cfg Config, ms []Member) *Ring {
 		r.points += m.Weight * cfg.VNodes
 	}
 	r.setK(cfg.chooseK(r.points, len(ms)))
+	r.setLayout()
 	r.leaves = make([][]uint64, 1<<r.k)
 	r.sum = r.computeChecksum()
 	if r.points == 0 {
@@ -64,44 +66,69 @@ func build(cfg Config, ms []Member) *Ring {
 			continue
 		}
 		lf := all[lo:hi:hi]
-		e := lf[hdrWords : len(lf)-padWords]
-		var cnt [subCount]int
-		tmp = sortEntries(e, tmp[:len(e)], &cnt)
+		e := lf[r.hw : len(lf)-padWords]
+		tmp = sortEntries(e, tmp[:len(e)])
 		if hasDup(e, r.k) {
 			e = b.resolve(li, e)
-			lf = lf[:hdrWords+len(e)+padWords]
-			clear(cnt[:])
-			for _, x := range e {
-				cnt[x>>(64-subBits)]++
-			}
+			lf = lf[:r.hw+len(e)+padWords]
 		}
 		for i := len(lf) - padWords; i < len(lf); i++ {
 			lf[i] = math.MaxUint64
 		}
-		writeSub(lf, &cnt)
 		r.leaves[li] = lf
 	}
 	slices.SortFunc(b.shadow, cmpShadow)
 	r.shadow = b.shadow
+	r.fillAllHeaders()
 	return r
 }
 
-// sortEntries sorts e, using tmp (len(tmp) == len(e)) as scratch, and
-// leaves in cnt the number of entries in each sub-index part.
-func sortEntries(e, tmp []uint64, cnt *[subCount]int) []uint64 {
-	for _, x := range e {
-		cnt[x>>(64-subBits)]++
+// fillAllHeaders fills the header of every non-empty leaf.
+func (r *Ring) fillAllHeaders() {
+	first, last := -1, -1
+	for li, lf := range r.leaves {
+		if len(lf) > 0 {
+			if first < 0 {
+				first = li
+			}
+			last = li
+		}
 	}
-	var at [subCount]int
+	if first < 0 {
+		return
+	}
+	hb := headerBuilder{r: r}
+	prev := last
+	for li := first; ; {
+		next := r.nextLeaf(li)
+		lf := r.leaves[li]
+		hb.fill(li, lf[:r.hw], r.entries(lf), r.lastPoint(prev), r.firstPoint(next))
+		if li == last {
+			return
+		}
+		prev, li = li, next
+	}
+}
+
+// sortBits is the number of position bits (after the leaf bits) that the
+// counting pass of a leaf sort orders by.
+const sortBits = 6
+
+// sortEntries sorts e, using tmp (len(tmp) == len(e)) as scratch.
+func sortEntries(e, tmp []uint64) []uint64 {
+	var cnt [1 << sortBits]int
+	for _, x := range e {
+		cnt[x>>(64-sortBits)]++
+	}
 	acc := 0
 	for s, c := range cnt {
-		at[s] = acc
+		cnt[s] = acc
 		acc += c
 	}
 	for _, x := range e {
-		s := x >> (64 - subBits)
-		tmp[at[s]] = x
-		at[s]++
+		s := x >> (64 - sortBits)
+		tmp[cnt[s]] = x
+		cnt[s]++
 	}
 	copy(e, tmp)
 	for i := 1; i < len(e); i++ {
@@ -133,7 +160,7 @@ func hasDup(e []uint64, k uint) bool {
 func (r *Ring) hashAll() (pos []uint64, start []int) {
 	pos = make([]uint64, r.points)
 	start = make([]int, len(r.leaves)+1)
-	mask := r.cfg.posMask()
+	mask, shift := r.cfg.posMask(), r.shift&63
 	o := 0
 	for _, m := range r.members {
 		h := newVnodeHasher(m.Name)
@@ -142,7 +169,7 @@ func (r *Ring) hashAll() (pos []uint64, start []int) {
 		for j := range ps {
 			p := h.sum(uint32(j)) & mask
 			ps[j] = p
-			start[p>>r.shift]++
+			start[p>>shift]++
 		}
 		o += n
 	}
@@ -150,7 +177,7 @@ func (r *Ring) hashAll() (pos []uint64, start []int) {
 	for li, c := range start[:len(r.leaves)] {
 		start[li] = total
 		if c > 0 {
-			total += leafOver + c
+			total += r.hw + c + padWords
 		}
 	}
 	start[len(r.leaves)] = total
@@ -158,11 +185,11 @@ func (r *Ring) hashAll() (pos []uint64, start []int) {
 }
 
 // scatter writes the packed entry of every point into its leaf's part of
-// all, after the header words.
+// all, after the header.
 func (r *Ring) scatter(pos []uint64, start []int, all []uint64) {
 	next := make([]int, len(r.leaves))
 	for li := range next {
-		next[li] = start[li] + hdrWords
+		next[li] = start[li] + r.hw
 	}
 	o := 0
 	for slot, m := range r.members {

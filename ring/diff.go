@@ -60,7 +60,7 @@ func Diff(old, new *Ring) []Move {
 		lj := li
 		first, last, any := uint64(0), uint64(0), false
 		for ; lj < len(old.leaves) && sameLeaf(old.leaves[lj], new.leaves[lj]); lj++ {
-			if e := leafEntries(old.leaves[lj]); len(e) > 0 {
+			if e := old.entries(old.leaves[lj]); len(e) > 0 {
 				if !any {
 					first, any = old.pos(lj, e[0]), true
 				}

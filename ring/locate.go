@@ -1,53 +1,125 @@
 package ring
 
+import "math/bits"
+
 // Locate returns the member that owns key, or "" if the ring is empty. It
 // does not allocate or lock.
-func (r *Ring) Locate(key []byte) string { return r.LocateHash(Hash(key)) }
+func (r *Ring) Locate(key []byte) string {
+	// The body of LocateHash, repeated: the compiler does not inline it,
+	// and the call costs a tenth of a lookup.
+	h := Hash(key)
+	lf := r.leaves[h>>(r.shift&63)]
+	b, frac := bits.Mul64(h<<(r.k&63), r.nb)
+	if b>>1 < uint64(len(lf)) && (b+1)>>1 < uint64(len(lf)) {
+		w, wp := uint32(lf[(b+1)>>1]>>((b+1)&1<<5)), uint32(lf[b>>1]>>(b&1<<5))
+		if f := uint32(frac >> 32); w&tagBit != 0 && (f^w)>>topShift != 0 {
+			return r.names[uint16(w^(w^wp)&-uint32(b2i(f < w)))]
+		}
+		return r.names[r.slotMiss(lf, h, w)]
+	}
+	return r.locateRest(h)
+}
 
 // LocateString is Locate for a string key.
-func (r *Ring) LocateString(key string) string { return r.LocateHash(HashString(key)) }
+func (r *Ring) LocateString(key string) string {
+	h := HashString(key) // the body of LocateHash again, as in Locate
+	lf := r.leaves[h>>(r.shift&63)]
+	b, frac := bits.Mul64(h<<(r.k&63), r.nb)
+	if b>>1 < uint64(len(lf)) && (b+1)>>1 < uint64(len(lf)) {
+		w, wp := uint32(lf[(b+1)>>1]>>((b+1)&1<<5)), uint32(lf[b>>1]>>(b&1<<5))
+		if f := uint32(frac >> 32); w&tagBit != 0 && (f^w)>>topShift != 0 {
+			return r.names[uint16(w^(w^wp)&-uint32(b2i(f < w)))]
+		}
+		return r.names[r.slotMiss(lf, h, w)]
+	}
+	return r.locateRest(h)
+}
 
 // LocateHash returns the owner of the position h (h = Hash(key)), or "" if
 // the ring is empty.
+//
+// The fast path reads two words of the header of h's leaf (see leaf.go):
+// its bucket's word w and the word before, wp. With f the top 32 bits of
+// h's offset in the bucket, and the cut in the top 15 bits of w, f < w
+// tells the side of the cut whenever f and w differ in those bits: the
+// owner is wp's slot before the cut, w's after (the select has no branch:
+// it would be mispredicted half the time). A key right at the cut or in a
+// bucket with more than one owner change goes to slotMiss, a key in an
+// empty leaf to locateRest.
 func (r *Ring) LocateHash(h uint64) string {
+	lf := r.leaves[h>>(r.shift&63)]
+	b, frac := bits.Mul64(h<<(r.k&63), r.nb)
+	if b>>1 < uint64(len(lf)) && (b+1)>>1 < uint64(len(lf)) {
+		w, wp := uint32(lf[(b+1)>>1]>>((b+1)&1<<5)), uint32(lf[b>>1]>>(b&1<<5))
+		if f := uint32(frac >> 32); w&tagBit != 0 && (f^w)>>topShift != 0 {
+			return r.names[uint16(w^(w^wp)&-uint32(b2i(f < w)))]
+		}
+		return r.names[r.slotMiss(lf, h, w)]
+	}
+	return r.locateRest(h)
+}
+
+// locateRest is LocateHash for a key in an empty leaf (not inlined, to
+// keep the fast path short).
+//
+//go:noinline
+func (r *Ring) locateRest(h uint64) string {
 	if r.points == 0 {
 		return ""
 	}
-	return r.names[r.slotFor(h)]
+	return r.names[r.slotSlow(h)]
 }
 
-// slotFor returns the slot owning position h on a non-empty ring: the owner
-// of the nearest point, the following one on a tie. The fast path handles a
-// key with a point before and after it in the same leaf, without a
-// data-dependent branch (a mispredicted branch costs more than the rest of
-// the lookup); slotSlow handles the rest.
-func (r *Ring) slotFor(h uint64) uint64 {
-	lf := r.leaves[h>>r.shift]
-	if len(lf) > 0 {
-		key := h << r.k
-		e := lf[hdrWords:]
-		s := key >> (64 - subBits)
-		i := int(byte(lf[s>>3] >> ((s & 7) * 8)))
-		// Read the entry where the key would sit if the leaf's points were
-		// evenly spread: its cache line, or the next, usually holds the
-		// answer, and this read does not wait for the sub-index read. An
-		// exact hit (a key on a point) is also the answer.
-		if g := int((key >> 32) * uint64(len(lf)-leafOver) >> 32); e[g] == key {
-			i = g
-		}
-		c := b2i(e[i] < key) + b2i(e[i+1] < key) + b2i(e[i+2] < key) + b2i(e[i+3] < key)
-		i += c
-		if n := len(lf) - leafOver; c < 4 && uint(i-1) < uint(n-1) {
-			succ, pred := e[i], e[i-1]
-			lo := key >> r.k
-			owner := pred
-			if (succ>>r.k)-lo <= lo-(pred>>r.k) {
-				owner = succ
-			}
-			return owner & r.mask
+// slotMiss returns the owner of h, in the non-empty leaf lf whose header
+// word for h is w, when w does not answer at once: a bucket with two or
+// more owner changes sends the key to scan, which starts at the bucket's
+// hint and counts, without a data-dependent branch, how many of the next
+// four entries lie before the key. slotSlow handles the rest (a key whose
+// nearest points are in different leaves, or right at a cut).
+func (r *Ring) slotMiss(lf []uint64, h uint64, w uint32) uint64 {
+	if w&tagBit == 0 {
+		if s, ok := scan(lf[r.hw:], h<<(r.k&63), int(w>>topShift), r.k, r.mask); ok {
+			return s
 		}
 	}
 	return r.slotSlow(h)
+}
+
+// slotFor returns the slot owning position h on a non-empty ring.
+func (r *Ring) slotFor(h uint64) uint64 {
+	lf := r.leaves[h>>(r.shift&63)]
+	if len(lf) == 0 {
+		return r.slotSlow(h)
+	}
+	b, frac := bits.Mul64(h<<(r.k&63), r.nb)
+	w, wp := hword(lf, b+1), hword(lf, b)
+	if f := uint32(frac >> 32); w&tagBit != 0 && ((f^w)>>topShift != 0 || uint16(w) == uint16(wp)) {
+		if f < w {
+			return uint64(uint16(wp))
+		}
+		return uint64(uint16(w))
+	}
+	return r.slotMiss(lf, h, w)
+}
+
+// scan finds the owner of key (h<<k) in e (the entries and padding of a
+// leaf) from entry i (the hint of its bucket, at most the last entry):
+// the nearest of the first entry not below key and the one before it, if
+// both lie in the leaf and within four entries of i.
+func scan(e []uint64, key uint64, i int, k uint, mask uint64) (uint64, bool) {
+	c := b2i(e[i] < key) + b2i(e[i+1] < key) + b2i(e[i+2] < key) + b2i(e[i+3] < key)
+	i += c
+	if n := len(e) - padWords; c < 4 && uint(i-1) < uint(n-1) {
+		succ, pred := e[i], e[i-1]
+		k &= 63
+		lo := key >> k
+		owner := pred
+		if (succ>>k)-lo <= lo-(pred>>k) {
+			owner = succ
+		}
+		return owner & mask, true
+	}
+	return 0, false
 }
 
 func (r *Ring) slotSlow(h uint64) uint64 {
@@ -68,7 +140,7 @@ type cursor struct {
 	li, i int
 }
 
-func (c *cursor) entry() uint64 { return c.r.leaves[c.li][hdrWords+c.i] }
+func (c *cursor) entry() uint64 { return c.r.leaves[c.li][c.r.hw+c.i] }
 
 func (c *cursor) slot() uint64 { return c.entry() & c.r.mask }
 
@@ -77,7 +149,7 @@ func (c *cursor) position() uint64 { return c.r.pos(c.li, c.entry()) }
 // next moves to the following point, wrapping past the top of the space.
 func (c *cursor) next() {
 	c.i++
-	for c.i >= len(leafEntries(c.r.leaves[c.li])) {
+	for c.i >= len(c.r.entries(c.r.leaves[c.li])) {
 		c.li = (c.li + 1) & (len(c.r.leaves) - 1)
 		c.i = 0
 	}
@@ -88,7 +160,7 @@ func (c *cursor) prev() {
 	c.i--
 	for c.i < 0 {
 		c.li = (c.li - 1) & (len(c.r.leaves) - 1)
-		c.i = len(leafEntries(c.r.leaves[c.li])) - 1
+		c.i = len(c.r.entries(c.r.leaves[c.li])) - 1
 	}
 }
 
@@ -96,12 +168,12 @@ func (c *cursor) prev() {
 func (r *Ring) seek(h uint64) cursor {
 	li := int(h >> r.shift)
 	lf := r.leaves[li]
-	if e := leafEntries(lf); len(e) > 0 {
-		if i := successor(lf, h<<r.k); i < len(e) {
+	if e := r.entries(lf); len(e) > 0 {
+		if i := r.successor(lf, h<<r.k); i < len(e) {
 			return cursor{r: r, li: li, i: i}
 		}
 	}
-	c := cursor{r: r, li: li, i: len(leafEntries(lf)) - 1}
+	c := cursor{r: r, li: li, i: len(r.entries(lf)) - 1}
 	c.next()
 	return c
 }

@@ -30,6 +30,8 @@ type Ring struct {
 	shift  uint       // 64 - k: a position's leaf is pos >> shift
 	mask   uint64     // 1<<k - 1: an entry's slot is e & mask
 	leaves [][]uint64 // see leaf.go
+	nb     uint64     // buckets per leaf; updates keep it
+	hw     int        // header words (uint64) per non-empty leaf: (nb+2)/2
 	points int        // points in leaves plus shadowed points
 	shadow []shadowPt // points hidden by a collision, sorted by (pos, slot)
 
@@ -144,13 +146,14 @@ func (r *Ring) computeChecksum() uint64 {
 }
 
 // chooseK returns the leaf bits for a ring of p points and nslots slots:
-// about 32 to 64 points per leaf, and enough entry bits for every slot.
+// about 48 to 96 points per leaf, enough entry bits for every slot, and at
+// least two leaves (so that a shift by 64 - k never shifts by 64).
 func (c Config) chooseK(p, nslots int) uint {
 	target := targetLeaf
 	if c.leafTarget > 0 {
 		target = c.leafTarget
 	}
-	k := uint(0)
+	k := uint(1)
 	for p>>k > target {
 		k++
 	}
@@ -160,8 +163,11 @@ func (c Config) chooseK(p, nslots int) uint {
 	return k
 }
 
-// targetLeaf is the most points per leaf a fresh build aims for.
-const targetLeaf = 64
+// targetLeaf is the most points per leaf a fresh build aims for. A leaf
+// costs about 60 bytes besides its points (directory entry, padding,
+// header rounding): bigger leaves cost less memory per point, smaller ones
+// less copying per update.
+const targetLeaf = 96
 
 func (r *Ring) setK(k uint) {
 	r.k = k

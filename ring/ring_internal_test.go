@@ -65,7 +65,7 @@ func TestLocateMatchesModelSmoke(t *testing.T) {
 // shadowed points, by (pos, name).
 func canon(r *Ring) (visible, shadowed []string) {
 	for li, lf := range r.leaves {
-		for _, e := range leafEntries(lf) {
+		for _, e := range r.entries(lf) {
 			visible = append(visible, fmt.Sprintf("%016x %s", r.pos(li, e), r.names[e&r.mask]))
 		}
 	}
@@ -115,6 +115,14 @@ func TestUpdateEqualsBuild(t *testing.T) {
 			if r.Checksum() != fresh.Checksum() {
 				t.Fatalf("checksum differs")
 			}
+			if r.k == fresh.k {
+				fresh := relayout(fresh, r.nb)
+				for li := range r.leaves {
+					if a, b := headerView(r, li), headerView(fresh, li); !slices.Equal(a, b) {
+						t.Fatalf("posBits %d step %d leaf %d: header differs from a fresh build\n%v\n%v", posBits, step, li, a, b)
+					}
+				}
+			}
 		}
 	}
 }
@@ -138,12 +146,12 @@ func TestSortPoints(t *testing.T) {
 	}
 }
 
-// Leaves of more than 255 points saturate the one-byte sub-index and take
-// the counting paths; lookups and updates must stay exact.
+// Leaves of hundreds of points (hundreds of buckets, changes patched into
+// long headers) keep lookups and updates exact.
 func TestBigLeaves(t *testing.T) {
 	cfg := Config{VNodes: 600, leafTarget: 1 << 20}
 	r := mustNew(t, cfg, members(5)...) // 8 leaves (for 8 slots) of about 375 points
-	if n := len(leafEntries(r.leaves[0])); n < 256 {
+	if n := len(r.entries(r.leaves[0])); n < 256 {
 		t.Fatalf("leaf 0 holds %d points, want > 255", n)
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -210,4 +218,29 @@ func TestChecksumEncoding(t *testing.T) {
 	if got := b.Checksum(); got != xxhash.Sum64(want) {
 		t.Fatalf("bounded checksum %x, documented encoding gives %x", got, xxhash.Sum64(want))
 	}
+}
+
+// headerWord is a header word with the member name in place of the slot
+// (slots differ between an updated ring and a fresh build).
+type headerWord struct {
+	name     string
+	tag, top uint32
+}
+
+// headerView decodes the header of leaf li.
+func headerView(r *Ring, li int) []headerWord {
+	lf := r.leaves[li]
+	if len(lf) == 0 {
+		return nil
+	}
+	out := make([]headerWord, r.nb+1)
+	for j := range out {
+		w := hword(lf, uint64(j))
+		name := "?"
+		if int(uint16(w)) < len(r.names) {
+			name = r.names[uint16(w)]
+		}
+		out[j] = headerWord{name, w >> 16 & 1, w >> topShift}
+	}
+	return out
 }

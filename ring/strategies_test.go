@@ -32,15 +32,7 @@ func modelBounded(cfg BoundedConfig, ms []Member) []string {
 			total += mb.Weight
 		}
 	}
-	capOf := map[string]int{}
-	for _, mb := range ms {
-		if !owning[mb.Name] {
-			continue
-		}
-		num := int(cfg.loadMillionths()) * p * mb.Weight
-		den := loadScale * total
-		capOf[mb.Name] = (num + den - 1) / den
-	}
+	capOf := modelCapacities(cfg, ms, owning, total)
 	loads := map[string]int{}
 	out := make([]string, p)
 	shift := 64 - cfg.PartitionBits
@@ -54,6 +46,43 @@ func modelBounded(cfg BoundedConfig, ms []Member) []string {
 		out[i] = w[j].name
 	}
 	return out
+}
+
+// modelCapacities: floor(c × P × w / W) each; while they sum to less than P,
+// one more for the member with the largest remainder not yet topped up
+// (ties: the smaller name), cycling if every member was topped up.
+func modelCapacities(cfg BoundedConfig, ms []Member, owning map[string]bool, total int) map[string]int {
+	p := 1 << cfg.PartitionBits
+	capOf, rem := map[string]int{}, map[string]int{}
+	var names []string
+	sum := 0
+	for _, mb := range ms {
+		if !owning[mb.Name] {
+			continue
+		}
+		num := int(cfg.loadMillionths()) * p * mb.Weight
+		den := loadScale * total
+		capOf[mb.Name], rem[mb.Name] = num/den, num%den
+		sum += num / den
+		names = append(names, mb.Name)
+	}
+	slices.Sort(names)
+	for given := map[string]bool{}; sum < p; sum++ {
+		best := ""
+		for _, n := range names {
+			if !given[n] && (best == "" || rem[n] > rem[best]) {
+				best = n
+			}
+		}
+		if best == "" { // everyone had one more: start another round
+			clear(given)
+			sum--
+			continue
+		}
+		given[best] = true
+		capOf[best]++
+	}
+	return capOf
 }
 
 func genBoundedConfig(t *rapid.T) BoundedConfig {

@@ -78,9 +78,16 @@ func (r *Ring) update(ms []Member) *Ring {
 		return build(r.cfg, ms) // too far from the leaf size aimed for: re-chunk
 	}
 	n.setK(r.k)
+	n.setBuckets(r.nb)
+	if !n.layoutFits(n.points) || len(n.names) > maxSlots || len(r.names) > maxSlots {
+		// The bucket count no longer suits, or slots do not fit the
+		// header words (more than 2^16 members: words would mix 16-bit
+		// slots and hints): build afresh.
+		return build(r.cfg, ms)
+	}
 	adds, dels := n.points2(deltas)
 	n.leaves = slices.Clone(r.leaves)
-	n.rewrite(adds, dels)
+	n.rewrite(adds, dels, r)
 	return n
 }
 
@@ -187,21 +194,23 @@ func (n *Ring) points2(ds []delta) (adds, dels []point) {
 	return adds, dels
 }
 
-// rewrite rebuilds, in n.leaves (a copy of the old directory), every leaf
-// that gains or loses a point, and the shadow list.
-func (n *Ring) rewrite(adds, dels []point) {
+// rewrite rebuilds, in n.leaves (a copy of the directory of old), every
+// leaf that gains or loses a point, the shadow list, and the headers.
+func (n *Ring) rewrite(adds, dels []point, old *Ring) {
 	u := updater{n: n, oldShadow: n.shadow}
 	for len(adds) > 0 || len(dels) > 0 {
-		li := n.nextLeaf(adds, dels)
+		li := n.changedLeaf(adds, dels)
 		na := countInLeaf(n, adds, li)
 		nd := countInLeaf(n, dels, li)
 		u.leaf(li, adds[:na], dels[:nd])
 		adds, dels = adds[na:], dels[nd:]
 	}
 	u.finishShadow()
+	n.refreshHeaders(u.changed, old)
 }
 
-func (n *Ring) nextLeaf(adds, dels []point) int {
+// changedLeaf returns the leaf of the first added or removed point.
+func (n *Ring) changedLeaf(adds, dels []point) int {
 	switch {
 	case len(adds) == 0:
 		return int(dels[0].pos >> n.shift)
@@ -228,6 +237,16 @@ type updater struct {
 	tmp       []uint64
 	ins       []int // scratch: output indices of inserted entries
 	res       resolver
+	changed   []leafChange // leaves rebuilt, increasing
+}
+
+// leafChange is the change of one leaf in an update: the points added to
+// and removed from it (sorted), or slow: the leaf was rebuilt from scratch
+// (collisions involved).
+type leafChange struct {
+	li         int
+	adds, dels []point
+	slow       bool
 }
 
 // leaf rebuilds leaf li: its old entries minus dels plus adds. A leaf with
@@ -235,6 +254,7 @@ type updater struct {
 // the general path (leafSlow, finish).
 func (u *updater) leaf(li int, adds, dels []point) {
 	n := u.n
+	u.changed = append(u.changed, leafChange{li: li, adds: adds, dels: dels})
 	lo, hi := n.leafSpan(li)
 	// Shadowed points of untouched leaves before this one carry over.
 	for len(u.oldShadow) > 0 && u.oldShadow[0].pos < lo {
@@ -242,17 +262,18 @@ func (u *updater) leaf(li int, adds, dels []point) {
 		u.oldShadow = u.oldShadow[1:]
 	}
 	if len(u.oldShadow) > 0 && u.oldShadow[0].pos <= hi {
+		u.changed[len(u.changed)-1].slow = true
 		u.leafSlow(li, adds, dels)
 		return
 	}
 	old := n.leaves[li]
-	size := len(leafEntries(old)) - len(dels) + len(adds)
+	size := len(n.entries(old)) - len(dels) + len(adds)
 	if size == 0 {
-		u.subtract(slices.Clone(leafEntries(old)), dels) // checks every deleted point was there
+		u.subtract(slices.Clone(n.entries(old)), dels) // checks every deleted point was there
 		n.leaves[li] = nil
 		return
 	}
-	lf := allocLeaf(size)
+	lf := n.allocLeaf(size)
 	if !u.spliceLeaf(li, lf, old, adds, dels) {
 		return // collision: finish stored the leaf
 	}
@@ -260,18 +281,13 @@ func (u *updater) leaf(li int, adds, dels []point) {
 }
 
 // spliceLeaf writes into lf (sized for the result) the entries of old
-// without dels and with adds, copying the runs between them, and keeps the
-// sub-index up to date one change at a time (shiftSub) while no start can
-// pass 254; else it recounts. If an added point lands on an occupied
-// position it hands the entries to finish and returns false.
+// without dels and with adds, copying the runs between them (the header is
+// filled later). If an added point lands on an occupied position it hands
+// the entries to finish and returns false.
 func (u *updater) spliceLeaf(li int, lf, old []uint64, adds, dels []point) bool {
 	n := u.n
-	src := leafEntries(old)
-	out := lf[hdrWords : len(lf)-padWords]
-	swar := len(src) < 255 && len(out) < 255
-	if swar {
-		copy(lf[:hdrWords], old)
-	}
+	src := n.entries(old)
+	out := n.entries(lf)
 	ins := u.ins[:0]
 	o, prev, ai, di := 0, 0, 0, 0
 	for ai < len(adds) || di < len(dels) {
@@ -295,20 +311,15 @@ func (u *updater) spliceLeaf(li int, lf, old []uint64, adds, dels []point) bool 
 			ins = append(ins, o)
 			o++
 		}
-		if swar {
-			shiftSub(lf, e>>(64-subBits), !del)
-		}
 	}
 	copy(out[o:], src[prev:])
 	u.ins = ins
 	for _, x := range ins {
 		if (x > 0 && out[x]>>n.k == out[x-1]>>n.k) || (x+1 < len(out) && out[x]>>n.k == out[x+1]>>n.k) {
+			u.changed[len(u.changed)-1].slow = true
 			u.finish(li, out)
 			return false
 		}
-	}
-	if !swar {
-		fillSub(lf)
 	}
 	return true
 }
@@ -318,7 +329,7 @@ func (u *updater) spliceLeaf(li int, lf, old []uint64, adds, dels []point) bool 
 func (u *updater) leafSlow(li int, adds, dels []point) {
 	n := u.n
 	_, hi := n.leafSpan(li)
-	c := append(u.cand[:0], leafEntries(n.leaves[li])...)
+	c := append(u.cand[:0], n.entries(n.leaves[li])...)
 	for len(u.oldShadow) > 0 && u.oldShadow[0].pos <= hi {
 		c = append(c, n.pack(point(u.oldShadow[0])))
 		u.oldShadow = u.oldShadow[1:]
@@ -335,7 +346,7 @@ func (u *updater) finish(li int, c []uint64) {
 	u.res = resolver{r: u.n, shadow: u.newShadow}
 	c = u.res.resolve(li, c)
 	u.newShadow = u.res.shadow
-	u.n.leaves[li] = newLeaf(c)
+	u.n.leaves[li] = u.n.newLeaf(c)
 }
 
 func (r *Ring) pack(p point) uint64 { return p.pos<<r.k | uint64(p.slot) }
