@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/placerhq/placer/internal/fuzzseed"
 	"github.com/placerhq/placer/transport"
 )
 
@@ -84,14 +87,57 @@ func TestWireEncodings(t *testing.T) {
 	}
 }
 
+// spawnSeeds are FuzzDecodeSpawn's seeds, kept as commented files in
+// testdata/fuzz/FuzzDecodeSpawn (go test ./node -run TestFuzzSeedFiles
+// -update-seeds rewrites them from this list).
+func spawnSeeds() []fuzzseed.Seed {
+	return []fuzzseed.Seed{
+		{Name: "00-minimal", Comment: "a spawn request with arguments and no options",
+			Data: encodeSpawn([]byte("args"), SpawnOpts{})},
+		{Name: "01-state", Comment: "a registered name and handed-off state (Init then ImportState)",
+			Data: encodeSpawn(nil, SpawnOpts{Name: "n", State: []byte("s"), HasState: true})},
+		{Name: "02-link", Comment: "spawn_link: the caller's PID to link to",
+			Data: encodeSpawn(nil, SpawnOpts{LinkTo: PID{Node: "a@b", ID: 3, Creation: 4}})},
+		{Name: "03-huge-length", Comment: "link and state flags with a length prefix far beyond the input: must be refused, not allocated",
+			Data: []byte{spawnVersion, spawnFlagLink | spawnFlagState, 0xff, 0xff, 0xff, 0xff, 1}},
+		{Name: "04-bad-version", Comment: "an unknown encoding version", Data: []byte{spawnVersion + 1, 0}},
+		{Name: "05-empty", Comment: "no bytes at all", Data: []byte{}},
+	}
+}
+
+var updateSeeds = flag.Bool("update-seeds", false, "rewrite the testdata/fuzz seed files from the seed lists")
+
+const seedRoot = "../testdata/fuzz"
+
+// TestFuzzSeedFiles checks that the seed files match spawnSeeds (or
+// rewrites them with -update-seeds).
+func TestFuzzSeedFiles(t *testing.T) {
+	want := spawnSeeds()
+	if *updateSeeds {
+		if err := fuzzseed.Write(seedRoot, "FuzzDecodeSpawn", want); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := fuzzseed.Load(seedRoot, "FuzzDecodeSpawn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("testdata/fuzz/FuzzDecodeSpawn is stale: run go test ./node -run TestFuzzSeedFiles -update-seeds")
+	}
+}
+
 // FuzzDecodeSpawn feeds arbitrary spawn-request payloads (peer-controlled
 // bytes) to the decoder: it must never panic, and what it accepts must
-// survive a re-encode unchanged.
+// survive a re-encode unchanged. Seeds: testdata/fuzz/FuzzDecodeSpawn.
 func FuzzDecodeSpawn(f *testing.F) {
-	f.Add(encodeSpawn([]byte("args"), SpawnOpts{}))                                        // minimal
-	f.Add(encodeSpawn(nil, SpawnOpts{Name: "n", State: []byte("s"), HasState: true}))      // state
-	f.Add(encodeSpawn(nil, SpawnOpts{LinkTo: PID{Node: "a@b", ID: 3, Creation: 4}}))       // link
-	f.Add([]byte{spawnVersion, spawnFlagLink | spawnFlagState, 0xff, 0xff, 0xff, 0xff, 1}) // huge length
+	seeds, err := fuzzseed.Load(seedRoot, "FuzzDecodeSpawn")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range seeds {
+		f.Add(s.Data)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		args, opts, err := decodeSpawn(b)
 		if err != nil {

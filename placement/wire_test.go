@@ -2,9 +2,11 @@ package placement
 
 import (
 	"errors"
+	"flag"
 	"reflect"
 	"testing"
 
+	"github.com/placerhq/placer/internal/fuzzseed"
 	"github.com/placerhq/placer/node"
 )
 
@@ -65,14 +67,77 @@ func TestStatusErrors(t *testing.T) {
 	}
 }
 
+// routeSeeds and handoffSeeds are the fuzz seeds, kept as commented files
+// in testdata/fuzz/<target> (go test ./placement -run TestFuzzSeedFiles
+// -update-seeds rewrites them from these lists).
+func routeSeeds() []fuzzseed.Seed {
+	return []fuzzseed.Seed{
+		{Name: "00-send", Comment: "a routed send with a payload, no sender PID",
+			Data: (&routeReq{op: opSend, kind: "k", key: "x", payload: []byte("p")}).encode()},
+		{Name: "01-call-forwarded", Comment: "a call with a sender PID, the handoff flag, one hop, an epoch and a checksum",
+			Data: (&routeReq{op: opCall, flags: flagHandoff, hops: 1, epoch: 7, checksum: 1 << 60, kind: "k", key: "x",
+				from: node.PID{Node: "n@h", ID: 1, Creation: 1}}).encode()},
+		{Name: "02-ensure", Comment: "EnsureProcess: start the key's process if needed",
+			Data: (&routeReq{op: opEnsure, kind: "cart", key: "user-42"}).encode()},
+		{Name: "03-whereis", Comment: "Whereis: the PID if the process exists",
+			Data: (&routeReq{op: opWhereis, kind: "cart", key: "user-42"}).encode()},
+		{Name: "04-short", Comment: "a send cut off after the header", Data: []byte{1, 1, 0, 0}},
+		{Name: "05-bad-op", Comment: "an op beyond the known ones", Data: []byte{9, 1, 0, 0, 0}},
+	}
+}
+
+func handoffSeeds() []fuzzseed.Seed {
+	return []fuzzseed.Seed{
+		{Name: "00-accept", Comment: "accept: start this process from exported state",
+			Data: (&handoffMsg{op: hoAccept, exported: true, kind: "k", key: "x", state: []byte("s")}).encode()},
+		{Name: "01-finish", Comment: "finish: everything buffered was forwarded",
+			Data: (&handoffMsg{op: hoFinish, kind: "k", key: "x"}).encode()},
+		{Name: "02-pull", Comment: "pull: does the previous owner host this key?",
+			Data: (&handoffMsg{op: hoPull, kind: "k", key: "x"}).encode()},
+		{Name: "03-view", Comment: "view: a leaving node asks for a member's view checksum",
+			Data: (&handoffMsg{op: hoView}).encode()},
+		{Name: "04-bad-op", Comment: "op 0, never sent", Data: []byte{0}},
+	}
+}
+
+var updateSeeds = flag.Bool("update-seeds", false, "rewrite the testdata/fuzz seed files from the seed lists")
+
+const seedRoot = "../testdata/fuzz"
+
+// TestFuzzSeedFiles checks that the seed files match the lists (or rewrites
+// them with -update-seeds).
+func TestFuzzSeedFiles(t *testing.T) {
+	for target, want := range map[string][]fuzzseed.Seed{"FuzzDecodeRouteReq": routeSeeds(), "FuzzDecodeHandoffMsg": handoffSeeds()} {
+		if *updateSeeds {
+			if err := fuzzseed.Write(seedRoot, target, want); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := fuzzseed.Load(seedRoot, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("testdata/fuzz/%s is stale: run go test ./placement -run TestFuzzSeedFiles -update-seeds", target)
+		}
+	}
+}
+
+// addSeeds adds the seed files of target to f.
+func addSeeds(f *testing.F, target string) {
+	seeds, err := fuzzseed.Load(seedRoot, target)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range seeds {
+		f.Add(s.Data)
+	}
+}
+
 // FuzzDecodeRouteReq: the decoder never panics, and what it accepts
-// survives an encode/decode round trip.
+// survives an encode/decode round trip. Seeds: testdata/fuzz/FuzzDecodeRouteReq.
 func FuzzDecodeRouteReq(f *testing.F) {
-	// Seeds: a send, a call with a sender PID and the handoff flag.
-	f.Add((&routeReq{op: opSend, kind: "k", key: "x", payload: []byte("p")}).encode())
-	f.Add((&routeReq{op: opCall, flags: flagHandoff, hops: 1, kind: "k", key: "x",
-		from: node.PID{Node: "n@h", ID: 1, Creation: 1}}).encode())
-	f.Add([]byte{1, 1, 0, 0})
+	addSeeds(f, "FuzzDecodeRouteReq")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := decodeRouteReq(b)
 		if err != nil {
@@ -94,10 +159,10 @@ func FuzzDecodeRouteReq(f *testing.F) {
 	})
 }
 
-// FuzzDecodeHandoffMsg: the decoder never panics.
+// FuzzDecodeHandoffMsg: the decoder never panics and accepts only known
+// ops. Seeds: testdata/fuzz/FuzzDecodeHandoffMsg.
 func FuzzDecodeHandoffMsg(f *testing.F) {
-	f.Add((&handoffMsg{op: hoAccept, exported: true, kind: "k", key: "x", state: []byte("s")}).encode())
-	f.Add((&handoffMsg{op: hoPull, kind: "k", key: "x"}).encode())
+	addSeeds(f, "FuzzDecodeHandoffMsg")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := decodeHandoffMsg(b)
 		if err == nil && (m.op < hoAccept || m.op > hoView) {
