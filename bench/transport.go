@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -31,6 +32,15 @@ type TransportConfig struct {
 	// PacedBulkMBps is the rate of the paced bulk stream, in MB/s (10^6
 	// bytes). Default 100.
 	PacedBulkMBps float64 `json:"paced_bulk_mb_per_s"`
+	// BulkWindow and FragmentSize, if positive, replace the transport's
+	// defaults (transport.Config) on both endpoints, to measure the
+	// trade-off between bulk throughput and call latency under bulk.
+	BulkWindow   int `json:"bulk_window_bytes,omitempty"`
+	FragmentSize int `json:"fragment_bytes,omitempty"`
+	// Trace, if non-nil, receives a runtime/trace execution trace of the
+	// calls under the flat-out bulk stream (each call a "call" region),
+	// for `go tool trace`. Nil: no trace.
+	Trace io.Writer `json:"-"`
 }
 
 // DefaultTransportConfig returns the sizes `placer bench transport` uses.
@@ -86,6 +96,21 @@ type TransportResult struct {
 	CallRTTP99UnderPacedBulkus float64 `json:"call_rtt_p99_under_paced_bulk_us"`
 	// PacedBulkMBPerS is the throughput the paced stream reached.
 	PacedBulkMBPerS float64 `json:"paced_bulk_mb_per_s"`
+	// The garbage collector during the flat-out bulk measurement (the
+	// receiving handler owns every 1 MiB payload, so the stream allocates
+	// as fast as it flows). GCCyclesPerSUnderBulk is cycles per second;
+	// GCPauseP50usUnderBulk and GCPauseMaxusUnderBulk are its
+	// stop-the-world pauses in µs (upper bounds of the runtime's histogram
+	// buckets); CallsInGCUnderBulk is the fraction of the calls that
+	// overlapped a cycle (a pause or the marking between its two pauses);
+	// CallRTTP99UnderBulkGCFreeus is the p99 round trip of the other calls.
+	GCCyclesPerSUnderBulk       float64 `json:"gc_cycles_per_s_under_bulk"`
+	GCPauseP50usUnderBulk       float64 `json:"gc_pause_p50_us_under_bulk"`
+	GCPauseMaxusUnderBulk       float64 `json:"gc_pause_max_us_under_bulk"`
+	CallsInGCUnderBulk          float64 `json:"calls_in_gc_share_under_bulk"`
+	CallRTTP99UnderBulkGCFreeus float64 `json:"call_rtt_p99_under_bulk_gc_free_us"`
+	// GCCyclesPerSUnderPacedBulk is GC cycles per second under the paced stream.
+	GCCyclesPerSUnderPacedBulk float64 `json:"gc_cycles_per_s_under_paced_bulk"`
 	// Targets are the issue's targets, evaluated on this run.
 	Targets []Target `json:"targets"`
 	// Config echoes the sizes used.
@@ -114,7 +139,7 @@ func RunTransport(ctx context.Context, cfg TransportConfig) (TransportResult, er
 	if res.TCPRTTP50us, res.TCPRTTP99us, err = tcpPingPong(ctx, cfg.Calls, cfg.Payload); err != nil {
 		return res, fmt.Errorf("raw TCP ping-pong: %w", err)
 	}
-	p, err := newTransportPair()
+	p, err := newTransportPair(cfg)
 	if err != nil {
 		return res, err
 	}
@@ -131,10 +156,10 @@ func (p *transportPair) measure(ctx context.Context, cfg TransportConfig, res *T
 	if res.MsgsPerS, err = p.oneWay(ctx, cfg.Messages, cfg.Payload); err != nil {
 		return fmt.Errorf("one-way messages: %w", err)
 	}
-	if _, err = p.callRTTs(ctx, cfg.Calls/10+1, cfg.Payload); err != nil { // warm-up
+	if _, _, err = p.callRTTs(ctx, cfg.Calls/10+1, cfg.Payload, nil); err != nil { // warm-up
 		return fmt.Errorf("calls: %w", err)
 	}
-	rtts, err := p.callRTTs(ctx, cfg.Calls, cfg.Payload)
+	rtts, _, err := p.callRTTs(ctx, cfg.Calls, cfg.Payload, nil)
 	if err != nil {
 		return fmt.Errorf("calls: %w", err)
 	}
@@ -142,14 +167,24 @@ func (p *transportPair) measure(ctx context.Context, cfg TransportConfig, res *T
 	if res.CallsPerS16, err = p.concurrentCalls(ctx, cfg.Callers, cfg.CallersDuration, cfg.Payload); err != nil {
 		return fmt.Errorf("concurrent calls: %w", err)
 	}
-	if rtts, res.BulkMBPerS, err = p.callsUnderBulk(ctx, cfg, 0); err != nil {
+	return p.measureBulk(ctx, cfg, res)
+}
+
+// measureBulk measures calls under the flat-out and the paced bulk stream.
+func (p *transportPair) measureBulk(ctx context.Context, cfg TransportConfig, res *TransportResult) error {
+	run, err := p.callsUnderBulk(ctx, cfg, 0, cfg.Trace)
+	if err != nil {
 		return fmt.Errorf("calls under bulk: %w", err)
 	}
-	res.CallRTTP99UnderBulkus = transportPercentileUS(rtts, 99)
-	if rtts, res.PacedBulkMBPerS, err = p.callsUnderBulk(ctx, cfg, cfg.PacedBulkMBps); err != nil {
+	res.CallRTTP99UnderBulkus, res.BulkMBPerS = transportPercentileUS(run.rtts, 99), run.mbps
+	res.GCCyclesPerSUnderBulk, res.CallsInGCUnderBulk = run.gc.cyclesPerS, run.gc.callsInGC
+	res.GCPauseP50usUnderBulk, res.GCPauseMaxusUnderBulk = run.gc.pauseP50us, run.gc.pauseMaxus
+	res.CallRTTP99UnderBulkGCFreeus = run.gc.p99GCFreeus
+	if run, err = p.callsUnderBulk(ctx, cfg, cfg.PacedBulkMBps, nil); err != nil {
 		return fmt.Errorf("calls under paced bulk: %w", err)
 	}
-	res.CallRTTP99UnderPacedBulkus = transportPercentileUS(rtts, 99)
+	res.CallRTTP99UnderPacedBulkus, res.PacedBulkMBPerS = transportPercentileUS(run.rtts, 99), run.mbps
+	res.GCCyclesPerSUnderPacedBulk = run.gc.cyclesPerS
 	return nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
+	"runtime/trace"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -25,17 +27,17 @@ type transportPair struct {
 	to     transport.PID // the callee process on b
 }
 
-func newTransportPair() (*transportPair, error) {
+func newTransportPair(bc TransportConfig) (*transportPair, error) {
 	cookie := make([]byte, 32)
 	if _, err := rand.Read(cookie); err != nil {
 		return nil, err
 	}
 	p := &transportPair{ha: newTransportHandler(), hb: newTransportHandler()}
 	var err error
-	if p.a, err = transportListen("bench-a@127.0.0.1", cookie, p.ha); err != nil {
+	if p.a, err = transportListen("bench-a@127.0.0.1", cookie, bc, p.ha); err != nil {
 		return nil, err
 	}
-	if p.b, err = transportListen("bench-b@127.0.0.1", cookie, p.hb); err != nil {
+	if p.b, err = transportListen("bench-b@127.0.0.1", cookie, bc, p.hb); err != nil {
 		_ = p.a.Close()
 		return nil, err
 	}
@@ -51,9 +53,15 @@ func newTransportPair() (*transportPair, error) {
 	return p, nil
 }
 
-func transportListen(name string, cookie []byte, h *transportHandler) (*transport.Endpoint, error) {
+func transportListen(name string, cookie []byte, bc TransportConfig, h *transportHandler) (*transport.Endpoint, error) {
 	cfg := transport.DefaultConfig()
 	cfg.Name, cfg.Cookie, cfg.ListenAddr, cfg.Creation = name, cookie, "127.0.0.1:0", 1
+	if bc.BulkWindow > 0 {
+		cfg.BulkWindow = bc.BulkWindow
+	}
+	if bc.FragmentSize > 0 {
+		cfg.FragmentSize = bc.FragmentSize
+	}
 	ep, err := transport.Listen(cfg, h)
 	if err != nil {
 		return nil, err
@@ -170,17 +178,31 @@ func (p *transportPair) callMsg(idx, payload int) *transport.Message {
 }
 
 // callRTTs makes n sequential calls and returns their round-trip times.
-func (p *transportPair) callRTTs(ctx context.Context, n, payload int) ([]time.Duration, error) {
+// With g non-nil it also reports, per call, whether a GC cycle overlapped
+// it (gcOverlap); the counters are read outside the timed interval. Each
+// call is a "call" region in an execution trace, if one is being taken.
+func (p *transportPair) callRTTs(ctx context.Context, n, payload int, g *gcProbe) ([]time.Duration, []bool, error) {
 	m := p.callMsg(0, payload)
 	rtts := make([]time.Duration, 0, n)
+	var inGC []bool
+	var before gcState
 	for i := 1; i <= n; i++ {
-		start := time.Now()
-		if err := p.call(ctx, 0, uint64(i), m); err != nil {
-			return nil, err
+		if g != nil {
+			before = g.read()
 		}
+		start := time.Now()
+		region := trace.StartRegion(ctx, "call")
+		err := p.call(ctx, 0, uint64(i), m)
+		region.End()
 		rtts = append(rtts, time.Since(start))
+		if err != nil {
+			return nil, nil, err
+		}
+		if g != nil {
+			inGC = append(inGC, gcOverlap(before, g.read()))
+		}
 	}
-	return rtts, nil
+	return rtts, inGC, nil
 }
 
 // concurrentCalls runs k callers for d and returns calls per second.
@@ -210,11 +232,18 @@ func (p *transportPair) concurrentCalls(ctx context.Context, k int, d time.Durat
 	return float64(total.Load()) / time.Since(start).Seconds(), first
 }
 
+// bulkRun is what one calls-under-bulk measurement found.
+type bulkRun struct {
+	rtts []time.Duration
+	mbps float64 // throughput of the bulk stream, MB/s
+	gc   gcFigures
+}
+
 // callsUnderBulk makes cfg.Calls sequential calls while another sender
 // streams cfg.BulkSize-byte messages on the same connection, flat out
-// (mbps 0) or paced at mbps MB/s. It returns the call round trips and the
-// bulk throughput in MB/s.
-func (p *transportPair) callsUnderBulk(ctx context.Context, cfg TransportConfig, mbps float64) ([]time.Duration, float64, error) {
+// (mbps 0) or paced at mbps MB/s. With tr non-nil it writes an execution
+// trace of the calls to tr.
+func (p *transportPair) callsUnderBulk(ctx context.Context, cfg TransportConfig, mbps float64, tr io.Writer) (bulkRun, error) {
 	bctx, stop := context.WithCancel(ctx)
 	defer stop()
 	bulkErr := make(chan error, 1)
@@ -226,16 +255,32 @@ func (p *transportPair) callsUnderBulk(ctx context.Context, cfg TransportConfig,
 	case <-ctx.Done():
 		stop()
 		<-bulkErr
-		return nil, 0, ctx.Err()
+		return bulkRun{}, ctx.Err()
 	}
-	bytes0, start := p.hb.recvBytes.Load(), time.Now()
-	rtts, err := p.callRTTs(ctx, cfg.Calls, cfg.Payload)
-	rate := float64(p.hb.recvBytes.Load()-bytes0) / time.Since(start).Seconds() / 1e6
+	run, err := p.timedCallsUnderBulk(ctx, cfg, tr)
 	stop()
 	if berr := <-bulkErr; err == nil {
 		err = berr
 	}
-	return rtts, rate, err
+	return run, err
+}
+
+// timedCallsUnderBulk is the measured part of callsUnderBulk, while the
+// stream flows.
+func (p *transportPair) timedCallsUnderBulk(ctx context.Context, cfg TransportConfig, tr io.Writer) (bulkRun, error) {
+	if tr != nil {
+		if err := trace.Start(tr); err != nil {
+			return bulkRun{}, fmt.Errorf("execution trace: %w", err)
+		}
+		defer trace.Stop()
+	}
+	probe := newGCProbe()
+	win := startGCWindow(probe)
+	bytes0, start := p.hb.recvBytes.Load(), time.Now()
+	rtts, inGC, err := p.callRTTs(ctx, cfg.Calls, cfg.Payload, probe)
+	run := bulkRun{rtts: rtts, mbps: float64(p.hb.recvBytes.Load()-bytes0) / time.Since(start).Seconds() / 1e6}
+	run.gc = win.finish(rtts, inGC)
+	return run, err
 }
 
 // streamBulk sends m repeatedly until ctx ends, every len(m.Payload)/mbps

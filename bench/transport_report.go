@@ -13,8 +13,13 @@ func TransportTable(r TransportResult) *Table {
 	t.Add("calls_per_s_16", fmt.Sprintf("%.0f", r.CallsPerS16), "", "call/s")
 	t.Add("call_rtt_p99_under_bulk_us", num(r.CallRTTP99UnderBulkus), "", "µs")
 	t.Add("  bulk_mb_per_s (flat out)", num(r.BulkMBPerS), "", "MB/s")
+	t.Add("  gc_cycles_per_s_under_bulk", num(r.GCCyclesPerSUnderBulk), "", "1/s")
+	t.Add("  gc_pause_p50_us / max_us", num(r.GCPauseP50usUnderBulk)+" / "+num(r.GCPauseMaxusUnderBulk), "", "µs")
+	t.Add("  calls_in_gc_share_under_bulk", fmt.Sprintf("%.3f", r.CallsInGCUnderBulk), "", "")
+	t.Add("  call_rtt_p99_under_bulk_gc_free_us", num(r.CallRTTP99UnderBulkGCFreeus), "", "µs")
 	t.Add("call_rtt_p99_under_paced_bulk_us", num(r.CallRTTP99UnderPacedBulkus), "", "µs")
 	t.Add("  paced_bulk_mb_per_s", num(r.PacedBulkMBPerS), "", "MB/s")
+	t.Add("  gc_cycles_per_s_under_paced_bulk", num(r.GCCyclesPerSUnderPacedBulk), "", "1/s")
 	return t
 }
 

@@ -31,13 +31,16 @@ func runBenchTransport(args []string, stdout, stderr io.Writer) error {
 	payload := fs.Int("payload", d.Payload, "payload bytes of messages, calls and raw TCP frames")
 	bulk := fs.Int("bulk-size", d.BulkSize, "bytes per message of the bulk stream (at most the 1 MiB frame limit minus headers)")
 	paced := fs.Float64("paced-bulk-mbps", d.PacedBulkMBps, "rate of the paced bulk stream, MB/s")
+	window := fs.Int("bulk-window", 0, "bulk flow-control window of both endpoints, bytes (0: the transport default, 64 KiB)")
+	frag := fs.Int("fragment-size", 0, "fragment size of both endpoints, bytes (0: the transport default, 32 KiB)")
+	traceFile := fs.String("trace", "", "write an execution trace (go tool trace) of the calls under the flat-out bulk stream to this file")
 	nd := bench.DefaultNodeConfig()
 	proc := fs.Bool("proc", true, "also measure process-to-process figures between two nodes (--proc=false skips them)")
 	procMsgs := fs.Int("proc-msgs", nd.Messages, "messages for each process send rate")
 	procCalls := fs.Int("proc-calls", nd.Calls, "sequential remote process calls (and as many transport calls interleaved)")
 	procSpawns := fs.Int("proc-spawns", nd.Spawns, "spawns for each spawn rate")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: placer bench transport [--json] [--msgs N] [--calls N] [--duration D] [--proc=false]")
+		fmt.Fprintln(stderr, "usage: placer bench transport [--json] [--msgs N] [--calls N] [--duration D] [--proc=false] [--bulk-window N] [--fragment-size N] [--trace FILE]")
 		fmt.Fprintln(stderr, "Starts two endpoints on 127.0.0.1 and a raw-TCP baseline in the same run.")
 		fs.PrintDefaults()
 	}
@@ -48,7 +51,7 @@ func runBenchTransport(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
 	cfg := bench.TransportConfig{Messages: *msgs, Calls: *calls, Callers: *callers, CallersDuration: *dur,
-		Payload: *payload, BulkSize: *bulk, PacedBulkMBps: *paced}
+		Payload: *payload, BulkSize: *bulk, PacedBulkMBps: *paced, BulkWindow: *window, FragmentSize: *frag}
 	if err := checkTransportFlags(cfg); err != nil {
 		return err
 	}
@@ -58,7 +61,7 @@ func runBenchTransport(args []string, stdout, stderr io.Writer) error {
 	if *proc && (ncfg.Messages <= 0 || ncfg.Calls <= 0 || ncfg.Spawns <= 0) {
 		return fmt.Errorf("%w: --proc-msgs, --proc-calls and --proc-spawns must be positive", errUsage)
 	}
-	tr, err := bench.RunTransport(ctx, cfg)
+	tr, err := runTransportTraced(ctx, cfg, *traceFile)
 	if err != nil {
 		return err
 	}
@@ -77,6 +80,24 @@ func runBenchTransport(args []string, stdout, stderr io.Writer) error {
 	return reportTransport(r, stdout)
 }
 
+// runTransportTraced runs bench.RunTransport, writing its execution trace to
+// the file tracePath unless tracePath is empty.
+func runTransportTraced(ctx context.Context, cfg bench.TransportConfig, tracePath string) (bench.TransportResult, error) {
+	if tracePath == "" {
+		return bench.RunTransport(ctx, cfg)
+	}
+	f, err := os.Create(tracePath)
+	if err != nil {
+		return bench.TransportResult{}, fmt.Errorf("--trace: %w", err)
+	}
+	cfg.Trace = f
+	tr, err := bench.RunTransport(ctx, cfg)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("--trace: %w", cerr)
+	}
+	return tr, err
+}
+
 // checkTransportFlags rejects sizes RunTransport would replace by defaults.
 func checkTransportFlags(c bench.TransportConfig) error {
 	for name, v := range map[string]int{"--msgs": c.Messages, "--calls": c.Calls, "--callers": c.Callers, "--payload": c.Payload, "--bulk-size": c.BulkSize} {
@@ -86,6 +107,9 @@ func checkTransportFlags(c bench.TransportConfig) error {
 	}
 	if c.BulkSize > 1<<20-256 || c.CallersDuration <= 0 || c.PacedBulkMBps <= 0 {
 		return fmt.Errorf("%w: --bulk-size must be at most %d, --duration and --paced-bulk-mbps positive", errUsage, 1<<20-256)
+	}
+	if c.BulkWindow < 0 || c.FragmentSize < 0 {
+		return fmt.Errorf("%w: --bulk-window and --fragment-size must not be negative", errUsage)
 	}
 	return nil
 }

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime/trace"
 	"strings"
 	"testing"
 
@@ -57,8 +60,34 @@ func TestBenchTransportTable(t *testing.T) {
 	}
 }
 
+// --trace writes an execution trace of the calls under bulk; --bulk-window
+// and --fragment-size reach the endpoints.
+func TestBenchTransportTrace(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	if trace.IsEnabled() {
+		t.Skip("go test -trace holds the tracer")
+	}
+	path := filepath.Join(t.TempDir(), "bulk.trace")
+	args := append(append([]string(nil), tinyBenchTransport...), "--proc=false", "--trace", path,
+		"--bulk-window", "32768", "--fragment-size", "8192")
+	var out, errb bytes.Buffer
+	if code := run(args, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil || !bytes.HasPrefix(b, []byte("go 1.")) {
+		t.Fatalf("trace file: %d bytes, err %v", len(b), err)
+	}
+	var errb2 bytes.Buffer
+	bad := append(append([]string(nil), tinyBenchTransport...), "--proc=false", "--bulk-window", "100")
+	if code := run(bad, &out, &errb2); code == 0 || !strings.Contains(errb2.String(), "BulkWindow") {
+		t.Errorf("--bulk-window 100: exit %d, stderr %q; want the transport's config error", code, errb2.String())
+	}
+}
+
 func TestBenchTransportUsage(t *testing.T) {
-	for _, args := range [][]string{{"--msgs", "0"}, {"--proc-calls", "0"}, {"--bulk-size", "2000000"}, {"extra"}, {"--nope"}} {
+	for _, args := range [][]string{{"--msgs", "0"}, {"--proc-calls", "0"}, {"--bulk-size", "2000000"}, {"extra"}, {"--nope"},
+		{"--bulk-window", "-1"}, {"--fragment-size", "-1"}} {
 		var out, errb bytes.Buffer
 		if code := run(append([]string{"bench", "transport"}, args...), &out, &errb); code != 2 {
 			t.Errorf("%v: exit %d, want 2 (usage)", args, code)
