@@ -10,7 +10,7 @@ import (
 // bulk stream allocates each received 1 MiB payload afresh (the handler owns
 // it), about a gigabyte per second, so the collector runs dozens of times a
 // second; these figures let every run show how much of the tail it causes
-// (docs/bench-transport.md, "Why the bulk target is not met").
+// (docs/benchmarks.md, "placer bench transport").
 
 // gcState is a reading of the runtime's collection counters.
 type gcState struct {

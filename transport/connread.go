@@ -53,7 +53,7 @@ func (c *conn) run() {
 // runs it at once, here. In execution traces of sequential calls its wait
 // fell from 1.0 µs (p50) and 9 µs (p90) to 0.2 and 0.3 µs, and the call
 // round trip from 16–19 µs to 15 µs p50 and from 60–75 µs to 45–55 µs p99
-// (docs/bench-transport.md), for one Gosched per read burst.
+// (docs/benchmarks.md), for one Gosched per read burst.
 func (c *conn) readLoop() {
 	h := c.ep.h
 	for {
