@@ -67,8 +67,16 @@ func TestPartitionAndHeal(t *testing.T) {
 		views  <-chan View
 		others []*Membership
 	}{{subMin, majority}, {subMaj, minority}} {
+		// Wait for every member of the other side: under load a member of
+		// the same side may also fail and rejoin, which must not end the wait.
 		cs := collectChanges(t, sub.views, func(cs []Change) bool {
-			return len(changedMembers(cs, ChangeRejoin)) >= len(sub.others)
+			rejoined := names(changedMembers(cs, ChangeRejoin))
+			for _, o := range sub.others {
+				if !slices.Contains(rejoined, o.Name()) {
+					return false
+				}
+			}
+			return true
 		})
 		rejoined := names(changedMembers(cs, ChangeRejoin))
 		for _, o := range sub.others {
