@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -212,7 +213,12 @@ func (r rex) HandleCall(from PID, req []byte, deadline time.Time, reply ReplyFun
 
 func (r rex) run(fn RPCFunc, name string, args []byte, deadline time.Time, reply ReplyFunc) {
 	n := r.n
-	defer func() { <-n.rpcSem }()
+	// The slot is free before the reply leaves, so a caller that waits for
+	// each reply never finds it taken by its own previous rpc.
+	release := sync.OnceFunc(func() { <-n.rpcSem })
+	defer release()
+	send := reply
+	reply = func(out []byte, err error) { release(); send(out, err) }
 	if deadline.IsZero() {
 		deadline = time.Now().Add(n.cfg.CallTimeout)
 	}

@@ -283,3 +283,19 @@ func TestRoutingServiceWithCallAsync(t *testing.T) {
 		t.Fatalf("CallAsync to an unreachable node: %v", err)
 	}
 }
+
+// With one rpc slot, a caller that waits for each reply never finds the
+// slot still held by its previous rpc: the slot is freed before the reply
+// is sent.
+func TestRPCSlotFreeBeforeReply(t *testing.T) {
+	c := cluster(t, 2, nodetest.Options{Configure: func(_ int, cfg *node.Config) {
+		cfg.MaxConcurrentRPC = 1
+		cfg.RPCs = map[string]node.RPCFunc{"echo": func(_ context.Context, b []byte) ([]byte, error) { return b, nil }}
+	}})
+	n1 := c.Node(0)
+	for i := range 500 {
+		if _, err := n1.RPC(context.Background(), c.Name(1), "echo", []byte{byte(i)}); err != nil {
+			t.Fatalf("rpc %d: %v", i, err)
+		}
+	}
+}
