@@ -137,13 +137,16 @@ func nodeEnv(up bool, node string, hidden bool, reason error) envelope {
 func (n *Node) peerUp(p transport.PeerInfo) {
 	hidden := n.hiddenPeer(p)
 	var b batch
+	n.evMu.Lock()
 	n.relMu.Lock()
 	n.peers[p.Name] = p
 	n.bumpPeersLocked()
 	n.notifySubsLocked(&b, nodeEnv(true, p.Name, hidden, nil), hidden)
 	n.relMu.Unlock()
-	b.flush(n, true)
+	b.flushNotes(n)
 	n.events.publish(NodeEvent{Node: p.Name, Up: true, Hidden: hidden})
+	n.evMu.Unlock()
+	b.flushRest(n, true)
 	n.log.Debug().Str("peer", p.Name).Bool("hidden", hidden).Msg("node up")
 }
 
@@ -155,6 +158,7 @@ func (n *Node) peerDown(p transport.PeerInfo, reason error) {
 	hidden := n.hiddenPeer(p)
 	down := nodeEnv(false, p.Name, hidden, reason)
 	var b batch
+	n.evMu.Lock()
 	n.relMu.Lock()
 	delete(n.peers, p.Name)
 	n.bumpPeersLocked()
@@ -167,9 +171,11 @@ func (n *Node) peerDown(p transport.PeerInfo, reason error) {
 	delete(n.rel.nodeMons, p.Name)
 	n.notifySubsLocked(&b, down, hidden)
 	n.relMu.Unlock()
-	n.calls.failNode(p.Name, p.Creation, fmt.Errorf("%w: connection to %s lost: %w", ErrNoConnection, p.Name, reason))
-	b.flush(n, true)
+	b.flushNotes(n)
 	n.events.publish(NodeEvent{Node: p.Name, Hidden: hidden, Reason: reason})
+	n.evMu.Unlock()
+	n.calls.failNode(p.Name, p.Creation, fmt.Errorf("%w: connection to %s lost: %w", ErrNoConnection, p.Name, reason))
+	b.flushRest(n, true)
 	n.log.Debug().Str("peer", p.Name).Err(reason).Msg("node down")
 }
 

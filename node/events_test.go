@@ -213,3 +213,65 @@ func cleanShutdown(t *testing.T, tr nodetest.Transport) {
 	}
 	goleak.VerifyNone(t)
 }
+
+// Node events come in the order the connections came up and went down:
+// once Connect(a) has returned, NodeUp(a) is delivered before the NodeUp of
+// any node connected afterwards (the seed walkthrough relies on it), and
+// likewise for Disconnect and NodeDown, to Inbox monitors and to
+// SubscribeNodeEvents alike.
+func TestNodeEventsInConnectOrder(t *testing.T) {
+	for _, tr := range []nodetest.Transport{nodetest.Memnet, nodetest.TCP} {
+		c := cluster(t, 6, nodetest.Options{Transport: tr})
+		n1 := c.Node(0)
+		ib := inbox(t, n1)
+		ib.MonitorNodes(true, false)
+		evs, cancel := n1.SubscribeNodeEvents()
+		ctx := context.Background()
+		for round := range 10 {
+			for _, up := range []bool{false, true} { // cluster connected them all
+				for i := 1; i < 6; i++ {
+					if up && !n1.Connect(ctx, c.Name(i)) {
+						t.Fatalf("connect %s", c.Name(i))
+					} else if !up && !n1.Disconnect(c.Name(i)) {
+						t.Fatalf("disconnect %s", c.Name(i))
+					}
+				}
+				for i := 1; i < 6; i++ {
+					m, err := receiveWithin(ib, wait)
+					if err != nil {
+						t.Fatalf("round %d, up %v: event %d: %v", round, up, i, err)
+					}
+					var got string
+					switch e := m.(type) {
+					case node.NodeUp:
+						if up {
+							got = e.Node
+						}
+					case node.NodeDown:
+						if !up {
+							got = e.Node
+						}
+					}
+					if got != c.Name(i) {
+						t.Fatalf("round %d, up %v: event %d is %#v, want %s", round, up, i, m, c.Name(i))
+					}
+					select {
+					case ev := <-evs:
+						if ev.Node != c.Name(i) || ev.Up != up {
+							t.Fatalf("round %d: subscriber event %d is %+v, want %s up=%v", round, i, ev, c.Name(i), up)
+						}
+					case <-time.After(wait):
+						t.Fatalf("round %d: no subscriber event %d", round, i)
+					}
+				}
+			}
+		}
+		cancel()
+	}
+}
+
+func receiveWithin(ib *node.Inbox, d time.Duration) (node.Msg, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return ib.Receive(ctx)
+}

@@ -47,6 +47,11 @@ type Node struct {
 	rpcs     map[string]RPCFunc
 
 	relMu sync.Mutex // guards rel, peers, peersChanged and Proc.exited
+	// evMu orders node events: a peer's up or down is delivered to node
+	// monitors and event subscribers before the next peer's, so a NodeUp for
+	// a node whose Connect has returned comes before any later one's.
+	// Taken before relMu, only by peerUp and peerDown.
+	evMu  sync.Mutex
 	rel   relations
 	peers map[string]transport.PeerInfo
 	// peersChanged is closed and replaced whenever peers changes.

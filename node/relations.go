@@ -96,9 +96,19 @@ func (b *batch) frame(node string, m *transport.Message) {
 // flush delivers the batch. fromCallback bounds the sends (transport
 // callbacks must not wait long).
 func (b *batch) flush(n *Node, fromCallback bool) {
+	b.flushNotes(n)
+	b.flushRest(n, fromCallback)
+}
+
+// flushNotes delivers the notes to local mailboxes (never blocks).
+func (b *batch) flushNotes(n *Node) {
 	for _, x := range b.notes {
 		n.pushSys(x.to, x.e)
 	}
+}
+
+// flushRest delivers the exit signals and sends the frames.
+func (b *batch) flushRest(n *Node, fromCallback bool) {
 	for _, s := range b.signals {
 		n.signal(s.to, s.from, s.reason, s.explicit)
 	}
