@@ -109,35 +109,106 @@ var updateSeeds = flag.Bool("update-seeds", false, "rewrite the testdata/fuzz se
 
 const seedRoot = "../testdata/fuzz"
 
-// TestFuzzSeedFiles checks that the seed files match spawnSeeds (or
-// rewrites them with -update-seeds).
-func TestFuzzSeedFiles(t *testing.T) {
-	want := spawnSeeds()
-	if *updateSeeds {
-		if err := fuzzseed.Write(seedRoot, "FuzzDecodeSpawn", want); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := fuzzseed.Load(seedRoot, "FuzzDecodeSpawn")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("testdata/fuzz/FuzzDecodeSpawn is stale: run go test ./node -run TestFuzzSeedFiles -update-seeds")
+// rpcSeeds are FuzzDecodeRPC's seeds (testdata/fuzz/FuzzDecodeRPC).
+func rpcSeeds() []fuzzseed.Seed {
+	return []fuzzseed.Seed{
+		{Name: "00-abs", Comment: "the seed's :rpc.call(node, Kernel, :abs, [-1]): function name, then the arguments",
+			Data: encodeRPC(RPCAbs, []byte("-1"))},
+		{Name: "01-no-args", Comment: "node.info with no arguments", Data: encodeRPC(RPCNodeInfo, nil)},
+		{Name: "02-huge-length", Comment: "a name length far beyond the input: must be refused",
+			Data: []byte{0xff, 0xff, 0xff, 0xff, 0x0f, 'a'}},
+		{Name: "03-empty", Comment: "no bytes at all", Data: []byte{}},
 	}
 }
 
-// FuzzDecodeSpawn feeds arbitrary spawn-request payloads (peer-controlled
-// bytes) to the decoder: it must never panic, and what it accepts must
-// survive a re-encode unchanged. Seeds: testdata/fuzz/FuzzDecodeSpawn.
-func FuzzDecodeSpawn(f *testing.F) {
-	seeds, err := fuzzseed.Load(seedRoot, "FuzzDecodeSpawn")
+// pidSeeds are FuzzDecodePID's seeds (testdata/fuzz/FuzzDecodePID): the
+// PID in a handoff DOWN, a spawn reply and a spawn_link request.
+func pidSeeds() []fuzzseed.Seed {
+	return []fuzzseed.Seed{
+		{Name: "00-pid", Comment: "node name length (2 bytes), name, id (8), creation (4)",
+			Data: appendPID(nil, PID{Node: "n1@127.0.0.1", ID: 42, Creation: 7})},
+		{Name: "01-trailing", Comment: "a PID followed by a byte too many: must be refused",
+			Data: append(appendPID(nil, PID{Node: "a@b", ID: 1, Creation: 1}), 0)},
+		{Name: "02-short", Comment: "a name length beyond the input", Data: []byte{0xff, 0xff, 'a'}},
+	}
+}
+
+// TestFuzzSeedFiles checks that the seed files match the seed lists (or
+// rewrites them with -update-seeds).
+func TestFuzzSeedFiles(t *testing.T) {
+	for target, want := range map[string][]fuzzseed.Seed{
+		"FuzzDecodeSpawn": spawnSeeds(), "FuzzDecodeRPC": rpcSeeds(), "FuzzDecodePID": pidSeeds(),
+	} {
+		if *updateSeeds {
+			if err := fuzzseed.Write(seedRoot, target, want); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := fuzzseed.Load(seedRoot, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("testdata/fuzz/%s is stale: run go test ./node -run TestFuzzSeedFiles -update-seeds", target)
+		}
+	}
+}
+
+// loadSeeds adds target's seed files to f.
+func loadSeeds(f *testing.F, target string) {
+	seeds, err := fuzzseed.Load(seedRoot, target)
 	if err != nil {
 		f.Fatal(err)
 	}
 	for _, s := range seeds {
 		f.Add(s.Data)
 	}
+}
+
+// FuzzDecodeRPC feeds arbitrary rpc requests (peer-controlled bytes) to the
+// decoder: it must never panic, and what it accepts must re-encode to the
+// same name and arguments. Seeds: testdata/fuzz/FuzzDecodeRPC.
+func FuzzDecodeRPC(f *testing.F) {
+	loadSeeds(f, "FuzzDecodeRPC")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fn, args, err := decodeRPC(b)
+		if err != nil {
+			if !errors.Is(err, ErrBadArg) {
+				t.Fatalf("error %v does not wrap ErrBadArg", err)
+			}
+			return
+		}
+		fn2, args2, err := decodeRPC(encodeRPC(fn, args))
+		if err != nil || fn2 != fn || !bytes.Equal(args2, args) {
+			t.Fatalf("re-encoding %x changed the request: %q %x -> %q %x %v", b, fn, args, fn2, args2, err)
+		}
+	})
+}
+
+// FuzzDecodePID feeds arbitrary bytes to the PID decoder: it must never
+// panic, and a PID it accepts re-encodes to exactly the input (the encoding
+// is canonical). Seeds: testdata/fuzz/FuzzDecodePID.
+func FuzzDecodePID(f *testing.F) {
+	loadSeeds(f, "FuzzDecodePID")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := decodePID(b)
+		if err != nil {
+			if !errors.Is(err, ErrBadArg) {
+				t.Fatalf("error %v does not wrap ErrBadArg", err)
+			}
+			return
+		}
+		if back := appendPID(nil, p); !bytes.Equal(back, b) {
+			t.Fatalf("%x decoded to %+v, which encodes to %x", b, p, back)
+		}
+	})
+}
+
+// FuzzDecodeSpawn feeds arbitrary spawn-request payloads (peer-controlled
+// bytes) to the decoder: it must never panic, and what it accepts must
+// survive a re-encode unchanged. Seeds: testdata/fuzz/FuzzDecodeSpawn.
+func FuzzDecodeSpawn(f *testing.F) {
+	loadSeeds(f, "FuzzDecodeSpawn")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		args, opts, err := decodeSpawn(b)
 		if err != nil {
