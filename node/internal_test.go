@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -136,40 +135,16 @@ func pidSeeds() []fuzzseed.Seed {
 // TestFuzzSeedFiles checks that the seed files match the seed lists (or
 // rewrites them with -update-seeds).
 func TestFuzzSeedFiles(t *testing.T) {
-	for target, want := range map[string][]fuzzseed.Seed{
+	fuzzseed.Check(t, seedRoot, map[string][]fuzzseed.Seed{
 		"FuzzDecodeSpawn": spawnSeeds(), "FuzzDecodeRPC": rpcSeeds(), "FuzzDecodePID": pidSeeds(),
-	} {
-		if *updateSeeds {
-			if err := fuzzseed.Write(seedRoot, target, want); err != nil {
-				t.Fatal(err)
-			}
-		}
-		got, err := fuzzseed.Load(seedRoot, target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("testdata/fuzz/%s is stale: run go test ./node -run TestFuzzSeedFiles -update-seeds", target)
-		}
-	}
-}
-
-// loadSeeds adds target's seed files to f.
-func loadSeeds(f *testing.F, target string) {
-	seeds, err := fuzzseed.Load(seedRoot, target)
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, s := range seeds {
-		f.Add(s.Data)
-	}
+	}, *updateSeeds, "go test ./node -run TestFuzzSeedFiles -update-seeds")
 }
 
 // FuzzDecodeRPC feeds arbitrary rpc requests (peer-controlled bytes) to the
 // decoder: it must never panic, and what it accepts must re-encode to the
 // same name and arguments. Seeds: testdata/fuzz/FuzzDecodeRPC.
 func FuzzDecodeRPC(f *testing.F) {
-	loadSeeds(f, "FuzzDecodeRPC")
+	fuzzseed.Add(f, seedRoot, "FuzzDecodeRPC")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fn, args, err := decodeRPC(b)
 		if err != nil {
@@ -189,7 +164,7 @@ func FuzzDecodeRPC(f *testing.F) {
 // panic, and a PID it accepts re-encodes to exactly the input (the encoding
 // is canonical). Seeds: testdata/fuzz/FuzzDecodePID.
 func FuzzDecodePID(f *testing.F) {
-	loadSeeds(f, "FuzzDecodePID")
+	fuzzseed.Add(f, seedRoot, "FuzzDecodePID")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := decodePID(b)
 		if err != nil {
@@ -208,7 +183,7 @@ func FuzzDecodePID(f *testing.F) {
 // bytes) to the decoder: it must never panic, and what it accepts must
 // survive a re-encode unchanged. Seeds: testdata/fuzz/FuzzDecodeSpawn.
 func FuzzDecodeSpawn(f *testing.F) {
-	loadSeeds(f, "FuzzDecodeSpawn")
+	fuzzseed.Add(f, seedRoot, "FuzzDecodeSpawn")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		args, opts, err := decodeSpawn(b)
 		if err != nil {

@@ -107,37 +107,14 @@ const seedRoot = "../testdata/fuzz"
 // TestFuzzSeedFiles checks that the seed files match the lists (or rewrites
 // them with -update-seeds).
 func TestFuzzSeedFiles(t *testing.T) {
-	for target, want := range map[string][]fuzzseed.Seed{"FuzzDecodeRouteReq": routeSeeds(), "FuzzDecodeHandoffMsg": handoffSeeds()} {
-		if *updateSeeds {
-			if err := fuzzseed.Write(seedRoot, target, want); err != nil {
-				t.Fatal(err)
-			}
-		}
-		got, err := fuzzseed.Load(seedRoot, target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("testdata/fuzz/%s is stale: run go test ./placement -run TestFuzzSeedFiles -update-seeds", target)
-		}
-	}
-}
-
-// addSeeds adds the seed files of target to f.
-func addSeeds(f *testing.F, target string) {
-	seeds, err := fuzzseed.Load(seedRoot, target)
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, s := range seeds {
-		f.Add(s.Data)
-	}
+	fuzzseed.Check(t, seedRoot, map[string][]fuzzseed.Seed{"FuzzDecodeRouteReq": routeSeeds(), "FuzzDecodeHandoffMsg": handoffSeeds()},
+		*updateSeeds, "go test ./placement -run TestFuzzSeedFiles -update-seeds")
 }
 
 // FuzzDecodeRouteReq: the decoder never panics, and what it accepts
 // survives an encode/decode round trip. Seeds: testdata/fuzz/FuzzDecodeRouteReq.
 func FuzzDecodeRouteReq(f *testing.F) {
-	addSeeds(f, "FuzzDecodeRouteReq")
+	fuzzseed.Add(f, seedRoot, "FuzzDecodeRouteReq")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := decodeRouteReq(b)
 		if err != nil {
@@ -162,7 +139,7 @@ func FuzzDecodeRouteReq(f *testing.F) {
 // FuzzDecodeHandoffMsg: the decoder never panics and accepts only known
 // ops. Seeds: testdata/fuzz/FuzzDecodeHandoffMsg.
 func FuzzDecodeHandoffMsg(f *testing.F) {
-	addSeeds(f, "FuzzDecodeHandoffMsg")
+	fuzzseed.Add(f, seedRoot, "FuzzDecodeHandoffMsg")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := decodeHandoffMsg(b)
 		if err == nil && (m.op < hoAccept || m.op > hoView) {
