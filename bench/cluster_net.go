@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/placerhq/placer/internal/par"
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement"
 	"github.com/placerhq/placer/placement/membership"
@@ -205,28 +206,7 @@ func clusterKey(i int) string { return fmt.Sprintf("key-%06d", i) }
 // clusterForKeys runs f for each key index on 16 goroutines, through node
 // i % len(cs), and returns the first error.
 func clusterForKeys(ctx context.Context, cs []*placement.Cluster, keys int, f func(c *placement.Cluster, i int) error) error {
-	const workers = 16
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < keys; i += workers {
-				if err := ctx.Err(); err != nil {
-					errs <- err
-					return
-				}
-				if err := f(cs[i%len(cs)], i); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+	return par.ForEach(ctx, keys, 16, func(i int) error { return f(cs[i%len(cs)], i) })
 }
 
 // clusterReadState calls a key for its state ("inc" counts, "get" only reads).

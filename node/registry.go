@@ -22,11 +22,8 @@ func (n *Node) register(name string, p *Proc) error {
 	}
 	n.regMu.Lock()
 	defer n.regMu.Unlock()
-	if _, taken := n.names[name]; taken {
-		return fmt.Errorf("%w: %q", ErrNameTaken, name)
-	}
-	if _, taken := n.services[name]; taken {
-		return fmt.Errorf("%w: %q (a service)", ErrNameTaken, name)
+	if err := n.nameFreeLocked(name); err != nil {
+		return err
 	}
 	if p.name != "" {
 		return fmt.Errorf("%w: %s is %q", ErrAlreadyRegistered, p.pid, p.name)
@@ -253,4 +250,16 @@ func (n *Node) ProcessInfo(pid PID) (ProcessInfo, error) {
 	info.Monitors = len(n.rel.monsOf[p.pid.ID])
 	info.MonitoredBy = len(n.rel.watchers[p.pid.ID])
 	return info, nil
+}
+
+// nameFreeLocked returns ErrNameTaken if a process or a service holds name.
+// Processes and services share one namespace.
+func (n *Node) nameFreeLocked(name string) error {
+	if _, taken := n.names[name]; taken {
+		return fmt.Errorf("%w: %q", ErrNameTaken, name)
+	}
+	if _, taken := n.services[name]; taken {
+		return fmt.Errorf("%w: %q (a service)", ErrNameTaken, name)
+	}
+	return nil
 }

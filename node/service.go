@@ -54,11 +54,8 @@ func (n *Node) RegisterService(name string, s Service) error {
 	}
 	n.regMu.Lock()
 	defer n.regMu.Unlock()
-	if _, taken := n.names[name]; taken {
-		return fmt.Errorf("%w: %q", ErrNameTaken, name)
-	}
-	if _, taken := n.services[name]; taken {
-		return fmt.Errorf("%w: %q (a service)", ErrNameTaken, name)
+	if err := n.nameFreeLocked(name); err != nil {
+		return err
 	}
 	n.services[name] = s
 	return nil

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sync"
 	"time"
 
+	"github.com/placerhq/placer/internal/par"
 	"github.com/placerhq/placer/placement"
 	"github.com/placerhq/placer/ring"
 )
@@ -134,31 +134,15 @@ func demoGetList(ctx context.Context, c *placement.Cluster, i int) (demoTodoStat
 	return placement.CallT[demoTodoReq, demoTodoState](ctx, c, demoTodoKind, demoListName(i), demoTodoReq{Op: "get"})
 }
 
-// demoForEach runs f(0..n-1) on 16 goroutines and returns the first error; it
-// returns once every goroutine has ended.
+// demoForEach runs f(0..n-1) on 16 goroutines and returns the first error
+// (naming its list); it returns once every goroutine has ended.
 func demoForEach(ctx context.Context, n int, f func(i int) error) error {
-	const workers = 16
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < n; i += workers {
-				err := ctx.Err()
-				if err == nil {
-					err = f(i)
-				}
-				if err != nil {
-					errs <- fmt.Errorf("%s: %w", demoListName(i), err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+	return par.ForEach(ctx, n, 16, func(i int) error {
+		if err := f(i); err != nil {
+			return fmt.Errorf("%s: %w", demoListName(i), err)
+		}
+		return nil
+	})
 }
 
 // checkLists reads every list and compares its item count with what the
