@@ -29,14 +29,4 @@ func ClusterTable(r ClusterResult) *Table {
 
 // ClusterTargetTable lays out the targets of a cluster result (values
 // with enough digits for a ratio near 1).
-func ClusterTargetTable(ts []Target) *Table {
-	t := &Table{Header: []string{"target", "measured", "limit", "met"}}
-	for _, x := range ts {
-		met := "yes"
-		if !x.Met {
-			met = "NO"
-		}
-		t.Add(x.Name, fmt.Sprintf("%.4g", x.Value), fmt.Sprintf("%.4g", x.Limit), met)
-	}
-	return t
-}
+func ClusterTargetTable(ts []Target) *Table { return targetTable(ts, "%.4g") }

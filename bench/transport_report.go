@@ -24,14 +24,17 @@ func TransportTable(r TransportResult) *Table {
 }
 
 // TransportTargetTable lays out the targets of a transport result.
-func TransportTargetTable(ts []Target) *Table {
+func TransportTargetTable(ts []Target) *Table { return targetTable(ts, "%.1f") }
+
+// targetTable lays out targets with their values and limits in format.
+func targetTable(ts []Target, format string) *Table {
 	t := &Table{Header: []string{"target", "measured", "limit", "met"}}
 	for _, x := range ts {
 		met := "yes"
 		if !x.Met {
 			met = "NO"
 		}
-		t.Add(x.Name, fmt.Sprintf("%.1f", x.Value), fmt.Sprintf("%.1f", x.Limit), met)
+		t.Add(x.Name, fmt.Sprintf(format, x.Value), fmt.Sprintf(format, x.Limit), met)
 	}
 	return t
 }
