@@ -236,16 +236,7 @@ func (b *Bounded) AppendLocateN(dst []string, key []byte, n int) []string {
 	dst = append(dst, r.names[first])
 	seen := newSlotSet(n, len(r.names))
 	seen.add(first)
-	n--
-	c := r.owner(h)
-	for steps := r.points - len(r.shadow); steps > 0 && n > 0; steps-- {
-		if s := c.slot(); seen.add(s) {
-			dst = append(dst, r.names[s])
-			n--
-		}
-		c.next()
-	}
-	return dst
+	return r.appendWalk(dst, h, n-1, &seen)
 }
 
 // Members returns the members sorted by name.

@@ -220,6 +220,12 @@ func (r *Ring) appendLocateN(dst []string, h uint64, n int) []string {
 	}
 	n = min(n, len(r.members))
 	seen := newSlotSet(n, len(r.names))
+	return r.appendWalk(dst, h, n, &seen)
+}
+
+// appendWalk walks the ring once from h and appends the owners not yet in
+// seen, in ring order, until it has appended n.
+func (r *Ring) appendWalk(dst []string, h uint64, n int, seen *slotSet) []string {
 	c := r.owner(h)
 	for steps := r.points - len(r.shadow); steps > 0 && n > 0; steps-- {
 		if s := c.slot(); seen.add(s) {
