@@ -14,35 +14,17 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"go.uber.org/goleak"
 
+	"github.com/placerhq/placer/internal/leakcheck"
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement/membership"
 	"github.com/placerhq/placer/transport"
 	"github.com/placerhq/placer/transport/memnet"
 )
 
-// TestMain checks that no goroutine outlives the tests. Serf and memberlist
-// end some of theirs asynchronously after Shutdown, so it polls for a while.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			err := goleak.Find()
-			if err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				fmt.Fprintln(os.Stderr, "goleak:", err)
-				code = 1
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	os.Exit(code)
-}
+// TestMain checks that no goroutine outlives the tests (leakcheck polls:
+// Serf and memberlist end some of theirs after Shutdown).
+func TestMain(m *testing.M) { os.Exit(leakcheck.Main(m, 10*time.Second)) }
 
 // waitFor polls cond every 5 ms until it holds, failing t after timeout.
 func waitFor(t testing.TB, timeout time.Duration, cond func() bool, format string, args ...any) {

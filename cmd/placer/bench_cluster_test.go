@@ -8,19 +8,15 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/placerhq/placer/internal/leakcheck"
 )
 
 // verifyNoLeaks checks for leftover goroutines, giving Serf's and
 // memberlist's asynchronous shutdown a few seconds.
 func verifyNoLeaks(t *testing.T, opts ...goleak.Option) {
 	t.Helper()
-	var err error
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if err = goleak.Find(opts...); err == nil {
-			return
-		}
-	}
-	t.Error(err)
+	leakcheck.Verify(t, 10*time.Second, opts...)
 }
 
 // A tiny run: one JSON object with issue 5's field names, sane values, and

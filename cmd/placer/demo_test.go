@@ -13,23 +13,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 )
-
-// demoNoLeaks checks for leftover goroutines, giving Serf's and
-// memberlist's asynchronous shutdown a few seconds.
-func demoNoLeaks(t *testing.T, opts ...goleak.Option) {
-	t.Helper()
-	var err error
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if err = goleak.Find(opts...); err == nil {
-			return
-		}
-	}
-	t.Error(err)
-}
 
 // demoTestCookie is the cookie of the in-process runs: the output must never
 // contain it, in any encoding.
@@ -50,7 +36,7 @@ func assertNoDemoCookie(t *testing.T, outputs ...string) {
 // TestDemoWalkthrough runs every step in-process, with fewer keys than the
 // default, and checks the narration and the measured figures.
 func TestDemoWalkthrough(t *testing.T) {
-	defer demoNoLeaks(t, goleak.IgnoreCurrent())
+	defer verifyNoLeaks(t, goleak.IgnoreCurrent())
 	o := defaultDemoOptions()
 	o.keys, o.names, o.cookie = 200, 2000, demoTestCookie
 	o.steps, _ = parseDemoSteps("")
@@ -156,7 +142,7 @@ func demoBetween(t *testing.T, f map[string]any, k string, lo, hi float64) {
 // TestDemoJSONSteps runs two steps through the command line: one JSON
 // object with their figures and nothing else on stdout.
 func TestDemoJSONSteps(t *testing.T) {
-	defer demoNoLeaks(t, goleak.IgnoreCurrent())
+	defer verifyNoLeaks(t, goleak.IgnoreCurrent())
 	var out, errb bytes.Buffer
 	if code := run([]string{"demo", "--json", "--step", "rpc,3"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
@@ -180,7 +166,7 @@ func TestDemoJSONSteps(t *testing.T) {
 // TestDemoFailingStep: a step that cannot do its job fails the demo with
 // exit 1 and a message naming it, and the cluster is still cleaned up.
 func TestDemoFailingStep(t *testing.T) {
-	defer demoNoLeaks(t, goleak.IgnoreCurrent())
+	defer verifyNoLeaks(t, goleak.IgnoreCurrent())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +183,7 @@ func TestDemoFailingStep(t *testing.T) {
 // TestDemoLogsNoCookie: with placer's debug logs on, neither the logs nor
 // the narration show the cookie.
 func TestDemoLogsNoCookie(t *testing.T) {
-	defer demoNoLeaks(t, goleak.IgnoreCurrent())
+	defer verifyNoLeaks(t, goleak.IgnoreCurrent())
 	o := defaultDemoOptions()
 	o.cookie, o.logLevel = demoTestCookie, "debug"
 	o.steps, _ = parseDemoSteps("cookie")

@@ -11,34 +11,13 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"go.uber.org/goleak"
+
+	"github.com/placerhq/placer/internal/leakcheck"
 )
 
-// TestMain checks, after all tests, that no goroutine is left over. Serf
-// and memberlist end theirs asynchronously after Shutdown (connection
-// handlers, suspicion timers firing), so it polls for a while instead of
-// checking once.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if err := waitNoLeaks(10 * time.Second); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-func waitNoLeaks(d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for {
-		err := goleak.Find()
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
+// TestMain checks, after all tests, that no goroutine is left over
+// (leakcheck polls: Serf and memberlist end theirs after Shutdown).
+func TestMain(m *testing.M) { os.Exit(leakcheck.Main(m, 10*time.Second)) }
 
 // waitFor polls cond every 20 ms until it holds or timeout passes, then
 // fails the test with the message.
