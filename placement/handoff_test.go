@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -350,4 +351,50 @@ func TestHandoffWaitsForNewOwnerView(t *testing.T) {
 	if err != nil || got.Count != 10 || got.Born != st.Born || got.Disorder != 0 {
 		t.Fatalf("after the move: %+v %v (born %s)", got, err, st.Born)
 	}
+}
+
+// slowExport is a counter whose export takes a while and records how many
+// exports run at once (each handoff exports once, inside its push).
+type slowExport struct {
+	counter
+	inFlight, peak *atomic.Int32
+}
+
+func (s *slowExport) ExportState(p *node.Proc) ([]byte, error) {
+	n := s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	for {
+		old := s.peak.Load()
+		if n <= old || s.peak.CompareAndSwap(old, n) {
+			break
+		}
+	}
+	time.Sleep(2 * time.Millisecond)
+	return s.counter.ExportState(p)
+}
+
+// TestMigrationBudgetBoundsHandoffs: a node that must hand off 100s of keys
+// at once runs at most MigrationBudget handoffs at a time, and does run
+// that many in parallel.
+func TestMigrationBudgetBoundsHandoffs(t *testing.T) {
+	t.Parallel()
+	const budget, keys, kind = 3, 300, "slow-export"
+	var inFlight, peak atomic.Int32
+	tc := newTestCluster(t, false)
+	cs := tc.startN("mb", 3, func(c *Config) {
+		c.MigrationBudget = budget
+		c.Kinds[kind] = func() node.Behavior { return &slowExport{inFlight: &inFlight, peak: &peak} }
+	})
+	setView(cs, cs[0])
+	createKeys(t, cs[0], kind, keys)
+	setView(cs, cs...)
+	waitFor(t, 20*time.Second, func() bool { return settled(cs, kind) }, "keys settled: %s", lazy(func() string { return unsettled(cs, kind) }))
+	moved := cs[1].Stats().Imported + cs[2].Stats().Imported
+	if moved < keys/3 {
+		t.Fatalf("only %d of %d keys moved", moved, keys)
+	}
+	if p := peak.Load(); p > budget || p < 2 {
+		t.Fatalf("%d keys moved with at most %d handoffs at once; want 2..%d", moved, p, budget)
+	}
+	t.Logf("%d keys moved, at most %d handoffs at once", moved, peak.Load())
 }
