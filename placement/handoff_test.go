@@ -398,3 +398,75 @@ func TestMigrationBudgetBoundsHandoffs(t *testing.T) {
 	}
 	t.Logf("%d keys moved, at most %d handoffs at once", moved, peak.Load())
 }
+
+// TestEventsOnJoin: when a view change moves keys away, the node reports
+// the view change with its member count and number of moves, then one
+// started and one finished handoff per moved key, to the key's new owner.
+func TestEventsOnJoin(t *testing.T) {
+	t.Parallel()
+	const keys = 200
+	var mu sync.Mutex
+	var evs []Event
+	tc := newTestCluster(t, false)
+	cs := tc.startN("ev", 3, nil)
+	first := tc.start("ev0", func(c *Config) {
+		c.Events = func(e Event) { mu.Lock(); evs = append(evs, e); mu.Unlock() }
+	})
+	all := append([]*Cluster{first}, cs...)
+	setView(all, first)
+	createKeys(t, first, kindCounter, keys)
+	setView(all, all...)
+	waitFor(t, 10*time.Second, func() bool { return settled(all, kindCounter) }, "keys settled: %s", lazy(func() string { return unsettled(all, kindCounter) }))
+	newRing := first.View().Ring()
+	want := map[string]string{} // moved key -> new owner
+	for i := range keys {
+		if o := newRing.LocateString(keyName(i)); o != first.Name() {
+			want[keyName(i)] = o
+		}
+	}
+	count := func(typ EventType) int {
+		n := 0
+		for _, e := range evs {
+			if e.Type == typ {
+				n++
+			}
+		}
+		return n
+	}
+	waitFor(t, 5*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return count(EventHandoffFinished) >= len(want)
+	}, "handoff-finished events: %d of %d", len(want), len(want))
+	mu.Lock()
+	defer mu.Unlock()
+	var view *Event
+	for i := range evs {
+		if evs[i].Type == EventViewChanged && evs[i].Members == 4 {
+			view = &evs[i]
+		}
+	}
+	if view == nil || view.Moves != len(want) || view.Epoch == 0 || view.Node != first.Name() {
+		t.Fatalf("view-changed event %+v, want 4 members and %d moves", view, len(want))
+	}
+	finished := map[string]string{}
+	for _, e := range evs {
+		switch e.Type {
+		case EventHandoffFinished:
+			finished[e.Key] = e.To
+		case EventHandoffFailed:
+			t.Errorf("handoff failed: %+v", e)
+		}
+	}
+	if n := count(EventHandoffStarted); n != len(want) || len(finished) != len(want) {
+		t.Fatalf("%d started, %d finished events, want %d each", n, len(finished), len(want))
+	}
+	for k, to := range want {
+		if finished[k] != to {
+			t.Fatalf("%s: handoff finished to %q, the ring says %s", k, finished[k], to)
+		}
+	}
+	if d := first.Stats().EventsDropped; d != 0 {
+		t.Fatalf("%d events dropped", d)
+	}
+}
