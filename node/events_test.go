@@ -275,3 +275,33 @@ func receiveWithin(ib *node.Inbox, d time.Duration) (node.Msg, error) {
 	defer cancel()
 	return ib.Receive(ctx)
 }
+
+// Connect and Disconnect return only after their event reached the
+// subscribers: a non-blocking read right after each finds it.
+func TestNodeEventPublishedBeforeReturn(t *testing.T) {
+	c := cluster(t, 2, nodetest.Options{Configure: func(_ int, cfg *node.Config) { cfg.NodeEventBuffer = 4 }})
+	n1 := c.Node(0)
+	ch, cancel := n1.SubscribeNodeEvents()
+	defer cancel()
+	next := func(what string, up bool) {
+		t.Helper()
+		select {
+		case ev := <-ch:
+			if ev.Up != up || ev.Node != c.Name(1) {
+				t.Fatalf("after %s: event %+v", what, ev)
+			}
+		default:
+			t.Fatalf("%s returned before its event was published", what)
+		}
+	}
+	for range 300 {
+		if !n1.Disconnect(c.Name(1)) {
+			t.Fatal("disconnect: not connected")
+		}
+		next("Disconnect", false)
+		if !n1.Connect(context.Background(), c.Name(1)) {
+			t.Fatal("connect")
+		}
+		next("Connect", true)
+	}
+}

@@ -4,17 +4,29 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // freezeCtl is the handshake between Freeze and the process: the process
 // delivers the exported state unless Freeze gave up first, in which case it
 // does not freeze.
 type freezeCtl struct {
+	fz       *atomic.Int32 // the process's freeze state
 	mu       sync.Mutex
 	gaveUp   bool
 	ch       chan freezeResult // capacity 1
 	accepted bool
 }
+
+// Freeze states of a process (Proc.fz). Only one Freeze may be in flight:
+// Freeze claims running -> freezing; the process's answer moves it to
+// frozen (under freezeCtl.mu, before the caller can see the answer) or
+// back to running; Thaw moves frozen -> running.
+const (
+	fzRunning int32 = iota
+	fzFreezing
+	fzFrozen
+)
 
 type freezeResult struct {
 	state    []byte
@@ -22,7 +34,10 @@ type freezeResult struct {
 	err      error
 }
 
-// deliver hands the result over; false if Freeze has given up.
+// deliver hands the result over; false if Freeze has given up. The
+// process is marked frozen (err == nil) or running again before the caller
+// can receive the result, so a second Freeze that follows the first one's
+// return always sees it frozen.
 func (c *freezeCtl) deliver(state []byte, exported bool, err error) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -30,11 +45,17 @@ func (c *freezeCtl) deliver(state []byte, exported bool, err error) bool {
 		return false
 	}
 	c.accepted = true
+	if err == nil {
+		c.fz.Store(fzFrozen)
+	} else {
+		c.fz.CompareAndSwap(fzFreezing, fzRunning)
+	}
 	c.ch <- freezeResult{state, exported, err}
 	return true
 }
 
-// giveUp marks the request abandoned; false if a result is already there.
+// giveUp marks the request abandoned (the process is running again, and a
+// new Freeze may be made); false if a result is already there.
 func (c *freezeCtl) giveUp() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -42,6 +63,7 @@ func (c *freezeCtl) giveUp() bool {
 		return false
 	}
 	c.gaveUp = true
+	c.fz.CompareAndSwap(fzFreezing, fzRunning)
 	return true
 }
 
@@ -60,17 +82,19 @@ type handoffCtl struct {
 // more (new messages keep queueing, still bounded by the mailbox size)
 // until Thaw resumes it or HandoffTo moves it. If ExportState fails, the
 // process is not frozen and the error is returned. If ctx ends first, the
-// process is not frozen either.
+// process is not frozen either. A Freeze of a process that is frozen, or
+// that another Freeze is waiting for, fails at once with ErrFrozen.
 func (n *Node) Freeze(ctx context.Context, pid PID) (state []byte, exported bool, err error) {
 	p, err := n.localProcess(pid)
 	if err != nil {
 		return nil, false, err
 	}
-	if p.frozen.Load() {
+	if !p.fz.CompareAndSwap(fzRunning, fzFreezing) {
 		return nil, false, fmt.Errorf("%w: %s", ErrFrozen, pid)
 	}
-	ctl := &freezeCtl{ch: make(chan freezeResult, 1)}
+	ctl := &freezeCtl{fz: &p.fz, ch: make(chan freezeResult, 1)}
 	if p.mb.push(envelope{kind: envFreeze, sys: &sysInfo{freeze: ctl}}, false) != pushOK {
+		p.fz.CompareAndSwap(fzFreezing, fzRunning)
 		return nil, false, fmt.Errorf("%w: %s", ErrNoProc, pid)
 	}
 	ctx, cancel := n.withDefaultTimeout(ctx)
@@ -101,21 +125,21 @@ func (p *Proc) freeze(ctl *freezeCtl) {
 		ctl.deliver(nil, false, fmt.Errorf("%w: export state: %w", ErrHandler, err))
 		return
 	}
-	if ctl.deliver(state, exported, nil) {
-		p.frozen.Store(true)
-	}
+	ctl.deliver(state, exported, nil)
 }
 
 // Thaw resumes a frozen process: the handoff is aborted and it handles its
-// mailbox again.
+// mailbox again. The process counts as running when Thaw returns (a new
+// Freeze may follow at once).
 func (n *Node) Thaw(pid PID) error {
 	p, err := n.localProcess(pid)
 	if err != nil {
 		return err
 	}
-	if !p.frozen.Load() {
+	if !p.fz.CompareAndSwap(fzFrozen, fzRunning) {
 		return fmt.Errorf("%w: %s", ErrNotFrozen, pid)
 	}
+	// Wake the process loop, which reads the state on every turn.
 	if p.mb.pushUrgent(envelope{kind: envThaw}) != pushOK {
 		return fmt.Errorf("%w: %s", ErrNoProc, pid)
 	}
@@ -137,7 +161,7 @@ func (n *Node) HandoffTo(ctx context.Context, pid, newPID PID) error {
 	if err != nil {
 		return err
 	}
-	if !p.frozen.Load() {
+	if p.fz.Load() != fzFrozen {
 		return fmt.Errorf("%w: %s", ErrNotFrozen, pid)
 	}
 	ctl := &handoffCtl{to: newPID, done: make(chan struct{})}

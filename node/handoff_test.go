@@ -198,3 +198,39 @@ func TestFreezeWithoutExporter(t *testing.T) {
 		t.Fatalf("freeze of a remote pid: %v", err)
 	}
 }
+
+// Freeze is exclusive and its result is final when it returns: of many
+// concurrent Freezes exactly one wins and the others fail at once with
+// ErrFrozen (never by waiting out their deadline), and a Freeze right
+// after Thaw returns succeeds.
+func TestFreezeExclusive(t *testing.T) {
+	c := cluster(t, 1, nodetest.Options{})
+	n := c.Node(0)
+	pid := spawnProbe(t, n, c.Name(0), probeArgs{})
+	for round := range 50 {
+		errs := make(chan error, 8)
+		for range cap(errs) {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				_, _, err := n.Freeze(ctx, pid)
+				errs <- err
+			}()
+		}
+		won := 0
+		for range cap(errs) {
+			switch err := <-errs; {
+			case err == nil:
+				won++
+			case !errors.Is(err, node.ErrFrozen):
+				t.Fatalf("round %d: a losing Freeze failed with %v, want ErrFrozen", round, err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("round %d: %d Freezes won, want 1", round, won)
+		}
+		if err := n.Thaw(pid); err != nil {
+			t.Fatalf("round %d: thaw: %v", round, err)
+		}
+	}
+}

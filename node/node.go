@@ -189,7 +189,9 @@ func (n *Node) IsConnected(node string) bool {
 
 // Connect connects to node (Node.connect/1): true once the connection is up
 // and listed by Nodes, false if it could not be made (unreachable, wrong
-// cookie, ctx ended). Connecting to this node is true.
+// cookie, ctx ended). Connecting to this node is true. When Connect returns
+// true, the NodeUp has been offered to every SubscribeNodeEvents channel
+// and queued for every process monitoring nodes.
 func (n *Node) Connect(ctx context.Context, node string) bool {
 	return n.ConnectErr(ctx, node) == nil
 }
@@ -210,7 +212,10 @@ func (n *Node) ConnectErr(ctx context.Context, node string) error {
 }
 
 // Disconnect closes the connection to node (disconnect_node/1): true if
-// there was one. Monitors of its processes fire with noconnection.
+// there was one. Monitors of its processes fire with noconnection. When it
+// returns true, the NodeDown has been offered to every SubscribeNodeEvents
+// channel and queued for every node monitor and subscriber process (unless
+// CallTimeout passed first).
 func (n *Node) Disconnect(node string) bool {
 	if !n.IsConnected(node) {
 		return false
@@ -222,7 +227,8 @@ func (n *Node) Disconnect(node string) bool {
 	return true
 }
 
-// waitPeer waits until node is (up) or is not (!up) in n.peers.
+// waitPeer waits until node is (up) or is not (!up) in n.peers, and the
+// node event of that change has been published.
 func (n *Node) waitPeer(ctx context.Context, node string, up bool) error {
 	for {
 		n.relMu.Lock()
@@ -230,6 +236,7 @@ func (n *Node) waitPeer(ctx context.Context, node string, up bool) error {
 		ch := n.peersChanged
 		n.relMu.Unlock()
 		if ok == up {
+			n.eventsPublished()
 			return nil
 		}
 		select {
@@ -238,6 +245,16 @@ func (n *Node) waitPeer(ctx context.Context, node string, up bool) error {
 			return fmt.Errorf("%w: %s: %w", ErrNoConnection, node, ctx.Err())
 		}
 	}
+}
+
+// eventsPublished returns once the peerUp or peerDown running now (if
+// any) has published its event. peerUp and peerDown hold evMu from before
+// they change n.peers until after they publish, so a change seen in
+// n.peers is published once evMu is free.
+func (n *Node) eventsPublished() {
+	n.evMu.Lock()
+	//lint:ignore SA2001 an empty critical section is the barrier
+	n.evMu.Unlock()
 }
 
 // SetCookie sets the cookie to use with one peer (Node.set_cookie/2); nil

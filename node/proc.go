@@ -22,8 +22,8 @@ type Proc struct {
 	mb    *mailbox
 	inbox bool
 
-	trap   atomic.Bool // TrapExit; read by signal senders
-	frozen atomic.Bool // between Freeze and Thaw/HandoffTo
+	trap atomic.Bool  // TrapExit; read by signal senders
+	fz   atomic.Int32 // freeze state: fzRunning, fzFreezing or fzFrozen (handoff.go)
 
 	// Owned by the process goroutine.
 	stop     *Reason     // set to end the loop after the current envelope
@@ -248,7 +248,7 @@ func (p *Proc) importState(state []byte) error {
 
 func (p *Proc) loop() {
 	for p.stop == nil {
-		e, ok := p.mb.pop(p.frozen.Load())
+		e, ok := p.mb.pop(p.fz.Load() == fzFrozen)
 		if !ok {
 			<-p.mb.notify
 			continue
@@ -306,7 +306,7 @@ func (p *Proc) control(e envelope) {
 	case envFreeze:
 		p.freeze(e.sys.freeze)
 	case envThaw:
-		p.frozen.Store(false)
+		// Thaw changed the state already; this only woke the loop.
 	case envHandoff:
 		if p.stop == nil {
 			p.stop = &Reason{Kind: Handoff, NewPID: e.sys.handoff.to}

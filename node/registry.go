@@ -239,7 +239,7 @@ func (n *Node) ProcessInfo(pid PID) (ProcessInfo, error) {
 	info := ProcessInfo{
 		PID: p.pid, Kind: p.kind, Name: p.Name(), Inbox: p.inbox,
 		MailboxLen: p.mb.length(), MailboxDrops: p.mb.dropped.Load(),
-		TrapExit: p.trap.Load(), Frozen: p.frozen.Load(),
+		TrapExit: p.trap.Load(), Frozen: p.fz.Load() == fzFrozen,
 	}
 	n.relMu.Lock()
 	defer n.relMu.Unlock()
