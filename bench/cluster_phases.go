@@ -71,14 +71,19 @@ func clusterLeave(ctx context.Context, cfg ClusterConfig, res *ClusterResult) er
 	res.LeaveKeys = len(leaver.Hosted())
 	buffered0 := clusterBuffered(b.nodes)
 	tr := startClusterTraffic(stay, cfg)
-	time.Sleep(100 * time.Millisecond)
+	if err := tr.flowing(ctx, cfg); err != nil {
+		tr.halt()
+		return err
+	}
 	cfg.progress(fmt.Sprintf("leave: draining a node hosting %d keys", res.LeaveKeys))
 	if err := clusterTimeLeave(ctx, leaver, res); err != nil {
 		tr.halt()
 		return err
 	}
 	err = clusterWait(ctx, clusterSettleTimeout, "keys on their owners after the leave", func() bool { return clusterSettled(stay, cfg.Keys) })
-	time.Sleep(100 * time.Millisecond)
+	if err == nil {
+		err = tr.flowing(ctx, cfg) // traffic after the leave is counted too
+	}
 	tr.halt()
 	if err != nil {
 		return err
@@ -174,6 +179,13 @@ func (tr *clusterTraffic) run(c *placement.Cluster, keys, s int, interval time.D
 		tr.sent[i].Add(1)
 		tr.total.Add(1)
 	}
+}
+
+// flowing waits until a tenth of a second's worth of traffic (Rate/10
+// sends) more than now has been sent.
+func (tr *clusterTraffic) flowing(ctx context.Context, cfg ClusterConfig) error {
+	want := tr.total.Load() + int64(max(1, cfg.Rate/10))
+	return clusterWait(ctx, 10*time.Second, "traffic flowing", func() bool { return tr.total.Load() >= want })
 }
 
 func (tr *clusterTraffic) halt() {

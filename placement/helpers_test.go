@@ -149,6 +149,7 @@ type testCluster struct {
 	fn    *membership.FaultNet // nil for static views
 	mu    sync.Mutex
 	nodes []*Cluster
+	lost  map[string][]counterState // key -> states of the copies that lost a conflict
 }
 
 func newTestCluster(t testing.TB, serf bool) *testCluster {
@@ -172,7 +173,62 @@ func (tc *testCluster) baseConfig(name string) Config {
 	cfg.ReconcileInterval = 100 * time.Millisecond
 	cfg.Logger = testLogger()
 	cfg.Node.MailboxSize = 1 << 14
+	cfg.Conflict = tc.recordConflict
 	return cfg
+}
+
+// recordConflict keeps the state of every copy that lost a conflict, so
+// that the tests can account for every message: a duplicate (after a
+// member was declared failed while alive, e.g. stalled on a loaded
+// machine) holds messages that the surviving copy does not.
+func (tc *testCluster) recordConflict(cf Conflict) {
+	var st counterState
+	if cf.Exported {
+		if err := json.Unmarshal(cf.State, &st); err != nil {
+			st.Born = "undecodable: " + err.Error()
+		}
+	}
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if tc.lost == nil {
+		tc.lost = map[string][]counterState{}
+	}
+	tc.lost[cf.Key] = append(tc.lost[cf.Key], st)
+}
+
+// lostStates returns the states of key's copies that lost a conflict.
+func (tc *testCluster) lostStates(key string) []counterState {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	return slices.Clone(tc.lost[key])
+}
+
+// conflictCount is how many conflicts were resolved.
+func (tc *testCluster) conflictCount() int {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	n := 0
+	for _, l := range tc.lost {
+		n += len(l)
+	}
+	return n
+}
+
+// falseFailures counts the members that some node saw fail and come back
+// (membership ChangeRejoin): with no node killed or cut off, each is a
+// live member declared failed, e.g. stalled past the local profile's
+// ~0.7 s detection on a loaded machine.
+func (tc *testCluster) falseFailures() uint64 {
+	tc.mu.Lock()
+	cs := slices.Clone(tc.nodes)
+	tc.mu.Unlock()
+	var n uint64
+	for _, c := range cs {
+		if m := c.Membership(); m != nil {
+			n += m.Stats().Heals
+		}
+	}
+	return n
 }
 
 // start starts a node named name@127.0.0.1; with Serf it joins the first
@@ -371,6 +427,16 @@ func (tr *traffic) run(c *Cluster, kind, sender string, keys, offset int) {
 	}
 }
 
+// flowing waits until n more requests than now have succeeded: the
+// traffic is under way (in place of sleeping "to let it start").
+func (tr *traffic) flowing(t testing.TB, n int64) {
+	t.Helper()
+	want := tr.total.Load() + n
+	waitFor(t, 10*time.Second, func() bool { return tr.total.Load() >= want }, "traffic: %v", lazy(func() string {
+		return fmt.Sprintf("%d of %d requests succeeded (%d errors, last %v)", tr.total.Load(), want, tr.errs.Load(), tr.lastEr.Load())
+	}))
+}
+
 func (tr *traffic) halt() {
 	close(tr.stop)
 	tr.wg.Wait()
@@ -388,3 +454,18 @@ func (tr *traffic) sentTo(key string) int64 {
 type lazy func() string
 
 func (l lazy) String() string { return l() }
+
+// logStatsOnFailure logs every node's counters at the end of a failed test.
+func (tc *testCluster) logStatsOnFailure() {
+	t := tc.t
+	t.Cleanup(func() {
+		if t.Failed() {
+			tc.mu.Lock()
+			cs := slices.Clone(tc.nodes)
+			tc.mu.Unlock()
+			for _, c := range cs {
+				t.Logf("%s: %+v %+v", c.Name(), c.Stats(), c.Node().Stats())
+			}
+		}
+	})
+}
