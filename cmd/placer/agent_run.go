@@ -14,6 +14,10 @@ import (
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement"
 	"github.com/placerhq/placer/transport"
+
+	"github.com/placerhq/placer/placement/agent/names"
+
+	"github.com/placerhq/placer/placement/agent/cookie"
 )
 
 // agent is a running `placer agent`: a cluster node (or, with --hidden, a
@@ -24,7 +28,7 @@ type agent struct {
 	log      zerolog.Logger
 	level    *atomic.Int32
 	namesDir string
-	rec      nameRecord
+	rec      names.Record
 
 	cluster *placement.Cluster // nil when hidden
 	client  *placement.Client  // hidden only
@@ -40,7 +44,7 @@ const httpStopTimeout = 2 * time.Second
 func startAgent(cfg agentConfig, stdout, stderr io.Writer) (*agent, error) {
 	lvl, _ := zerolog.ParseLevel(cfg.LogLevel) // validated
 	log, level := newAgentLogger(stderr, cfg.LogFormat, lvl)
-	a := &agent{cfg: cfg, log: log.With().Str("component", "agent").Logger(), level: level, namesDir: namesDir(cfg.NamesDir)}
+	a := &agent{cfg: cfg, log: log.With().Str("component", "agent").Logger(), level: level, namesDir: names.Dir(cfg.NamesDir)}
 	if err := a.checkName(); err != nil {
 		return nil, err
 	}
@@ -57,7 +61,7 @@ func startAgent(cfg agentConfig, stdout, stderr io.Writer) (*agent, error) {
 		err = a.startHTTP(log)
 	}
 	if err == nil {
-		err = writeRecord(a.namesDir, a.rec)
+		err = names.Write(a.namesDir, a.rec)
 	}
 	if err != nil {
 		a.closeNow()
@@ -70,10 +74,10 @@ func startAgent(cfg agentConfig, stdout, stderr io.Writer) (*agent, error) {
 
 // checkName fails early if a live agent of this host already has the name.
 func (a *agent) checkName() error {
-	if err := ensureNamesDir(a.namesDir); err != nil {
+	if err := names.EnsureDir(a.namesDir); err != nil {
 		return err
 	}
-	if rec, ok := lookupRecord(a.namesDir, a.cfg.Name); ok && rec.PID != os.Getpid() {
+	if rec, ok := names.Lookup(a.namesDir, a.cfg.Name); ok && rec.PID != os.Getpid() {
 		return fmt.Errorf("node name %s is in use by pid %d (see `placer names`)", a.cfg.Name, rec.PID)
 	}
 	return nil
@@ -90,9 +94,9 @@ func (a *agent) tlsConfig() (*tls.Config, error) {
 // hidden agent never creates it: it would not match the cluster's).
 func (a *agent) loadCookie() ([]byte, error) {
 	if a.cfg.Hidden {
-		return readCookie(a.cfg.CookieFile)
+		return cookie.Read(a.cfg.CookieFile)
 	}
-	cookie, created, err := ensureCookie(a.cfg.CookieFile)
+	cookie, created, err := cookie.Ensure(a.cfg.CookieFile)
 	if created {
 		a.log.Info().Str("file", a.cfg.CookieFile).Msg("created a new cookie file (mode 0600); copy it to every host of the cluster")
 	}
@@ -117,7 +121,7 @@ func (a *agent) startMember(log zerolog.Logger, tlsCfg *tls.Config) error {
 	if a.cluster, err = placement.Start(pc); err != nil {
 		return err
 	}
-	a.rec = nameRecord{
+	a.rec = names.Record{
 		Name: a.cfg.Name, PID: os.Getpid(), Transport: a.cluster.Node().Addr(),
 		Gossip: a.cluster.Membership().GossipAddr(), Started: time.Now().UTC(),
 	}
@@ -137,7 +141,7 @@ func (a *agent) transportFactory(cookie []byte, tlsCfg *tls.Config, log zerolog.
 		tc.ListenAddr, tc.PortMin, tc.PortMax = a.cfg.listenAddr(), a.cfg.PortMin, a.cfg.PortMax
 		tc.TLS, tc.Logger = tlsCfg, log
 		tc.Resolve = func(name string) (string, error) {
-			if rec, ok := lookupRecord(a.namesDir, name); ok && rec.Transport != "" {
+			if rec, ok := names.Lookup(a.namesDir, name); ok && rec.Transport != "" {
 				return rec.Transport, nil
 			}
 			return "", nil
@@ -170,7 +174,7 @@ func (a *agent) startHidden(log zerolog.Logger, tlsCfg *tls.Config) error {
 	if a.watch, err = startObserver(a.client, a.log); err != nil {
 		return err
 	}
-	a.rec = nameRecord{Name: a.cfg.Name, PID: os.Getpid(), Hidden: true, Started: time.Now().UTC()}
+	a.rec = names.Record{Name: a.cfg.Name, PID: os.Getpid(), Hidden: true, Started: time.Now().UTC()}
 	return nil
 }
 
@@ -233,7 +237,7 @@ func (a *agent) release() {
 		cancel()
 	}
 	if a.rec.Name != "" {
-		removeRecord(a.namesDir, a.rec.Name, a.rec.PID)
+		names.Remove(a.namesDir, a.rec.Name, a.rec.PID)
 	}
 }
 

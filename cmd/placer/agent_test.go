@@ -18,6 +18,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/placerhq/placer/placement"
+
+	"github.com/placerhq/placer/placement/agent/names"
 )
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers and readers.
@@ -170,7 +172,7 @@ func TestAgentInProcess(t *testing.T) {
 	if code := <-monDone; code != 0 || !strings.Contains(mon.String(), "ip2@127.0.0.1") {
 		t.Fatalf("monitor: exit %d %q", code, mon.String())
 	}
-	if _, ok := lookupRecord(env.dir, "ip2@127.0.0.1"); ok {
+	if _, ok := names.Lookup(env.dir, "ip2@127.0.0.1"); ok {
 		t.Fatal("names record left after stop")
 	}
 	for _, k := range keys {
@@ -248,7 +250,7 @@ func TestAgentHiddenObserver(t *testing.T) {
 func TestAgentNameInUse(t *testing.T) {
 	defer verifyNoLeaks(t, goleak.IgnoreCurrent())
 	env := newAgentEnv(t)
-	if err := writeRecord(env.dir, nameRecord{Name: "dup@127.0.0.1", PID: os.Getppid()}); err != nil {
+	if err := names.Write(env.dir, names.Record{Name: "dup@127.0.0.1", PID: os.Getppid()}); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := parseAgentConfig([]string{"--name", "dup@127.0.0.1", "--names-dir", env.dir, "--cookie-file", env.cookie}, io.Discard)

@@ -18,6 +18,10 @@ import (
 
 	"github.com/placerhq/placer/placement"
 	"github.com/placerhq/placer/transport"
+
+	"github.com/placerhq/placer/placement/agent/names"
+
+	"github.com/placerhq/placer/placement/agent/cookie"
 )
 
 // The CLI subcommands talk to an agent as a hidden node (placement.Client)
@@ -47,7 +51,7 @@ func cliFlags(name string, stderr io.Writer, o *cliOptions) *flag.FlagSet {
 	fs := newFlagSet(name, stderr)
 	fs.Var(&listFlag{p: &o.nodes}, "node", "agent to talk to, by node name (looked up in the names dir); repeatable: the next one is used if one is unreachable")
 	fs.Var(&listFlag{p: &o.addrs}, "addr", "agent to talk to by transport address: NAME@HOST:PORT, or HOST:PORT of an agent in the names dir; repeatable")
-	fs.StringVar(&o.cookieFile, "cookie-file", defaultCookiePath(), "cookie file (the CLI never creates it)")
+	fs.StringVar(&o.cookieFile, "cookie-file", cookie.DefaultPath(), "cookie file (the CLI never creates it)")
 	fs.StringVar(&o.namesDir, "names-dir", "", "names directory (default $PLACER_NAMES_DIR, $XDG_RUNTIME_DIR/placer or /tmp/placer-$UID)")
 	fs.DurationVar(&o.timeout, "timeout", defaultCLITimeout, "give up after this long")
 	fs.BoolVar(&o.json, "json", false, "print JSON instead of text")
@@ -109,14 +113,14 @@ func (o *cliOptions) client() (*placement.Client, error) {
 	if o.timeout <= 0 {
 		return nil, fmt.Errorf("%w: --timeout must be positive", errUsage)
 	}
-	cookie, err := readCookie(o.cookieFile)
+	cookie, err := cookie.Read(o.cookieFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("no cookie file at %s: an agent creates it on first start; use the agents' --cookie-file", o.cookieFile)
 	}
 	if err != nil {
 		return nil, err
 	}
-	agents, err := resolveAgents(o.nodes, o.addrs, namesDir(o.namesDir))
+	agents, err := resolveAgents(o.nodes, o.addrs, names.Dir(o.namesDir))
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +177,7 @@ func resolveAgents(nodes, addrs []string, dir string) ([]placement.AgentAddr, er
 	if len(nodes)+len(addrs) > 0 {
 		return out, nil
 	}
-	recs, err := listRecords(dir)
+	recs, err := names.List(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +194,7 @@ func resolveAgents(nodes, addrs []string, dir string) ([]placement.AgentAddr, er
 
 // agentByName finds a cluster agent in the names directory.
 func agentByName(name, dir string) (placement.AgentAddr, error) {
-	rec, ok := lookupRecord(dir, name)
+	rec, ok := names.Lookup(dir, name)
 	switch {
 	case !ok:
 		return placement.AgentAddr{}, fmt.Errorf("no agent named %s in the names dir %s (on another host? use --addr %s:PORT)", name, dir, name)
@@ -221,7 +225,7 @@ func parseAgentAddr(s, dir string) (placement.AgentAddr, error) {
 	if _, _, err := net.SplitHostPort(s); err != nil {
 		return placement.AgentAddr{}, fmt.Errorf("%w: %q: want NAME@HOST:PORT, a node name or HOST:PORT", errUsage, s)
 	}
-	recs, err := listRecords(dir)
+	recs, err := names.List(dir)
 	if err != nil {
 		return placement.AgentAddr{}, err
 	}

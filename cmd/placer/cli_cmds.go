@@ -9,6 +9,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/placerhq/placer/placement"
+
+	"github.com/placerhq/placer/placement/agent/names"
 )
 
 func init() {
@@ -89,14 +91,14 @@ func runNames(args []string, stdout, stderr io.Writer) error {
 	if err := wantArgs(pos, 0, 0, "placer names [flags]"); err != nil {
 		return err
 	}
-	dir := namesDir(*dirFlag)
-	recs, err := listRecords(dir)
+	dir := names.Dir(*dirFlag)
+	recs, err := names.List(dir)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
 		if recs == nil {
-			recs = []nameRecord{}
+			recs = []names.Record{}
 		}
 		return printJSON(stdout, recs)
 	}

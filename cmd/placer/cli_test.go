@@ -10,6 +10,10 @@ import (
 	"testing"
 
 	"github.com/placerhq/placer/placement"
+
+	"github.com/placerhq/placer/placement/agent/names"
+
+	"github.com/placerhq/placer/placement/agent/cookie"
 )
 
 // TestParseInterleaved: flags may follow positional arguments; negative
@@ -35,11 +39,11 @@ func TestParseInterleaved(t *testing.T) {
 func TestParseAgentAddr(t *testing.T) {
 	dir := t.TempDir()
 	me := os.Getpid()
-	for _, r := range []nameRecord{
+	for _, r := range []names.Record{
 		{Name: "n1@127.0.0.1", PID: me, Transport: "127.0.0.1:9101"},
 		{Name: "obs@127.0.0.1", PID: me, Hidden: true},
 	} {
-		if err := writeRecord(dir, r); err != nil {
+		if err := names.Write(dir, r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -84,11 +88,11 @@ func TestParseAgentAddr(t *testing.T) {
 // missing cookie file is explained (exit 1), before any network use.
 func TestCLIUsageErrors(t *testing.T) {
 	dir := t.TempDir()
-	cookie := filepath.Join(dir, "cookie")
-	if _, _, err := ensureCookie(cookie); err != nil {
+	cookieFile := filepath.Join(dir, "cookie")
+	if _, _, err := cookie.Ensure(cookieFile); err != nil {
 		t.Fatal(err)
 	}
-	common := []string{"--names-dir", dir, "--cookie-file", cookie}
+	common := []string{"--names-dir", dir, "--cookie-file", cookieFile}
 	for _, args := range [][]string{
 		{"lookup"}, {"lookup", "a", "b"}, {"lookup", "k", "--n", "0"}, {"send", "counter"},
 		{"call", "a", "b", "c", "d"}, {"rpc", "node"}, {"members", "extra"}, {"monitor", "--count", "-1"},

@@ -16,6 +16,8 @@ import (
 	"github.com/placerhq/placer/placement/membership"
 	"github.com/placerhq/placer/ring"
 	"github.com/placerhq/placer/transport"
+
+	"github.com/placerhq/placer/placement/agent/cookie"
 )
 
 // agentConfig is everything `placer agent` takes: every flag has a key in
@@ -56,7 +58,7 @@ const (
 
 func defaultAgentConfig() agentConfig {
 	return agentConfig{
-		CookieFile: defaultCookiePath(), HTTP: defaultHTTP, Profile: membership.ProfileLAN,
+		CookieFile: cookie.DefaultPath(), HTTP: defaultHTTP, Profile: membership.ProfileLAN,
 		Weight: 1, LogLevel: "info", LogFormat: "console",
 		DrainTimeout: defaultDrainTimeout, JoinTimeout: defaultJoinTimeout,
 	}

@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package names
 
 import (
 	"errors"
@@ -20,7 +20,7 @@ func pidAlive(pid int) bool {
 // checkOwner refuses a names directory owned by another user.
 func checkOwner(dir string, st fs.FileInfo) error {
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok && int(sys.Uid) != os.Getuid() {
-		return fmt.Errorf("%w: %s belongs to uid %d, not to us (%d)", errNames, dir, sys.Uid, os.Getuid())
+		return fmt.Errorf("%w: %s belongs to uid %d, not to us (%d)", ErrDir, dir, sys.Uid, os.Getuid())
 	}
 	return nil
 }
