@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -22,6 +21,8 @@ import (
 	"github.com/placerhq/placer/placement/agent/names"
 
 	"github.com/placerhq/placer/placement/agent/cookie"
+
+	"github.com/placerhq/placer/placement/agent"
 )
 
 // The CLI subcommands talk to an agent as a hidden node (placement.Client)
@@ -120,7 +121,10 @@ func (o *cliOptions) client() (*placement.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	agents, err := resolveAgents(o.nodes, o.addrs, names.Dir(o.namesDir))
+	agents, err := agent.Agents(names.Dir(o.namesDir), o.nodes, o.addrs)
+	if errors.Is(err, agent.ErrBadAddr) {
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -154,87 +158,6 @@ func (o *cliOptions) withClient(f func(ctx context.Context, cl *placement.Client
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
 	return f(ctx, cl)
-}
-
-// resolveAgents turns --node and --addr values into agent addresses;
-// without any, it takes every cluster agent of the names directory.
-func resolveAgents(nodes, addrs []string, dir string) ([]placement.AgentAddr, error) {
-	var out []placement.AgentAddr
-	for _, n := range nodes {
-		a, err := agentByName(n, dir)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	for _, s := range addrs {
-		a, err := parseAgentAddr(s, dir)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	if len(nodes)+len(addrs) > 0 {
-		return out, nil
-	}
-	recs, err := names.List(dir)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range recs {
-		if !r.Hidden {
-			out = append(out, placement.AgentAddr{Name: r.Name, Addr: r.Transport})
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no agent in the names dir %s: start one with `placer agent`, or give --node or --addr NAME@HOST:PORT", dir)
-	}
-	return out, nil
-}
-
-// agentByName finds a cluster agent in the names directory.
-func agentByName(name, dir string) (placement.AgentAddr, error) {
-	rec, ok := names.Lookup(dir, name)
-	switch {
-	case !ok:
-		return placement.AgentAddr{}, fmt.Errorf("no agent named %s in the names dir %s (on another host? use --addr %s:PORT)", name, dir, name)
-	case rec.Hidden:
-		return placement.AgentAddr{}, fmt.Errorf("%s is a hidden observer, not a cluster member", name)
-	}
-	return placement.AgentAddr{Name: rec.Name, Addr: rec.Transport}, nil
-}
-
-// parseAgentAddr reads NAME@HOST:PORT, a node name (looked up in the
-// names directory), or HOST:PORT (the agent of the names directory
-// listening there).
-func parseAgentAddr(s, dir string) (placement.AgentAddr, error) {
-	if at := strings.LastIndex(s, "@"); at >= 0 {
-		hostPort := s[at+1:]
-		if host, port, err := net.SplitHostPort(hostPort); err == nil {
-			if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
-				return placement.AgentAddr{}, fmt.Errorf("%w: %q: bad port", errUsage, s)
-			}
-			name := s[:at+1] + host
-			if err := transport.ValidateName(name); err != nil {
-				return placement.AgentAddr{}, fmt.Errorf("%w: %v", errUsage, err)
-			}
-			return placement.AgentAddr{Name: name, Addr: hostPort}, nil
-		}
-		return agentByName(s, dir)
-	}
-	if _, _, err := net.SplitHostPort(s); err != nil {
-		return placement.AgentAddr{}, fmt.Errorf("%w: %q: want NAME@HOST:PORT, a node name or HOST:PORT", errUsage, s)
-	}
-	recs, err := names.List(dir)
-	if err != nil {
-		return placement.AgentAddr{}, err
-	}
-	for _, r := range recs {
-		if r.Transport == s && !r.Hidden {
-			return placement.AgentAddr{Name: r.Name, Addr: s}, nil
-		}
-	}
-	return placement.AgentAddr{}, fmt.Errorf("no agent at %s in the names dir %s: give its name too, as NAME@%s", s, dir, s)
 }
 
 // printJSON writes v as indented JSON.

@@ -3,15 +3,10 @@ package main
 import (
 	"bytes"
 	"errors"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/placerhq/placer/placement"
-
-	"github.com/placerhq/placer/placement/agent/names"
 
 	"github.com/placerhq/placer/placement/agent/cookie"
 )
@@ -31,56 +26,6 @@ func TestParseInterleaved(t *testing.T) {
 	}
 	if _, err := parseInterleaved(fs, []string{"--n"}); !errors.Is(err, errUsage) {
 		t.Fatalf("missing value: %v", err)
-	}
-}
-
-// TestParseAgentAddr: NAME@HOST:PORT, a name from the names dir, or
-// HOST:PORT of an agent in the names dir; hidden agents are not targets.
-func TestParseAgentAddr(t *testing.T) {
-	dir := t.TempDir()
-	me := os.Getpid()
-	for _, r := range []names.Record{
-		{Name: "n1@127.0.0.1", PID: me, Transport: "127.0.0.1:9101"},
-		{Name: "obs@127.0.0.1", PID: me, Hidden: true},
-	} {
-		if err := names.Write(dir, r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ok := map[string]placement.AgentAddr{
-		"n2@10.0.0.2:9100":  {Name: "n2@10.0.0.2", Addr: "10.0.0.2:9100"},
-		"n1@127.0.0.1":      {Name: "n1@127.0.0.1", Addr: "127.0.0.1:9101"},
-		"127.0.0.1:9101":    {Name: "n1@127.0.0.1", Addr: "127.0.0.1:9101"},
-		"v6@[::1]:9100":     {Name: "v6@::1", Addr: "[::1]:9100"},
-		"n1@127.0.0.1:9999": {Name: "n1@127.0.0.1", Addr: "127.0.0.1:9999"},
-	}
-	for in, want := range ok {
-		got, err := parseAgentAddr(in, dir)
-		if err != nil || got != want {
-			t.Errorf("%s: %+v %v, want %+v", in, got, err, want)
-		}
-	}
-	for in, want := range map[string]string{
-		"ghost@127.0.0.1": "no agent named",
-		"obs@127.0.0.1":   "hidden observer",
-		"127.0.0.1:1":     "give its name too",
-		"n@h:0":           "bad port",
-		"nocolon":         "want NAME@HOST:PORT",
-	} {
-		if _, err := parseAgentAddr(in, dir); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%s: %v, want %q", in, err, want)
-		}
-	}
-	all, err := resolveAgents(nil, nil, dir)
-	if err != nil || len(all) != 1 || all[0].Name != "n1@127.0.0.1" {
-		t.Fatalf("default agents %+v %v", all, err)
-	}
-	if _, err := resolveAgents(nil, nil, filepath.Join(dir, "empty")); err == nil || !strings.Contains(err.Error(), "no agent in the names dir") {
-		t.Fatalf("empty names dir: %v", err)
-	}
-	two, err := resolveAgents([]string{"n1@127.0.0.1"}, []string{"n2@10.0.0.2:9100"}, dir)
-	if err != nil || len(two) != 2 {
-		t.Fatalf("node and addr: %+v %v", two, err)
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 	"github.com/placerhq/placer/ring"
 	"github.com/placerhq/placer/transport"
 
-	"github.com/placerhq/placer/placement/agent/cookie"
+	"github.com/placerhq/placer/placement/agent"
 )
 
 // agentConfig is everything `placer agent` takes: every flag has a key in
@@ -50,17 +50,15 @@ type agentConfig struct {
 
 // Defaults of the agent's settings.
 const (
-	defaultHTTP         = "127.0.0.1:0"
-	defaultDrainTimeout = 30 * time.Second
-	defaultJoinTimeout  = 10 * time.Second
-	httpOff             = "off"
+	defaultHTTP = "127.0.0.1:0"
+	httpOff     = agent.HTTPOff
 )
 
 func defaultAgentConfig() agentConfig {
+	d := agent.DefaultConfig()
 	return agentConfig{
-		CookieFile: cookie.DefaultPath(), HTTP: defaultHTTP, Profile: membership.ProfileLAN,
-		Weight: 1, LogLevel: "info", LogFormat: "console",
-		DrainTimeout: defaultDrainTimeout, JoinTimeout: defaultJoinTimeout,
+		CookieFile: d.CookieFile, HTTP: d.HTTP, Profile: d.Profile, Weight: d.Weight, LogLevel: "info",
+		LogFormat: "console", DrainTimeout: d.DrainTimeout, JoinTimeout: d.JoinTimeout,
 	}
 }
 
@@ -224,33 +222,4 @@ func (c *agentConfig) validateAddrs() error {
 		}
 	}
 	return nil
-}
-
-// host is the host part of the node name.
-func (c *agentConfig) host() string {
-	_, h, _ := strings.Cut(c.Name, "@")
-	return h
-}
-
-// listenAddr is the transport listen address: --listen, else the name's
-// host with port 0.
-func (c *agentConfig) listenAddr() string {
-	if c.Listen != "" {
-		return c.Listen
-	}
-	return net.JoinHostPort(c.host(), "0")
-}
-
-// gossipBind is the Serf bind IP and port: --gossip, else the name's host
-// (if it is an IP, else 127.0.0.1) and port 0.
-func (c *agentConfig) gossipBind() (string, int) {
-	if c.Gossip != "" {
-		host, port, _ := net.SplitHostPort(c.Gossip)
-		p, _ := strconv.Atoi(port) // checked by validate
-		return host, p
-	}
-	if ip := net.ParseIP(c.host()); ip != nil {
-		return ip.String(), 0
-	}
-	return "127.0.0.1", 0
 }

@@ -1,4 +1,4 @@
-package main
+package admin
 
 import (
 	"context"
@@ -22,12 +22,20 @@ type statMetric struct {
 // statsCollector exports a node's StatsReport (placement, runtime and
 // membership figures) at every scrape; it keeps no state of its own.
 type statsCollector struct {
-	b       adminBackend
+	b       Backend
 	up      *prometheus.Desc
 	metrics []statMetric
 }
 
-func newStatsCollector(b adminBackend) *statsCollector {
+// NewCollector returns a Prometheus collector of b's figures: placer_up,
+// then the placement, node runtime, transport and membership figures of
+// placement.StatsReport (placer_view_members, placer_placement_*_total,
+// placer_node_*, placer_transport_*, placer_membership_*), each labelled
+// with the node's name. It reads b.Stats once per scrape and keeps no
+// state, so it can be registered with the caller's own registry.
+func NewCollector(b Backend) prometheus.Collector { return newStatsCollector(b) }
+
+func newStatsCollector(b Backend) *statsCollector {
 	labels := []string{"node"}
 	m := func(name, help string, kind prometheus.ValueType, get func(*placement.StatsReport) float64) statMetric {
 		return statMetric{desc: prometheus.NewDesc("placer_"+name, help, labels, nil), kind: kind, get: get}
