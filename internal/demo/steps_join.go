@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -37,14 +37,14 @@ func stepJoin(ctx context.Context, d *demo) error {
 		return err
 	}
 	t.views = demoSince(start)
-	if err := d.waitFor(ctx, "every list on its owner", func() bool { return demoSettled(d.nodes, d.o.keys) }); err != nil {
+	if err := d.waitFor(ctx, "every list on its owner", func() bool { return demoSettled(d.nodes, d.o.Keys) }); err != nil {
 		return err
 	}
 	t.settled = demoSince(start)
 	after, _ := demoHosts(d.nodes)
-	j := demoJoinMoves{ideal: float64(d.o.keys) / float64(len(d.nodes))}
+	j := demoJoinMoves{ideal: float64(d.o.Keys) / float64(len(d.nodes))}
 	newRing := d.nodes[0].c.View().Ring()
-	for i := range d.o.keys {
+	for i := range d.o.Keys {
 		k := demoListName(i)
 		j.count(k, before[k][0], after[k][0], oldRing.LocateString(k) != newRing.LocateString(k), dn.name)
 	}
@@ -83,17 +83,17 @@ func (d *demo) reportJoin(ctx context.Context, dn *demoNode, t demoJoinTimes, j 
 		[]string{"every list active on its owner", fmt.Sprintf("%.0f ms", t.settled)})
 	ratio := float64(j.moved) / j.ideal
 	d.note("lists moved: %d, ideal %d/%d = %.0f, ratio %.3f; the ring math predicted %d, all to %s",
-		j.moved, d.o.keys, len(d.nodes), j.ideal, ratio, j.ringMoved, dn.name)
+		j.moved, d.o.Keys, len(d.nodes), j.ideal, ratio, j.ringMoved, dn.name)
 	d.fig("join_rebalance_ms", t.settled, "ms", "new node started -> every list on its owner")
 	d.fig("join_moved", j.moved, "lists", fmt.Sprintf("moved to %s (ring math: %d)", dn.name, j.ringMoved))
 	d.fig("join_moved_ratio", ratio, "", "moved / ideal (keys / nodes after the join)")
 	if j.moved != j.ringMoved || j.elsewhere != 0 {
-		return fmt.Errorf("%w: %d lists moved (%d not to the new node), the ring says %d", errDemoCheck, j.moved, j.elsewhere, j.ringMoved)
+		return fmt.Errorf("%w: %d lists moved (%d not to the new node), the ring says %d", ErrCheck, j.moved, j.elsewhere, j.ringMoved)
 	}
 	if err := d.checkLists(ctx); err != nil {
 		return fmt.Errorf("state after the join: %w", err)
 	}
-	d.note("all %d lists read back with their items (state handed off); for example:", d.o.keys)
+	d.note("all %d lists read back with their items (state handed off); for example:", d.o.Keys)
 	for _, s := range j.samples {
 		st, err := demoGetByKey(ctx, d.nodes[0].c, s[0])
 		if err != nil {
@@ -101,7 +101,7 @@ func (d *demo) reportJoin(ctx context.Context, dn *demoNode, t demoJoinTimes, j 
 		}
 		d.printf("     %s   %s -> %s   %q\n", s[0], s[1], s[2], st.Items)
 	}
-	d.fig("join_states_kept", d.o.keys, "lists", "read back with every item after the join")
+	d.fig("join_states_kept", d.o.Keys, "lists", "read back with every item after the join")
 	return nil
 }
 
@@ -118,12 +118,12 @@ func stepLeave(ctx context.Context, d *demo) error {
 		return err
 	}
 	if len(d.nodes) < 2 {
-		return fmt.Errorf("%w: no node left to hand the lists to", errDemoCheck)
+		return fmt.Errorf("%w: no node left to hand the lists to", ErrCheck)
 	}
 	leaver := d.newest()
 	stay := slices.DeleteFunc(slices.Clone(d.nodes), func(dn *demoNode) bool { return dn == leaver })
 	hosted := len(leaver.c.Hosted())
-	tr := startDemoTraffic(ctx, demoClusters(stay), d.o.keys)
+	tr := startDemoTraffic(ctx, demoClusters(stay), d.o.Keys)
 	defer tr.halt()
 	if err := d.waitFor(ctx, "traffic to start", func() bool { return tr.total.Load() >= 20 }); err != nil {
 		return err
@@ -148,7 +148,7 @@ type demoLeaveTimes struct{ drain, leave, settled float64 }
 func (d *demo) leave(ctx context.Context, leaver *demoNode, stay []*demoNode) (demoLeaveTimes, error) {
 	var t demoLeaveTimes
 	start := time.Now()
-	lctx, cancel := context.WithTimeout(ctx, d.o.timeout)
+	lctx, cancel := context.WithTimeout(ctx, d.o.Timeout)
 	defer cancel()
 	if err := leaver.c.Drain(lctx); err != nil {
 		return t, err
@@ -160,7 +160,7 @@ func (d *demo) leave(ctx context.Context, leaver *demoNode, stay []*demoNode) (d
 	if err != nil {
 		return t, err
 	}
-	if err := d.waitFor(ctx, "every list on a remaining node", func() bool { return demoSettled(stay, d.o.keys) }); err != nil {
+	if err := d.waitFor(ctx, "every list on a remaining node", func() bool { return demoSettled(stay, d.o.Keys) }); err != nil {
 		return t, err
 	}
 	t.settled = demoSince(start)
@@ -174,7 +174,7 @@ func (d *demo) countLosses(ctx context.Context, tr *demoTraffic) (states, msgs i
 	cs := demoClusters(d.nodes)
 	var lostStates, lostMsgs atomic.Int64
 	deadline := time.Now().Add(10 * time.Second)
-	err = demoForEach(ctx, d.o.keys, func(i int) error {
+	err = demoForEach(ctx, d.o.Keys, func(i int) error {
 		want := d.expect[i] + int(tr.sent[i].Load())
 		for {
 			st, err := demoGetList(ctx, cs[i%len(cs)], i)
@@ -211,7 +211,7 @@ func (d *demo) reportLeave(leaver *demoNode, hosted int, t demoLeaveTimes, tr *d
 	d.fig("leave_lost_states", lostStates, "lists", "restarted empty during the leave")
 	d.fig("leave_lost_messages", lostMsgs, "msgs", "sent without error, never added")
 	if lostStates != 0 || lostMsgs != 0 {
-		return fmt.Errorf("%w: the leave lost %d lists and %d items", errDemoCheck, lostStates, lostMsgs)
+		return fmt.Errorf("%w: the leave lost %d lists and %d items", ErrCheck, lostStates, lostMsgs)
 	}
 	return nil
 }

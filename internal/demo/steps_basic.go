@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -36,7 +36,7 @@ func stepStart(ctx context.Context, d *demo) error {
 	d.result("%q", demoViewNames(n3.c.View()))
 	d.fig("start_list_this_visible", all, "", "Node.list([:this, :visible]) on node3")
 	if want := demoNodeNames(d.nodes[:3]); !demoContainsAll(all, want) {
-		return fmt.Errorf("%w: node3 lists %v, want %v", errDemoCheck, all, want)
+		return fmt.Errorf("%w: node3 lists %v, want %v", ErrCheck, all, want)
 	}
 	return nil
 }
@@ -48,7 +48,7 @@ func (d *demo) connect(ctx context.Context, from, to *demoNode) error {
 	ok := from.c.Node().Connect(ctx, to.name)
 	d.result("%v", ok)
 	if !ok {
-		return fmt.Errorf("%w: %s could not connect to %s", errDemoCheck, from.name, to.name)
+		return fmt.Errorf("%w: %s could not connect to %s", ErrCheck, from.name, to.name)
 	}
 	return nil
 }
@@ -139,12 +139,12 @@ type demoMsg struct {
 // timeout), then takes whatever else is already queued, like flush().
 func (d *demo) flush(ctx context.Context, ib *node.Inbox, what string, done func([]demoMsg) bool) ([]demoMsg, error) {
 	var got []demoMsg
-	rctx, cancel := context.WithTimeout(ctx, d.o.timeout)
+	rctx, cancel := context.WithTimeout(ctx, d.o.Timeout)
 	defer cancel()
 	for !done(got) {
 		m, err := ib.Receive(rctx)
 		if err != nil {
-			return got, fmt.Errorf("%w waiting for %s (%d messages so far): %w", errDemoTimeout, what, len(got), err)
+			return got, fmt.Errorf("%w waiting for %s (%d messages so far): %w", ErrTimeout, what, len(got), err)
 		}
 		got = append(got, demoMsg{m, time.Now()})
 	}
@@ -218,7 +218,7 @@ func (d *demo) spawnPrinter(ctx context.Context, n1, n2 *demoNode, ib *node.Inbo
 	d.note("prints on node2 and sends the line to the caller (IO.puts's group leader in Erlang)")
 	d.fig("spawn_hello", line, "", "what the printer spawned on node2 said")
 	if want := "Hello from " + n2.name + "!"; line != want {
-		return fmt.Errorf("%w: the printer said %q, want %q", errDemoCheck, line, want)
+		return fmt.Errorf("%w: the printer said %q, want %q", ErrCheck, line, want)
 	}
 	return nil
 }
@@ -254,7 +254,7 @@ func (d *demo) spawnResponders(ctx context.Context, n1, n2 *demoNode, ib *node.I
 	d.fig("spawn_10_remote_ms", took, "ms", "ten remote spawns, until every reply arrived")
 	slices.Sort(vals)
 	if !slices.Equal(vals, []int{10, 20, 30, 40, 50, 60, 70, 80, 90, 100}) {
-		return fmt.Errorf("%w: responses %v, want 10..100", errDemoCheck, vals)
+		return fmt.Errorf("%w: responses %v, want 10..100", ErrCheck, vals)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -18,7 +18,7 @@ func stepCrash(ctx context.Context, d *demo) error {
 	if err := d.ensureLists(ctx); err != nil {
 		return err
 	}
-	victim := d.node(demoName(d.o.nodes))
+	victim := d.node(demoName(d.o.Nodes))
 	if victim == nil || victim == d.nodes[0] {
 		victim = d.nodes[len(d.nodes)-1]
 	}
@@ -115,7 +115,7 @@ func (d *demo) flushCrash(ctx context.Context, mon *node.Inbox, victim *demoNode
 	d.fig("crash_down_reason", down.Kind.String(), "", "DOWN of a process on the crashed node")
 	d.fig("crash_exit_reason", exit.Kind.String(), "", "EXIT of a process linked to it")
 	if down.Kind != node.NoConnection || exit.Kind != node.NoConnection {
-		return fmt.Errorf("%w: DOWN %v, EXIT %v, want noconnection", errDemoCheck, down, exit)
+		return fmt.Errorf("%w: DOWN %v, EXIT %v, want noconnection", ErrCheck, down, exit)
 	}
 	d.note("and node1's :net_kernel.monitor_nodes inbox:")
 	evs, err := d.flush(ctx, d.shell, "nodedown "+victim.name, func(ms []demoMsg) bool { return demoHasNodeDown(ms, victim.name) })
@@ -189,7 +189,7 @@ func (d *demo) restart(ctx context.Context, name string) error {
 	if err := d.waitViews(ctx, d.nodes); err != nil {
 		return err
 	}
-	if err := d.waitFor(ctx, "every list on its owner", func() bool { return demoSettled(d.nodes, d.o.keys) }); err != nil {
+	if err := d.waitFor(ctx, "every list on its owner", func() bool { return demoSettled(d.nodes, d.o.Keys) }); err != nil {
 		return err
 	}
 	took := demoSince(start)

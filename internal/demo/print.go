@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"encoding/json"
@@ -21,7 +21,7 @@ func (d *demo) printf(format string, args ...any) { fmt.Fprintf(d.w, format, arg
 
 func (d *demo) header() {
 	d.printf("placer demo: the seed's Erlang distribution tour, on a real placer cluster\n")
-	d.printf("%d nodes in this process on 127.0.0.1: TCP transport, Serf gossip (local profile),\n", d.o.nodes)
+	d.printf("%d nodes in this process on 127.0.0.1: TCP transport, Serf gossip (local profile),\n", d.o.Nodes)
 	d.printf("a random %d-byte cookie held in memory (never shown); %s, GOMAXPROCS=%d\n",
 		len(d.cookie), runtime.Version(), runtime.GOMAXPROCS(0))
 	d.printf("legend: `iex(...)>` is the seed's Elixir, `placer:` the Go call doing the same\n")
@@ -92,11 +92,11 @@ func (d *demo) fig(key string, value any, unit, what string) {
 // writeSummary prints the figures as a table, or as one JSON object.
 // Figures that are lists of names or maps appear only in the JSON.
 func (d *demo) writeSummary(w io.Writer) error {
-	if d.o.json {
+	if d.o.JSON {
 		return json.NewEncoder(w).Encode(d.summaryJSON())
 	}
-	if d.o.quiet {
-		fmt.Fprintf(w, "placer demo: %d nodes, %d keys, %s\n", d.o.nodes, d.o.keys, runtime.Version())
+	if d.o.Quiet {
+		fmt.Fprintf(w, "placer demo: %d nodes, %d keys, %s\n", d.o.Nodes, d.o.Keys, runtime.Version())
 	} else {
 		fmt.Fprintf(w, "\n== Summary: what this run measured %s\n", strings.Repeat("=", demoWidth-36))
 	}
@@ -151,12 +151,12 @@ func demoFormatFig(v any) (string, bool) {
 // the time of each step, cleanup and total.
 func (d *demo) summaryJSON() map[string]any {
 	all := demoSteps()
-	steps := make([]string, len(d.o.steps))
-	for i, s := range d.o.steps {
+	steps := make([]string, len(d.o.Steps))
+	for i, s := range d.o.Steps {
 		steps[i] = all[s].name
 	}
 	out := map[string]any{
-		"nodes": d.o.nodes, "keys": d.o.keys, "steps": steps, "step_ms": d.stepMS,
+		"nodes": d.o.Nodes, "keys": d.o.Keys, "steps": steps, "step_ms": d.stepMS,
 		"cleanup_ms": d.cleanupMS, "total_ms": d.totalMS,
 	}
 	for _, f := range d.figs {

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -56,7 +56,7 @@ func stepHidden(ctx context.Context, d *demo) error {
 	if !slices.Contains(hid, name) || slices.Contains(vis, name) || len(ovis) != 0 ||
 		!slices.Equal(ohid, []string{n1.name}) || slices.Contains(ring, name) {
 		return fmt.Errorf("%w: node1's hidden %v and visible %v, the observer's visible %v and hidden %v, ring %v",
-			errDemoCheck, hid, vis, ovis, ohid, ring)
+			ErrCheck, hid, vis, ovis, ohid, ring)
 	}
 	return nil
 }
@@ -70,7 +70,7 @@ func (d *demo) plainConnect(ctx context.Context, n *node.Node, dn *demoNode) err
 	ok := n.Connect(ctx, dn.name)
 	d.result("%v", ok)
 	if !ok {
-		return fmt.Errorf("%w: %s could not connect to %s", errDemoCheck, n.Self(), dn.name)
+		return fmt.Errorf("%w: %s could not connect to %s", ErrCheck, n.Self(), dn.name)
 	}
 	return d.waitFor(ctx, dn.name+" to see "+n.Self(), func() bool { return dn.c.Node().IsConnected(n.Self()) })
 }
@@ -106,7 +106,7 @@ func stepCookie(ctx context.Context, d *demo) error {
 	d.result("false   # %s", demoOneLine(cerr))
 	d.fig("cookie_refused", errors.Is(cerr, transport.ErrAuth), "", "a node with another cookie is refused (transport.ErrAuth)")
 	if !errors.Is(cerr, transport.ErrAuth) {
-		return fmt.Errorf("%w: connect with another cookie: %v", errDemoCheck, cerr)
+		return fmt.Errorf("%w: connect with another cookie: %v", ErrCheck, cerr)
 	}
 	if err := d.gossipRefused(n1, other); err != nil {
 		return err
@@ -132,7 +132,7 @@ func (d *demo) gossipRefused(n1 *demoNode, other []byte) error {
 	d.result("%s   # the gossip key is derived from the cookie", demoOneLine(jerr))
 	d.fig("cookie_gossip_refused", errors.Is(jerr, membership.ErrJoinFailed), "", "Serf refuses a join with another cookie")
 	if !errors.Is(jerr, membership.ErrJoinFailed) {
-		return fmt.Errorf("%w: gossip join with another cookie: %v", errDemoCheck, jerr)
+		return fmt.Errorf("%w: gossip join with another cookie: %v", ErrCheck, jerr)
 	}
 	return nil
 }
@@ -155,7 +155,7 @@ func (d *demo) setCookie(ctx context.Context, n1 *demoNode, in *node.Node, other
 	d.note("a long-running node keeps its own in a cookie file of mode 0600")
 	d.fig("cookie_set_cookie_connects", ok, "", "Node.set_cookie/2 then connect")
 	if !ok {
-		return fmt.Errorf("%w: connect with the per-peer cookie failed", errDemoCheck)
+		return fmt.Errorf("%w: connect with the per-peer cookie failed", ErrCheck)
 	}
 	return nil
 }
@@ -163,7 +163,7 @@ func (d *demo) setCookie(ctx context.Context, n1 *demoNode, in *node.Node, other
 // stepPorts: two nodes start with their transport in a port range; node1
 // lists every member's ports, as :net_adm.names() does.
 func stepPorts(ctx context.Context, d *demo) error {
-	lo, hi := d.o.portMin, d.o.portMax
+	lo, hi := d.o.PortMin, d.o.PortMax
 	if lo == 0 {
 		var err error
 		if lo, hi, err = demoFreeRange(); err != nil {
@@ -193,7 +193,7 @@ func stepPorts(ctx context.Context, d *demo) error {
 	d.fig("ports_range", fmt.Sprintf("%d-%d", lo, hi), "", "the range given")
 	d.fig("ports_got", got, "", "the ports the two nodes got")
 	if got[0] == got[1] || slices.ContainsFunc(got, func(p int) bool { return p < lo || p > hi }) {
-		return fmt.Errorf("%w: ports %v outside %d..%d", errDemoCheck, got, lo, hi)
+		return fmt.Errorf("%w: ports %v outside %d..%d", ErrCheck, got, lo, hi)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -51,7 +51,7 @@ func (d *demo) sendToShell(ctx context.Context, from, to *node.Inbox, n2 *demoNo
 	s, _ := node.Decode[string](n2.c.Node(), m.Payload)
 	d.fig("register_received", s, "", "what {:shell, node2} received from node1's shell")
 	if s != "Hello from node1!" || m.From != from.Self() {
-		return fmt.Errorf("%w: {:shell, node2} got %q from %s", errDemoCheck, s, m.From)
+		return fmt.Errorf("%w: {:shell, node2} got %q from %s", ErrCheck, s, m.From)
 	}
 	return nil
 }
@@ -115,7 +115,7 @@ func (d *demo) printMultiCall(n1 *demoNode, names []string, bad string, replies 
 	d.result("bad nodes: %s: %v", bad, errs[bad])
 	d.fig("register_multi_call_replies", ok, "nodes", "servers that answered multi_call, each with the abcast")
 	if ok != len(names) || errs[bad] == nil {
-		return fmt.Errorf("%w: multi_call: %d good replies of %d, bad nodes %v", errDemoCheck, ok, len(names), errs)
+		return fmt.Errorf("%w: multi_call: %d good replies of %d, bad nodes %v", ErrCheck, ok, len(names), errs)
 	}
 	return nil
 }
@@ -146,7 +146,7 @@ func stepRPC(ctx context.Context, d *demo) error {
 	d.fig("rpc_abs", v, "", ":rpc.call(node2, Kernel, :abs, [-1])")
 	d.fig("rpc_abs_us", took, "µs", "that rpc's round trip over TCP")
 	if v != 1 {
-		return fmt.Errorf("%w: abs(-1) = %d", errDemoCheck, v)
+		return fmt.Errorf("%w: abs(-1) = %d", ErrCheck, v)
 	}
 	if err := d.rpcMulticall(ctx, n1); err != nil {
 		return err
@@ -167,7 +167,7 @@ func (d *demo) rpcMulticall(ctx context.Context, n1 *demoNode) error {
 	for _, name := range names {
 		info, err := node.Decode[node.NodeInfo](n1.c.Node(), res[name])
 		if err != nil {
-			return fmt.Errorf("%w: node.info from %s: %v %v", errDemoCheck, name, err, bad[name])
+			return fmt.Errorf("%w: node.info from %s: %v %v", ErrCheck, name, err, bad[name])
 		}
 		rows = append(rows, []string{name, fmt.Sprintf("%#x", info.Creation), fmt.Sprint(info.Processes),
 			(time.Duration(info.UptimeMS) * time.Millisecond).String(), fmt.Sprint(len(info.Visible))})

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -49,7 +49,7 @@ func (d *demo) compareChurn() error {
 	if err != nil {
 		return err
 	}
-	modMoved, ringMoved := demoMoved(mod, mod2, d.o.names), demoMoved(v.Ring(), r2, d.o.names)
+	modMoved, ringMoved := demoMoved(mod, mod2, d.o.Names), demoMoved(v.Ring(), r2, d.o.Names)
 	return d.printChurn(len(v.Members), next.Name, modMoved, ringMoved)
 }
 
@@ -67,8 +67,8 @@ func demoMoved(a, b ring.Strategy, names int) int {
 
 func (d *demo) printChurn(members int, next string, modMoved, ringMoved int) error {
 	ideal := 1 / float64(members+1)
-	pct := func(n int) float64 { return 100 * float64(n) / float64(d.o.names) }
-	d.note("%d list names; %s joins the %d live members. Names that change node:", d.o.names, next, members)
+	pct := func(n int) float64 { return 100 * float64(n) / float64(d.o.Names) }
+	d.note("%d list names; %s joins the %d live members. Names that change node:", d.o.Names, next, members)
 	d.table([]string{"strategy", "moved", "of the names", "ideal"},
 		[]string{"modulo (node_for_list)", fmt.Sprint(modMoved), fmt.Sprintf("%.1f%%", pct(modMoved)), fmt.Sprintf("%.1f%%", 100*ideal)},
 		[]string{"ring (placer)", fmt.Sprint(ringMoved), fmt.Sprintf("%.1f%%", pct(ringMoved)), fmt.Sprintf("%.1f%%", 100*ideal)})
@@ -79,9 +79,9 @@ func (d *demo) printChurn(members int, next string, modMoved, ringMoved int) err
 	d.fig("discovery_ring_moved_ratio", ratio, "", "ring moved / ideal 1/(n+1)")
 	// The ring's share of the new member is within about 2% of ideal; the
 	// rest is sampling noise: allow five standard deviations of it.
-	tol := 0.1 + 5*math.Sqrt((1-ideal)/(ideal*float64(d.o.names)))
+	tol := 0.1 + 5*math.Sqrt((1-ideal)/(ideal*float64(d.o.Names)))
 	if math.Abs(ratio-1) > tol || modMoved <= ringMoved {
-		return fmt.Errorf("%w: ring moved %d (ratio %.3f), modulo %d", errDemoCheck, ringMoved, ratio, modMoved)
+		return fmt.Errorf("%w: ring moved %d (ratio %.3f), modulo %d", ErrCheck, ringMoved, ratio, modMoved)
 	}
 	return nil
 }
@@ -103,7 +103,7 @@ func (d *demo) createLists(ctx context.Context) error {
 	cs := demoClusters(d.nodes)
 	start := time.Now()
 	items := []string{"milk", "eggs"}
-	err := demoForEach(ctx, d.o.keys, func(i int) error {
+	err := demoForEach(ctx, d.o.Keys, func(i int) error {
 		c := cs[i%len(cs)]
 		for _, item := range items {
 			if err := placement.SendT(ctx, c, demoTodoKind, demoListName(i), demoTodoReq{Op: "add", Item: item}); err != nil {
@@ -113,17 +113,17 @@ func (d *demo) createLists(ctx context.Context) error {
 		// Sends and calls from one goroutine to one key arrive in order.
 		st, err := demoGetList(ctx, c, i)
 		if err == nil && !slices.Equal(st.Items, items) {
-			err = fmt.Errorf("%w: items %q, want %q", errDemoCheck, st.Items, items)
+			err = fmt.Errorf("%w: items %q, want %q", ErrCheck, st.Items, items)
 		}
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	d.expect = slices.Repeat([]int{len(items)}, d.o.keys)
+	d.expect = slices.Repeat([]int{len(items)}, d.o.Keys)
 	took := demoSince(start)
-	d.note("%d todo lists started on their owners, 2 items each, from all nodes in turn: %.0f ms", d.o.keys, took)
-	d.fig("discovery_create_ms", took, "ms", fmt.Sprintf("%d lists created lazily (2 sends and a call each)", d.o.keys))
+	d.note("%d todo lists started on their owners, 2 items each, from all nodes in turn: %.0f ms", d.o.Keys, took)
+	d.fig("discovery_create_ms", took, "ms", fmt.Sprintf("%d lists created lazily (2 sends and a call each)", d.o.Keys))
 	return nil
 }
 
@@ -152,7 +152,7 @@ func (d *demo) checkLists(ctx context.Context) error {
 	return demoForEach(ctx, len(d.expect), func(i int) error {
 		st, err := demoGetList(ctx, cs[i%len(cs)], i)
 		if err == nil && len(st.Items) != d.expect[i] {
-			err = fmt.Errorf("%w: %d items, want %d", errDemoCheck, len(st.Items), d.expect[i])
+			err = fmt.Errorf("%w: %d items, want %d", ErrCheck, len(st.Items), d.expect[i])
 		}
 		return err
 	})
@@ -169,7 +169,7 @@ func (d *demo) printDistribution() {
 	rows := [][]string{{"node", "lists", "share", "ring share"}}
 	for _, dn := range d.nodes {
 		rows = append(rows, []string{dn.name, fmt.Sprint(per[dn.name]),
-			fmt.Sprintf("%.1f%%", 100*float64(per[dn.name])/float64(d.o.keys)), fmt.Sprintf("%.1f%%", 100*shares[dn.name])})
+			fmt.Sprintf("%.1f%%", 100*float64(per[dn.name])/float64(d.o.Keys)), fmt.Sprintf("%.1f%%", 100*shares[dn.name])})
 	}
 	d.table(rows...)
 	d.fig("discovery_lists_per_node", per, "", "where the lists live")
@@ -179,7 +179,7 @@ func (d *demo) printDistribution() {
 func (d *demo) sampleCall(ctx context.Context) error {
 	from := d.nodes[len(d.nodes)-1]
 	i := 0
-	for ; i < d.o.keys-1 && from.c.Owner(demoListName(i)) == from.name; i++ {
+	for ; i < d.o.Keys-1 && from.c.Owner(demoListName(i)) == from.name; i++ {
 	}
 	key := demoListName(i)
 	d.iex(from.name, fmt.Sprintf(":rpc.call(node_for_list(%q), Todo.Cache, :server_process, [%q]) |> Todo.Server.entries()", key, key))

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -36,15 +36,16 @@ type demoTransport struct {
 	crashed atomic.Bool
 }
 
-// factory returns a node.TransportFactory: TCP on 127.0.0.1 (a free port,
-// or the first free one in [portMin, portMax]) wrapped for the demoNet.
+// factory returns a node.TransportFactory: node.TCP on 127.0.0.1 (a free
+// port, or the first free one in [portMin, portMax]) wrapped for the
+// demoNet.
 func (n *demoNet) factory(cookie []byte, portMin, portMax int, log zerolog.Logger) node.TransportFactory {
+	tc := transport.DefaultConfig()
+	tc.Cookie, tc.Logger = cookie, log
+	tc.ListenAddr, tc.PortMin, tc.PortMax = "127.0.0.1:0", portMin, portMax
+	tcp := node.TCP(tc)
 	return func(p node.TransportParams, h transport.Handler) (transport.Transport, error) {
-		tc := transport.DefaultConfig()
-		tc.Name, tc.Cookie, tc.CookieFor = p.Name, cookie, p.CookieFor
-		tc.Hidden, tc.Creation, tc.Logger = p.Hidden, p.Creation, log
-		tc.ListenAddr, tc.PortMin, tc.PortMax = "127.0.0.1:0", portMin, portMax
-		ep, err := transport.Listen(tc, h)
+		ep, err := tcp(p, h)
 		if err != nil {
 			return nil, err
 		}
@@ -68,7 +69,7 @@ func (n *demoNet) check(from, to string) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.blocked[demoPair(from, to)] {
-		return fmt.Errorf("%w: %w", transport.ErrNoConnection, errDemoCut)
+		return fmt.Errorf("%w: %w", transport.ErrNoConnection, ErrCut)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -23,7 +23,7 @@ func stepPartition(ctx context.Context, d *demo) error {
 		return err
 	}
 	if len(d.nodes) < 2 {
-		return fmt.Errorf("%w: a partition needs two nodes", errDemoCheck)
+		return fmt.Errorf("%w: a partition needs two nodes", ErrCheck)
 	}
 	a, b := d.nodes[:len(d.nodes)/2], d.nodes[len(d.nodes)/2:]
 	if err := d.split(ctx, a, b); err != nil {
@@ -90,7 +90,7 @@ func (d *demo) writeBothSides(ctx context.Context, a, b []*demoNode) error {
 	}{{a, "side A"}, {b, "side B"}} {
 		d.placer("placement.CallT(ctx, c, %q, name, todoReq{Op: \"add\", Item: %q})   # c on side %s", demoTodoKind, s.item, s.item[5:])
 		cs := demoClusters(s.side)
-		err := demoForEach(ctx, d.o.keys, func(i int) error {
+		err := demoForEach(ctx, d.o.Keys, func(i int) error {
 			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()
 			_, err := placement.CallT[demoTodoReq, demoTodoState](ctx, cs[i%len(cs)], demoTodoKind, demoListName(i), demoTodoReq{Op: "add", Item: s.item})
@@ -101,7 +101,7 @@ func (d *demo) writeBothSides(ctx context.Context, a, b []*demoNode) error {
 		}
 	}
 	dups := demoDuplicates(d.nodes)
-	d.note("%d of the %d lists now live twice, once on each side", dups, d.o.keys)
+	d.note("%d of the %d lists now live twice, once on each side", dups, d.o.Keys)
 	d.fig("partition_duplicates", dups, "lists", "live on both sides before the heal")
 	return nil
 }
@@ -119,7 +119,7 @@ func (d *demo) heal(ctx context.Context) error {
 		return err
 	}
 	mergeMS := demoSince(start)
-	if err := d.waitFor(ctx, "one process per list", func() bool { return demoSettled(d.nodes, d.o.keys) }); err != nil {
+	if err := d.waitFor(ctx, "one process per list", func() bool { return demoSettled(d.nodes, d.o.Keys) }); err != nil {
 		return err
 	}
 	healMS := demoSince(start)
@@ -136,7 +136,7 @@ func (d *demo) waitMerged(ctx context.Context) (int, error) {
 	cs := demoClusters(d.nodes)
 	var merged atomic.Int64
 	deadline := time.Now().Add(10 * time.Second)
-	err := demoForEach(ctx, d.o.keys, func(i int) error {
+	err := demoForEach(ctx, d.o.Keys, func(i int) error {
 		for {
 			st, err := demoGetList(ctx, cs[i%len(cs)], i)
 			if err != nil {
@@ -166,15 +166,15 @@ func (d *demo) reportHeal(mergeMS, healMS float64, merged int) error {
 	for _, e := range samples {
 		d.printf("     EventConflict %s %q: %s kept it; %s's copy (%d bytes) merged=%v\n", e.Kind, e.Key, e.To, e.From, e.StateBytes, e.Merged)
 	}
-	d.note("the demo's Config.Conflict sends the loser's items to the winner: %d/%d lists hold", merged, d.o.keys)
+	d.note("the demo's Config.Conflict sends the loser's items to the winner: %d/%d lists hold", merged, d.o.Keys)
 	d.note("every item written before and during the partition, on both sides")
 	d.fig("partition_merge_ms", mergeMS, "ms", "heal -> views merged")
 	d.fig("partition_heal_ms", healMS, "ms", "heal -> one process per list")
 	d.fig("partition_conflicts", conflicts, "lists", "duplicates resolved (EventConflict)")
 	d.fig("partition_duplicates_left", left, "lists", "still on two nodes after the heal")
 	d.fig("partition_lists_merged", merged, "lists", "holding both sides' writes after the heal")
-	if left != 0 || merged != d.o.keys {
-		return fmt.Errorf("%w: after the heal %d lists are duplicated, %d of %d merged", errDemoCheck, left, merged, d.o.keys)
+	if left != 0 || merged != d.o.Keys {
+		return fmt.Errorf("%w: after the heal %d lists are duplicated, %d of %d merged", ErrCheck, left, merged, d.o.Keys)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -24,7 +24,7 @@ import (
 // the traffic senders, which read the node list and write disjoint entries
 // of expect, and which the step that starts them waits for.
 type demo struct {
-	o      demoOptions
+	o      Options
 	w      io.Writer // the narration (io.Discard with --quiet or --json)
 	log    zerolog.Logger
 	cookie []byte               // never printed
@@ -52,16 +52,16 @@ type demoNode struct {
 	ready atomic.Pointer[placement.Cluster] // c, for the conflict callback's goroutine
 }
 
-func newDemo(o demoOptions, stdout, stderr io.Writer) (*demo, error) {
+func newDemo(o Options, stdout, stderr io.Writer) (*demo, error) {
 	d := &demo{o: o, w: stdout, log: zerolog.Nop(), stepMS: map[string]float64{}, t0: time.Now()}
-	if o.quiet || o.json {
+	if o.Quiet || o.JSON {
 		d.w = io.Discard
 	}
-	if o.logLevel != "" {
-		lvl, _ := zerolog.ParseLevel(o.logLevel) // validated with the flags
+	if o.LogLevel != "" {
+		lvl, _ := zerolog.ParseLevel(o.LogLevel) // validated with the flags
 		d.log = zerolog.New(zerolog.ConsoleWriter{Out: zerolog.SyncWriter(stderr), NoColor: true}).Level(lvl).With().Timestamp().Logger()
 	}
-	d.cookie = o.cookie
+	d.cookie = o.Cookie
 	if d.cookie == nil {
 		d.cookie = make([]byte, membership.MinCookieLen)
 		if _, err := rand.Read(d.cookie); err != nil {
@@ -88,7 +88,7 @@ func (d *demo) newName() string {
 // waits until every view holds them all.
 func (d *demo) setup(ctx context.Context) error {
 	start := time.Now()
-	for i := range d.o.nodes {
+	for i := range d.o.Nodes {
 		dn, err := d.startNode(d.newName(), 0, 0)
 		if err != nil {
 			return err
@@ -103,7 +103,7 @@ func (d *demo) setup(ctx context.Context) error {
 	if err := d.waitViews(ctx, d.nodes); err != nil {
 		return err
 	}
-	d.fig("startup_ms", demoSince(start), "ms", fmt.Sprintf("%d nodes started, every view holds them all", d.o.nodes))
+	d.fig("startup_ms", demoSince(start), "ms", fmt.Sprintf("%d nodes started, every view holds them all", d.o.Nodes))
 	d.printNodes(demoSince(start))
 	return nil
 }
@@ -240,7 +240,7 @@ func demoCloseAll(nodes []*demoNode) error {
 		return true
 	})
 	slices.Sort(stuck)
-	return fmt.Errorf("%w: cleanup: %v did not close within %v", errDemoTimeout, stuck, demoCloseTimeout)
+	return fmt.Errorf("%w: cleanup: %v did not close within %v", ErrTimeout, stuck, demoCloseTimeout)
 }
 
 // demoClusters returns the placement clusters of nodes.
@@ -263,10 +263,10 @@ func demoNodeNames(nodes []*demoNode) []string {
 // waitFor polls cond every 5 ms until it holds; it fails after the demo's
 // timeout or when ctx ends.
 func (d *demo) waitFor(ctx context.Context, what string, cond func() bool) error {
-	deadline := time.Now().Add(d.o.timeout)
+	deadline := time.Now().Add(d.o.Timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%w after %v waiting for %s", errDemoTimeout, d.o.timeout, what)
+			return fmt.Errorf("%w after %v waiting for %s", ErrTimeout, d.o.Timeout, what)
 		}
 		select {
 		case <-ctx.Done():
