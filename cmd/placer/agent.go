@@ -65,14 +65,10 @@ func startAgent(c agentConfig, args []string, stdout, stderr io.Writer) (*agent.
 	return a, nil
 }
 
-// toAgent is the library's config of c.
+// toAgent is the library's config of c, with the TLS files loaded.
 func (c *agentConfig) toAgent() (agent.Config, error) {
-	cfg := agent.DefaultConfig()
-	cfg.Name, cfg.Join, cfg.Hidden, cfg.Listen, cfg.Gossip = c.Name, c.Join, c.Hidden, c.Listen, c.Gossip
-	cfg.PortMin, cfg.PortMax, cfg.CookieFile, cfg.NamesDir = c.PortMin, c.PortMax, c.CookieFile, c.NamesDir
-	cfg.HTTP, cfg.Profile, cfg.Weight, cfg.Quorum = c.HTTP, c.Profile, c.Weight, c.Quorum
-	cfg.DrainTimeout, cfg.JoinTimeout = c.DrainTimeout, c.JoinTimeout
-	if c.HTTP == "" {
+	cfg := c.Config
+	if cfg.HTTP == "" {
 		cfg.HTTP = agent.HTTPOff
 	}
 	var err error

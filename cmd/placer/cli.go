@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -17,8 +16,6 @@ import (
 
 	"github.com/placerhq/placer/placement"
 	"github.com/placerhq/placer/transport"
-
-	"github.com/placerhq/placer/placement/agent/names"
 
 	"github.com/placerhq/placer/placement/agent/cookie"
 
@@ -101,44 +98,25 @@ func isBoolFlag(f *flag.Flag) bool {
 	return ok && b.IsBoolFlag()
 }
 
-// wantArgs checks the number of positional arguments.
-func wantArgs(pos []string, minN, maxN int, usage string) error {
-	if len(pos) < minN || len(pos) > maxN {
-		return fmt.Errorf("%w: usage: %s", errUsage, usage)
-	}
-	return nil
-}
-
 // client builds the hidden client for the options' agents.
 func (o *cliOptions) client() (*placement.Client, error) {
 	if o.timeout <= 0 {
 		return nil, fmt.Errorf("%w: --timeout must be positive", errUsage)
 	}
-	cookie, err := cookie.Read(o.cookieFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no cookie file at %s: an agent creates it on first start; use the agents' --cookie-file", o.cookieFile)
-	}
-	if err != nil {
-		return nil, err
-	}
-	agents, err := agent.Agents(names.Dir(o.namesDir), o.nodes, o.addrs)
-	if errors.Is(err, agent.ErrBadAddr) {
-		return nil, fmt.Errorf("%w: %w", errUsage, err)
-	}
-	if err != nil {
-		return nil, err
-	}
-	cfg := placement.DefaultClientConfig()
-	cfg.Cookie, cfg.Agents = cookie, agents
-	cfg.Name = cliNodeName()
-	cfg.ConnectTimeout = min(o.timeout, 2*time.Second)
-	cfg.Node.CallTimeout = o.timeout
+	cfg := agent.DefaultClientConfig()
+	cfg.Name, cfg.CookieFile, cfg.NamesDir, cfg.Timeout = cliNodeName(), o.cookieFile, o.namesDir, o.timeout
+	cfg.Nodes, cfg.Addrs = o.nodes, o.addrs
+	var err error
 	if o.tlsCert != "" || o.tlsKey != "" || o.tlsCA != "" {
 		if cfg.TLS, err = transport.TLSFromFiles(o.tlsCert, o.tlsKey, o.tlsCA); err != nil {
 			return nil, err
 		}
 	}
-	return placement.NewClient(cfg)
+	cl, err := agent.NewClient(cfg)
+	if errors.Is(err, agent.ErrBadAddr) {
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	return cl, err
 }
 
 // cliNodeName is a fresh hidden node name for one CLI run.

@@ -8,7 +8,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/rs/zerolog"
@@ -20,30 +19,17 @@ import (
 	"github.com/placerhq/placer/placement/agent"
 )
 
-// agentConfig is everything `placer agent` takes: every flag has a key in
-// the TOML config file (same name with '_' for '-'); flags override the
-// file.
+// agentConfig is everything `placer agent` takes: the library's
+// agent.Config (its toml tags are the file's keys) and the settings of
+// the command alone. Every flag has a key in the TOML config file (same
+// name with '_' for '-'); flags override the file.
 type agentConfig struct {
-	Name         string        `toml:"name"`          // node name, name@host (required)
-	Join         []string      `toml:"join"`          // gossip addresses to join; hidden: agents to connect to
-	Hidden       bool          `toml:"hidden"`        // a hidden observer: no Serf, no ring
-	Listen       string        `toml:"listen"`        // transport host:port
-	PortMin      int           `toml:"port_min"`      // transport port range (inet_dist_listen_min)
-	PortMax      int           `toml:"port_max"`      // ... (inet_dist_listen_max)
-	Gossip       string        `toml:"gossip"`        // Serf bind host:port
-	CookieFile   string        `toml:"cookie_file"`   // cluster secret file
-	HTTP         string        `toml:"http"`          // admin HTTP host:port, "off" to disable
-	NamesDir     string        `toml:"names_dir"`     // epmd-style names directory
-	TLSCert      string        `toml:"tls_cert"`      // PEM certificate of this node
-	TLSKey       string        `toml:"tls_key"`       // PEM key
-	TLSCA        string        `toml:"tls_ca"`        // PEM CA of every node
-	Profile      string        `toml:"profile"`       // gossip timing: lan or local
-	Weight       int           `toml:"weight"`        // ring weight
-	Quorum       bool          `toml:"quorum"`        // quorum mode
-	LogLevel     string        `toml:"log_level"`     // trace, debug, info, warn, error
-	LogFormat    string        `toml:"log_format"`    // console or json
-	DrainTimeout time.Duration `toml:"drain_timeout"` // bound of the graceful leave on SIGTERM
-	JoinTimeout  time.Duration `toml:"join_timeout"`  // how long start waits for the first join
+	agent.Config
+	TLSCert   string `toml:"tls_cert"`   // PEM certificate of this node
+	TLSKey    string `toml:"tls_key"`    // PEM key
+	TLSCA     string `toml:"tls_ca"`     // PEM CA of every node
+	LogLevel  string `toml:"log_level"`  // trace, debug, info, warn, error
+	LogFormat string `toml:"log_format"` // console or json
 
 	ConfigFile string `toml:"-"` // --config (not a file key)
 }
@@ -55,11 +41,7 @@ const (
 )
 
 func defaultAgentConfig() agentConfig {
-	d := agent.DefaultConfig()
-	return agentConfig{
-		CookieFile: d.CookieFile, HTTP: d.HTTP, Profile: d.Profile, Weight: d.Weight, LogLevel: "info",
-		LogFormat: "console", DrainTimeout: d.DrainTimeout, JoinTimeout: d.JoinTimeout,
-	}
+	return agentConfig{Config: agent.DefaultConfig(), LogLevel: "info", LogFormat: "console"}
 }
 
 // listFlag is a repeatable flag whose values may also be comma-separated.

@@ -100,12 +100,9 @@ func (a *Agent) Cluster() *placement.Cluster { return a.cluster }
 // Client returns a hidden agent's client (nil for a member).
 func (a *Agent) Client() *placement.Client { return a.client }
 
-// loadCookie reads the cookie file, creating it if it is missing (a
-// hidden agent never creates it: it would not match the cluster's).
+// loadCookie reads the member's cookie file, creating it if it is missing
+// (a hidden agent never creates it: it would not match the cluster's).
 func (a *Agent) loadCookie() ([]byte, error) {
-	if a.cfg.Hidden {
-		return cookie.Read(a.cfg.CookieFile)
-	}
 	secret, created, err := cookie.Ensure(a.cfg.CookieFile)
 	if created {
 		a.log.Info().Str("file", a.cfg.CookieFile).Msg("created a new cookie file (mode 0600); copy it to every host of the cluster")
@@ -152,18 +149,12 @@ func (a *Agent) placementConfig(secret []byte) placement.Config {
 
 // startHidden starts the hidden client and its event logger.
 func (a *Agent) startHidden() error {
-	secret, err := a.loadCookie()
-	if err != nil {
-		return err
-	}
-	agents, err := Agents(a.namesDir, nil, a.cfg.Join)
-	if err != nil {
-		return err
-	}
-	cc := placement.DefaultClientConfig()
-	cc.Name, cc.Cookie, cc.Agents, cc.TLS, cc.Logger = a.cfg.Name, secret, agents, a.cfg.TLS, a.cfg.Logger
+	cc := DefaultClientConfig()
+	cc.Name, cc.CookieFile, cc.NamesDir, cc.Addrs = a.cfg.Name, a.cfg.CookieFile, a.namesDir, a.cfg.Join
+	cc.TLS, cc.Logger = a.cfg.TLS, a.cfg.Logger
 	cc.Discover = true // fail over to any member, not only the Join agents
-	if a.client, err = placement.NewClient(cc); err != nil {
+	var err error
+	if a.client, err = NewClient(cc); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.JoinTimeout+time.Second)

@@ -26,83 +26,86 @@ const HTTPOff = "off"
 // Config configures an agent. Start from DefaultConfig and set Name (and
 // Join to join a cluster, or Hidden and Join to observe one). Start copies
 // it; changing it afterwards has no effect, and Start never writes to it.
+// The toml tags are the keys of `placer agent --config` (each also a
+// flag: port_min is --port-min); the fields tagged "-" exist only in Go.
 type Config struct {
 	// Name is the node name, "name@host"; also the Serf node name.
 	// Required.
-	Name string
+	Name string `toml:"name"`
 	// Join lists the gossip addresses ("host:port") of members to join.
 	// With Hidden: the agents to connect to, as NAME@HOST:PORT or a name
 	// in the names directory (see Agents). Default none: a new cluster.
-	Join []string
+	Join []string `toml:"join"`
 	// Hidden runs a hidden observer: it connects over the transport to
 	// the Join agents (failing over to any member), never joins Serf or
 	// the ring, and logs the cluster's events. Requires Join. Default
 	// false.
-	Hidden bool
+	Hidden bool `toml:"hidden"`
 
 	// Listen is the transport's "host:port". Default "": the host of Name,
 	// port 0 (a free port).
-	Listen string
+	Listen string `toml:"listen"`
 	// PortMin and PortMax, when PortMin > 0, make the transport listen on
 	// the first free port in [PortMin, PortMax] (Erlang's
 	// inet_dist_listen_min/max). PortMax 0 means PortMin. Default 0.
-	PortMin, PortMax int
+	PortMin int `toml:"port_min"`
+	PortMax int `toml:"port_max"`
 	// Gossip is Serf's bind "ip:port". Default "": the host of Name if it
 	// is an IP address, else 127.0.0.1, port 0. Fix the port (7946) on a
 	// seed so that others can join it.
-	Gossip string
+	Gossip string `toml:"gossip"`
 	// TLS, if set, wraps every transport connection in mutual TLS 1.3
 	// (see transport.TLSFromFiles); the cookie is still checked inside.
 	// Default nil.
-	TLS *tls.Config
+	TLS *tls.Config `toml:"-"`
 
 	// CookieFile holds the cluster secret (package placement/agent/cookie):
 	// a member creates it on first start (mode 0600); a hidden agent only
 	// reads it. Default ~/.placer.cookie. Never logged.
-	CookieFile string
+	CookieFile string `toml:"cookie_file"`
 	// NamesDir is the names directory where the agent registers while it
 	// runs (package placement/agent/names, epmd's role); the transport
 	// also resolves unknown nodes there. Default "": names.Dir("").
-	NamesDir string
+	NamesDir string `toml:"names_dir"`
 	// HTTP is the admin HTTP server's "host:port" (package
 	// placement/agent/admin: JSON API, /metrics, dashboard), or HTTPOff.
 	// Default "127.0.0.1:0"; "" means the default.
-	HTTP string
+	HTTP string `toml:"http"`
 
 	// Profile is the gossip timing: membership.ProfileLAN (Serf defaults;
 	// failures seen in 5–7 s) or membership.ProfileLocal (loopback; about
 	// 1 s). Default lan.
-	Profile string
+	Profile string `toml:"profile"`
 	// Weight is this node's relative share of the keys, 1..ring.MaxWeight.
 	// Default 1.
-	Weight int
+	Weight int `toml:"weight"`
 	// Quorum turns on quorum mode (placement.Config.Quorum). Default false.
-	Quorum bool
+	Quorum bool `toml:"quorum"`
 	// Kinds are keyed kinds to register beside the built-in counter and kv
 	// (see Kinds); a kind of the same name replaces the built-in one.
 	// Every node of a cluster must register the same kinds. Default none.
-	Kinds map[string]node.KindFactory
+	Kinds map[string]node.KindFactory `toml:"-"`
 
 	// DrainTimeout bounds the graceful leave (Stop, the first signal).
 	// Default 30 s.
-	DrainTimeout time.Duration
+	DrainTimeout time.Duration `toml:"drain_timeout"`
 	// JoinTimeout is how long Start waits for the first join (a member) or
 	// for the first answer of an agent (hidden). 0 does not wait (a member
 	// serves its own view until it joins). Default 10 s.
-	JoinTimeout time.Duration
+	JoinTimeout time.Duration `toml:"join_timeout"`
 
 	// Logger receives the agent's logs; every component logs through a
 	// child of it (component=agent, placement, node, membership, transport,
 	// http). Default zerolog.Nop(). See NewLogger for one with a level
 	// that SIGHUP can change.
-	Logger zerolog.Logger
+	Logger zerolog.Logger `toml:"-"`
 	// Reload, if set, is called on SIGHUP and returns the log level to use
 	// from now on (`placer agent` re-reads its config file), which is set
 	// on Level. Requires Level. Default nil: SIGHUP changes nothing.
-	Reload func() (zerolog.Level, error)
+	Reload func() (zerolog.Level, error) `toml:"-"`
 	// Level is the level Reload's result is applied to: the one given to
 	// NewLogger. Default nil.
-	Level *LevelVar
+	Level *LevelVar `toml:"-"`
 }
 
 // DefaultConfig returns a Config with every default filled in; Name must
