@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/placerhq/placer/node"
-	"github.com/placerhq/placer/node/nodetest"
+	"github.com/placerhq/placer/node/inproc"
 )
 
 // NodeConfig sizes the process-to-process benchmark that `placer bench
@@ -82,7 +82,7 @@ type NodeResult struct {
 func RunNode(ctx context.Context, cfg NodeConfig) (NodeResult, error) {
 	cfg = cfg.withDefaults()
 	res := NodeResult{Config: cfg}
-	c, err := nodetest.Start(2, nodetest.Options{Transport: nodetest.TCP, Prefix: "bench", Configure: func(_ int, nc *node.Config) {
+	c, err := inproc.Start(2, inproc.Options{Transport: inproc.TCP, Prefix: "bench", Configure: func(_ int, nc *node.Config) {
 		nc.Kinds = map[string]node.KindFactory{nodeSinkKind: func() node.Behavior { return nodeSink{} }}
 		nc.MailboxSize = 1 << 16
 	}})
@@ -106,7 +106,7 @@ func RunNode(ctx context.Context, cfg NodeConfig) (NodeResult, error) {
 	return res, nil
 }
 
-func nodeMeasure(ctx context.Context, c *nodetest.Cluster, b *nodeBaseline, cfg NodeConfig, res *NodeResult) error {
+func nodeMeasure(ctx context.Context, c *inproc.Cluster, b *nodeBaseline, cfg NodeConfig, res *NodeResult) error {
 	n1 := c.Node(0)
 	ib, err := n1.NewInbox()
 	if err != nil {

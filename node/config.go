@@ -28,7 +28,7 @@ type TransportParams struct {
 // called once, by New, and must not call h before it returns (frames that
 // arrive meanwhile wait for New to finish). The same node code runs on the TCP transport
 // (transport.Listen) and on the in-memory one (transport/memnet); see
-// package nodetest for both.
+// package inproc (node/inproc) for both.
 type TransportFactory func(p TransportParams, h transport.Handler) (transport.Transport, error)
 
 // RPCFunc is an rpc function (see Node.RegisterRPC). ctx ends at the

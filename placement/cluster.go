@@ -14,7 +14,6 @@ import (
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement/membership"
 	"github.com/placerhq/placer/ring"
-	"github.com/placerhq/placer/transport"
 )
 
 // Cluster is this process's node of a placer cluster: a node runtime, its
@@ -104,7 +103,7 @@ func newCluster(cfg Config) *Cluster {
 func (c *Cluster) startNode() error {
 	factory := c.cfg.Transport
 	if factory == nil {
-		factory = tcpFactory(c.cfg, c.cfg.Logger)
+		factory = c.cfg.tcpTransport(orLogger(c.cfg.Node.Logger, c.cfg.Logger))
 	}
 	n, err := node.New(c.cfg.nodeConfig(factory, c.cfg.Logger))
 	if err != nil {
@@ -125,16 +124,6 @@ func (c *Cluster) startNode() error {
 		_ = n.Close()
 	}
 	return err
-}
-
-// tcpFactory is the default transport: TCP on cfg.ListenAddr.
-func tcpFactory(cfg Config, log zerolog.Logger) node.TransportFactory {
-	return func(p node.TransportParams, h transport.Handler) (transport.Transport, error) {
-		tc := transport.DefaultConfig()
-		tc.Name, tc.Cookie, tc.CookieFor, tc.Creation = p.Name, cfg.Cookie, p.CookieFor, p.Creation
-		tc.ListenAddr, tc.TLS, tc.Logger = cfg.ListenAddr, cfg.TLS, log
-		return transport.Listen(tc, h)
-	}
 }
 
 // startMembership starts Serf (unless in test-view mode) and installs the

@@ -1,9 +1,11 @@
 package placement
 
 import (
+	"bytes"
 	"crypto/tls"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement/membership"
 	"github.com/placerhq/placer/ring"
+	"github.com/placerhq/placer/transport"
 )
 
 // MaxKeyLen is the longest kind or key, in bytes.
@@ -36,26 +39,47 @@ type Config struct {
 	// "127.0.0.1:0" (a free loopback port); use a routable address for a
 	// multi-host cluster. Ignored when Transport is set.
 	ListenAddr string
+	// PortMin and PortMax, when PortMin > 0, make the transport listen on
+	// the first free port in [PortMin, PortMax] of ListenAddr's host,
+	// ignoring ListenAddr's port: Erlang's inet_dist_listen_min/max, for
+	// firewalls that open a known range. PortMax 0 means PortMin. Default
+	// 0 (ListenAddr as given). Range 1..65535. Not allowed with Transport.
+	PortMin, PortMax int
 	// TLS, if set, wraps every transport connection in mutual TLS 1.3 (see
 	// transport.TLSFromFiles). Default nil (plain TCP, cookie-authenticated).
-	// Ignored when Transport is set.
+	// Not allowed with Transport.
 	TLS *tls.Config
+	// Resolve, if set, finds the transport address of a node that neither
+	// the gossip nor SetAddr has given (the names directory of
+	// placement/agent/names, playing epmd's role, is one). It is called
+	// from transport goroutines and must not block long. Default nil: only
+	// gossiped addresses are used. Not allowed with Transport.
+	Resolve func(node string) (addr string, err error)
 	// Transport, if set, creates the node's wire instead of a TCP listener
 	// on ListenAddr: tests pass an in-memory transport (transport/memnet).
 	// The address gossiped to peers is then the transport's Addr().
-	// Default nil.
+	// Default nil: the TCP transport built from ListenAddr, PortMin,
+	// PortMax, TLS and Resolve (see node.TCP).
 	Transport node.TransportFactory
 
 	// Node holds the node runtime's tunables (MailboxSize, Codec,
-	// CallTimeout, HandoffGrace, ...). Start overrides Name, Transport,
-	// Hidden (always false: hidden nodes never own keys) and Logger, and adds
-	// Kinds to Node.Kinds. Default node.DefaultConfig().
+	// CallTimeout, HandoffGrace, ...), and Kinds is added to Node.Kinds.
+	// Start fills in Name, Transport and Hidden (false: hidden nodes never
+	// own keys) and never overwrites a value set here: Node.Name must be
+	// empty or Name, Node.Transport nil (set Transport) and Node.Hidden
+	// false, or Start fails with ErrBadConfig. Node.Logger, unless it is
+	// zero or disabled (zerolog.Nop()), is the runtime's logger instead of
+	// Logger. Default node.DefaultConfig().
 	Node node.Config
 	// Membership holds the gossip settings (BindAddr, BindPort, Join,
 	// Profile, ReconcileInterval, SnapshotPath, Tags, Transport for tests).
-	// Start overrides NodeName, Cookie (when Config.Cookie is set),
-	// TransportAddr, Weight and Logger. Default membership.DefaultConfig()
-	// (profile "lan": use membership.ProfileLocal for loopback clusters).
+	// Start fills in NodeName, Cookie, TransportAddr, Weight and
+	// ProtocolVersion and never overwrites a value set here: NodeName must
+	// be empty or Name, Cookie empty or Cookie, TransportAddr empty,
+	// Weight its default or Weight, or Start fails with ErrBadConfig.
+	// Membership.Logger, unless zero or disabled, is used instead of Logger.
+	// Default membership.DefaultConfig() (profile "lan": use
+	// membership.ProfileLocal for loopback clusters).
 	Membership membership.Config
 	// JoinTimeout is how long Start waits for the first successful join
 	// when Membership.Join is not empty, so that the node does not create
@@ -194,7 +218,7 @@ func (c *Config) validate() error {
 		}
 	}
 	c.fillDefaults()
-	for _, check := range []func() error{c.validateRanges, c.validateKinds} {
+	for _, check := range []func() error{c.validateRanges, c.validateKinds, c.validateTransport, c.validateNested} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -265,11 +289,74 @@ func checkName(what, s string) error {
 	return nil
 }
 
+// validateTransport checks the TCP settings: a port range, and no TCP
+// setting beside a Transport factory (it would be ignored).
+func (c *Config) validateTransport() error {
+	switch {
+	case c.PortMin < 0 || c.PortMin > 65535 || c.PortMax < 0 || c.PortMax > 65535:
+		return fmt.Errorf("%w: PortMin %d / PortMax %d not in 1..65535", ErrBadConfig, c.PortMin, c.PortMax)
+	case c.PortMax > 0 && c.PortMax < c.PortMin, c.PortMax > 0 && c.PortMin == 0:
+		return fmt.Errorf("%w: PortMax %d needs PortMin in 1..PortMax (PortMin %d)", ErrBadConfig, c.PortMax, c.PortMin)
+	case c.Transport != nil && (c.PortMin != 0 || c.PortMax != 0 || c.TLS != nil || c.Resolve != nil):
+		return fmt.Errorf("%w: PortMin, PortMax, TLS and Resolve configure the TCP transport; they cannot go with Transport", ErrBadConfig)
+	}
+	return nil
+}
+
+// validateNested refuses a nested Node or Membership setting that Start
+// would otherwise overwrite: the caller set it, so dropping it silently
+// would surprise them.
+func (c *Config) validateNested() error {
+	n, m := &c.Node, &c.Membership
+	switch {
+	case n.Name != "" && n.Name != c.Name:
+		return fmt.Errorf("%w: Node.Name %q differs from Name %q (leave it empty)", ErrBadConfig, n.Name, c.Name)
+	case n.Transport != nil:
+		return fmt.Errorf("%w: Node.Transport is set: use Config.Transport", ErrBadConfig)
+	case n.Hidden:
+		return fmt.Errorf("%w: Node.Hidden: a cluster member is never hidden (use a Client)", ErrBadConfig)
+	case m.NodeName != "" && m.NodeName != c.Name:
+		return fmt.Errorf("%w: Membership.NodeName %q differs from Name %q (leave it empty)", ErrBadConfig, m.NodeName, c.Name)
+	case m.TransportAddr != "":
+		return fmt.Errorf("%w: Membership.TransportAddr is set: Start gossips the transport's own address", ErrBadConfig)
+	case m.Weight != 0 && m.Weight != membership.DefaultConfig().Weight && m.Weight != c.Weight:
+		return fmt.Errorf("%w: Membership.Weight %d differs from Weight %d: set Weight", ErrBadConfig, m.Weight, c.Weight)
+	case m.ProtocolVersion != 0 && m.ProtocolVersion != protocolVersion:
+		return fmt.Errorf("%w: Membership.ProtocolVersion %d: placement speaks %d", ErrBadConfig, m.ProtocolVersion, protocolVersion)
+	case len(c.Cookie) > 0 && len(m.Cookie) > 0 && !bytes.Equal(c.Cookie, m.Cookie):
+		return fmt.Errorf("%w: Membership.Cookie differs from Cookie (leave it empty)", ErrBadConfig)
+	}
+	return nil
+}
+
+// loggerSet reports whether l was set to a logger that writes somewhere:
+// not the zero Logger and not zerolog.Nop().
+func loggerSet(l zerolog.Logger) bool {
+	return l.GetLevel() != zerolog.Disabled && !reflect.ValueOf(l).IsZero()
+}
+
+// orLogger is l if it is set (see loggerSet), else def.
+func orLogger(l, def zerolog.Logger) zerolog.Logger {
+	if loggerSet(l) {
+		return l
+	}
+	return def
+}
+
+// tcpTransport is the default transport: TCP on ListenAddr (or the first
+// free port of PortMin..PortMax), with TLS and Resolve.
+func (c *Config) tcpTransport(log zerolog.Logger) node.TransportFactory {
+	tc := transport.DefaultConfig()
+	tc.Cookie, tc.ListenAddr, tc.PortMin, tc.PortMax = c.Cookie, c.ListenAddr, c.PortMin, c.PortMax
+	tc.TLS, tc.Resolve, tc.Logger = c.TLS, c.Resolve, log
+	return node.TCP(tc)
+}
+
 // nodeConfig builds the node runtime's config from c (node.New fills the
 // zero tunables with its defaults).
 func (c *Config) nodeConfig(factory node.TransportFactory, log zerolog.Logger) node.Config {
 	nc := c.Node
-	nc.Name, nc.Transport, nc.Hidden, nc.Logger = c.Name, factory, false, log
+	nc.Name, nc.Transport, nc.Hidden, nc.Logger = c.Name, factory, false, orLogger(nc.Logger, log)
 	nc.Kinds = maps.Clone(nc.Kinds)
 	if nc.Kinds == nil {
 		nc.Kinds = map[string]node.KindFactory{}
@@ -286,7 +373,7 @@ func (c *Config) membershipConfig(transportAddr string, log zerolog.Logger) memb
 	setDefault(&mc.Profile, d.Profile)
 	setDefault(&mc.RetryJoinInterval, d.RetryJoinInterval)
 	setDefault(&mc.ReconcileInterval, d.ReconcileInterval)
-	mc.NodeName, mc.TransportAddr, mc.Weight, mc.Logger = c.Name, transportAddr, c.Weight, log
+	mc.NodeName, mc.TransportAddr, mc.Weight, mc.Logger = c.Name, transportAddr, c.Weight, orLogger(mc.Logger, log)
 	mc.ProtocolVersion = protocolVersion
 	if len(c.Cookie) > 0 {
 		mc.Cookie = c.Cookie

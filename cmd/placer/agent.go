@@ -1,14 +1,16 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"syscall"
 
 	"github.com/rs/zerolog"
+
+	"github.com/placerhq/placer/placement/agent"
+	"github.com/placerhq/placer/transport"
 )
 
 func init() {
@@ -19,88 +21,72 @@ func init() {
 	})
 }
 
-// errInterrupted: a second signal closed the agent before its graceful
-// leave finished (exit status 1).
-var errInterrupted = errors.New("second signal: closed without finishing the handoff")
-
+// runAgent runs the agent (package placement/agent) until SIGTERM or
+// SIGINT: then it leaves gracefully; a second signal closes it at once.
 func runAgent(args []string, stdout, stderr io.Writer) error {
-	cfg, err := parseAgentConfig(args, stderr)
+	c, err := parseAgentConfig(args, stderr)
 	if err != nil {
 		return err
 	}
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, os.Interrupt, syscall.SIGHUP)
+	signal.Notify(sigs, agent.Signals...)
 	defer signal.Stop(sigs)
-	a, err := startAgent(cfg, stdout, stderr)
+	a, err := startAgent(c, args, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	return a.serve(sigs, func() (zerolog.Level, error) {
-		c, err := parseAgentConfig(args, io.Discard)
+	return a.Serve(context.Background(), sigs)
+}
+
+// startAgent starts the agent of c with its logs on stderr and prints
+// where it listens. SIGHUP re-reads the log level from args (the config
+// file, with the flags over it).
+func startAgent(c agentConfig, args []string, stdout, stderr io.Writer) (*agent.Agent, error) {
+	cfg, err := c.toAgent()
+	if err != nil {
+		return nil, err
+	}
+	lvl, _ := zerolog.ParseLevel(c.LogLevel) // validated
+	cfg.Level = new(agent.LevelVar)
+	cfg.Level.Set(lvl)
+	cfg.Logger = agent.NewLogger(stderr, c.LogFormat, cfg.Level)
+	cfg.Reload = func() (zerolog.Level, error) {
+		re, err := parseAgentConfig(args, io.Discard)
 		if err != nil {
 			return 0, err
 		}
-		return zerolog.ParseLevel(c.LogLevel)
-	})
-}
-
-// serve runs the agent until SIGTERM or SIGINT: then it leaves gracefully
-// (every key handed off) and returns nil; a second such signal closes it
-// at once (errInterrupted). SIGHUP re-reads the log level (the config
-// file, with the command-line flags over it).
-func (a *agent) serve(sigs <-chan os.Signal, reloadLevel func() (zerolog.Level, error)) error {
-	for s := range sigs {
-		if s == syscall.SIGHUP {
-			a.reload(reloadLevel)
-			continue
-		}
-		a.log.Info().Str("signal", s.String()).Msg("leaving: handing every key off (send the signal again to close at once)")
-		return a.stopOnSecond(sigs)
+		return zerolog.ParseLevel(re.LogLevel)
 	}
-	return nil
-}
-
-// stopOnSecond runs the graceful stop, interrupting it if another
-// terminating signal arrives.
-func (a *agent) stopOnSecond(sigs <-chan os.Signal) error {
-	done := make(chan error, 1)
-	go func() { done <- a.stop() }()
-	for {
-		select {
-		case err := <-done:
-			return err
-		case s := <-sigs:
-			if s == syscall.SIGHUP {
-				continue
-			}
-			a.log.Warn().Str("signal", s.String()).Msg("closing now, without finishing the handoff")
-			a.closeNow()
-			return errors.Join(errInterrupted, <-done)
-		}
-	}
-}
-
-// reload sets the log level from the reloaded configuration.
-func (a *agent) reload(reloadLevel func() (zerolog.Level, error)) {
-	lvl, err := reloadLevel()
+	a, err := agent.Start(cfg)
 	if err != nil {
-		a.log.Error().Err(err).Msg("SIGHUP: configuration not reloaded")
-		return
+		return nil, err
 	}
-	a.level.Store(int32(lvl))
-	a.log.Info().Str("level", lvl.String()).Msg("SIGHUP: log level reloaded")
+	printStarted(stdout, a.Info())
+	return a, nil
+}
+
+// toAgent is the library's config of c, with the TLS files loaded.
+func (c *agentConfig) toAgent() (agent.Config, error) {
+	cfg := c.Config
+	if cfg.HTTP == "" {
+		cfg.HTTP = agent.HTTPOff
+	}
+	var err error
+	if c.TLSCert != "" {
+		cfg.TLS, err = transport.TLSFromFiles(c.TLSCert, c.TLSKey, c.TLSCA)
+	}
+	return cfg, err
 }
 
 // printStarted tells the operator where the agent listens.
-func (a *agent) printStarted(w io.Writer) {
-	httpText := "off"
-	if a.http != nil {
-		httpText = "http://" + a.http.Addr()
+func printStarted(w io.Writer, in agent.Info) {
+	httpText, role := "off", "member"
+	if in.HTTP != "" {
+		httpText = "http://" + in.HTTP
 	}
-	role := "member"
-	if a.cfg.Hidden {
-		role = "hidden observer of " + a.client.Agent()
+	if in.Hidden {
+		role = "hidden observer of " + in.Agent
 	}
 	fmt.Fprintf(w, "placer agent %s (%s): transport %s, gossip %s, admin %s, names dir %s\n",
-		a.cfg.Name, role, dash(a.rec.Transport), dash(a.rec.Gossip), httpText, a.namesDir)
+		in.Name, role, dash(in.Transport), dash(in.Gossip), httpText, in.NamesDir)
 }

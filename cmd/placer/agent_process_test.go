@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/placerhq/placer/placement"
+
+	"github.com/placerhq/placer/placement/agent/names"
 )
 
 // The tests in this file build the placer binary once (without -race: the
@@ -111,12 +113,12 @@ type procEnv struct {
 }
 
 // agent starts an agent process and waits for its names record.
-func (e procEnv) agent(t *testing.T, name string, extra ...string) (*proc, nameRecord) {
+func (e procEnv) agent(t *testing.T, name string, extra ...string) (*proc, names.Record) {
 	t.Helper()
 	args := append([]string{"agent", "--name", name, "--profile", "local", "--names-dir", e.dir,
 		"--cookie-file", e.cookie, "--log-format", "json", "--drain-timeout", "20s"}, extra...)
 	p := startProc(t, name, e.bin, args...)
-	var rec nameRecord
+	var rec names.Record
 	agentWait(t, 15*time.Second, name+" names record", func() bool {
 		select {
 		case <-p.done:
@@ -124,7 +126,7 @@ func (e procEnv) agent(t *testing.T, name string, extra ...string) (*proc, nameR
 		default:
 		}
 		var ok bool
-		rec, ok = lookupRecord(e.dir, name)
+		rec, ok = names.Lookup(e.dir, name)
 		return ok
 	})
 	return p, rec
@@ -247,7 +249,7 @@ func TestAgentProcesses(t *testing.T) {
 	if code := p3.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("SIGTERM: exit %d", code)
 	}
-	if _, ok := lookupRecord(e.dir, "pp3@127.0.0.1"); ok {
+	if _, ok := names.Lookup(e.dir, "pp3@127.0.0.1"); ok {
 		t.Fatal("pp3's names record left after SIGTERM")
 	}
 	checkCounters(t, e, "pp1@127.0.0.1", want)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,10 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 
 	"github.com/placerhq/placer/placement"
+	"github.com/placerhq/placer/placement/agent"
+
+	"github.com/placerhq/placer/placement/agent/names"
 )
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers and readers.
@@ -60,20 +63,26 @@ func newAgentEnv(t *testing.T) agentEnv {
 }
 
 // start starts an in-process agent (local profile, loopback).
-func (e agentEnv) start(t *testing.T, name string, extra ...string) *agent {
+func (e agentEnv) start(t *testing.T, name string, extra ...string) *agent.Agent {
+	t.Helper()
+	return e.startLogged(t, &syncBuffer{}, name, append([]string{"--log-level", "warn"}, extra...)...)
+}
+
+// startLogged starts an in-process agent logging to stderr.
+func (e agentEnv) startLogged(t *testing.T, stderr io.Writer, name string, extra ...string) *agent.Agent {
 	t.Helper()
 	args := append([]string{"--name", name, "--profile", "local", "--names-dir", e.dir, "--cookie-file", e.cookie,
-		"--log-level", "warn", "--join-timeout", "5s"}, extra...)
+		"--join-timeout", "5s"}, extra...)
 	cfg, err := parseAgentConfig(args, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var stdout bytes.Buffer
-	a, err := startAgent(cfg, &stdout, &syncBuffer{})
+	a, err := startAgent(cfg, args, &stdout, stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { a.closeNow(); a.release() }) // after a failure; idempotent
+	t.Cleanup(func() { _ = a.Close() }) // after a failure; idempotent
 	if !strings.Contains(stdout.String(), "placer agent "+name) {
 		t.Fatalf("start-up line: %q", stdout.String())
 	}
@@ -116,9 +125,17 @@ func TestAgentInProcess(t *testing.T) {
 	defer verifyNoLeaks(t, goleak.IgnoreCurrent())
 	env := newAgentEnv(t)
 	a1 := env.start(t, "ip1@127.0.0.1")
-	a2 := env.start(t, "ip2@127.0.0.1", "--join", a1.rec.Gossip, "--http", "off")
+	conf := filepath.Join(t.TempDir(), "ip2.toml")
+	writeLevel := func(level string) {
+		if err := os.WriteFile(conf, []byte("log_level = \""+level+"\"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeLevel("warn")
+	a2log := &syncBuffer{}
+	a2 := env.startLogged(t, a2log, "ip2@127.0.0.1", "--join", a1.Info().Gossip, "--http", "off", "--config", conf)
 	agentWait(t, 10*time.Second, "two ring members", func() bool {
-		return len(a1.cluster.View().Members) == 2 && len(a2.cluster.View().Members) == 2
+		return len(a1.Cluster().View().Members) == 2 && len(a2.Cluster().View().Members) == 2
 	})
 
 	code, out, errText := env.cli("members", "--json")
@@ -158,19 +175,20 @@ func TestAgentInProcess(t *testing.T) {
 	}()
 	agentWait(t, 5*time.Second, "monitor subscribed", func() bool { return strings.Contains(mon.String(), "watching the cluster") })
 
+	writeLevel("debug")
 	sigs := make(chan os.Signal, 2)
 	sigs <- syscall.SIGHUP
 	sigs <- syscall.SIGTERM
-	if err := a2.serve(sigs, func() (zerolog.Level, error) { return zerolog.DebugLevel, nil }); err != nil {
+	if err := a2.Serve(context.Background(), sigs); err != nil {
 		t.Fatalf("graceful stop: %v", err)
 	}
-	if zerolog.Level(a2.level.Load()) != zerolog.DebugLevel {
-		t.Fatal("SIGHUP did not reload the level")
+	if !strings.Contains(a2log.String(), "SIGHUP: log level reloaded") {
+		t.Fatalf("SIGHUP did not reload the level from the config file: %q", a2log.String())
 	}
 	if code := <-monDone; code != 0 || !strings.Contains(mon.String(), "ip2@127.0.0.1") {
 		t.Fatalf("monitor: exit %d %q", code, mon.String())
 	}
-	if _, ok := lookupRecord(env.dir, "ip2@127.0.0.1"); ok {
+	if _, ok := names.Lookup(env.dir, "ip2@127.0.0.1"); ok {
 		t.Fatal("names record left after stop")
 	}
 	for _, k := range keys {
@@ -182,15 +200,15 @@ func TestAgentInProcess(t *testing.T) {
 	// A second signal during the leave closes at once.
 	sigs <- syscall.SIGINT
 	sigs <- syscall.SIGTERM
-	if err := a1.serve(sigs, nil); !errors.Is(err, errInterrupted) {
+	if err := a1.Serve(context.Background(), sigs); !errors.Is(err, agent.ErrInterrupted) {
 		t.Fatalf("second signal: %v", err)
 	}
 }
 
 // checkHTTP exercises the admin HTTP server of a.
-func checkHTTP(t *testing.T, a *agent) {
+func checkHTTP(t *testing.T, a *agent.Agent) {
 	t.Helper()
-	base := "http://" + a.http.Addr()
+	base := "http://" + a.Info().HTTP
 	var view placement.ViewInfo
 	agentWait(t, 5*time.Second, "a converged view over HTTP", func() bool {
 		code, body := httpGet(t, base+"/api/view")
@@ -223,10 +241,10 @@ func TestAgentHiddenObserver(t *testing.T) {
 	env := newAgentEnv(t)
 	m := env.start(t, "hm1@127.0.0.1", "--http", "off")
 	obs := env.start(t, "hobs@127.0.0.1", "--hidden", "--join", "hm1@127.0.0.1")
-	if ms := m.cluster.Members(); len(ms.Members) != 1 || len(ms.Hidden) != 1 || ms.Hidden[0] != "hobs@127.0.0.1" {
+	if ms := m.Cluster().Members(); len(ms.Members) != 1 || len(ms.Hidden) != 1 || ms.Hidden[0] != "hobs@127.0.0.1" {
 		t.Fatalf("members seen by the member: %+v", ms)
 	}
-	code, body := httpGet(t, "http://"+obs.http.Addr()+"/api/members")
+	code, body := httpGet(t, "http://"+obs.Info().HTTP+"/api/members")
 	if code != 200 || !strings.Contains(body, `"node":"hm1@127.0.0.1"`) {
 		t.Fatalf("observer http: %d %s", code, body)
 	}
@@ -236,10 +254,10 @@ func TestAgentHiddenObserver(t *testing.T) {
 	if code, out := env.names(); code != 0 || !strings.Contains(out, "hidden") {
 		t.Fatalf("names: %q", out)
 	}
-	if err := obs.stop(); err != nil {
+	if err := obs.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.stop(); err != nil {
+	if err := m.Stop(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -248,14 +266,14 @@ func TestAgentHiddenObserver(t *testing.T) {
 func TestAgentNameInUse(t *testing.T) {
 	defer verifyNoLeaks(t, goleak.IgnoreCurrent())
 	env := newAgentEnv(t)
-	if err := writeRecord(env.dir, nameRecord{Name: "dup@127.0.0.1", PID: os.Getppid()}); err != nil {
+	if err := names.Write(env.dir, names.Record{Name: "dup@127.0.0.1", PID: os.Getppid()}); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := parseAgentConfig([]string{"--name", "dup@127.0.0.1", "--names-dir", env.dir, "--cookie-file", env.cookie}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := startAgent(cfg, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "in use by pid") {
+	if _, err := startAgent(cfg, nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "in use by pid") {
 		t.Fatalf("duplicate name: %v", err)
 	}
 }

@@ -72,8 +72,8 @@ func TestAgentTLS(t *testing.T) {
 	cert, key, ca := writeTestPKI(t, t.TempDir())
 	tlsArgs := []string{"--tls-cert", cert, "--tls-key", key, "--tls-ca", ca}
 	a1 := env.start(t, "tls1@127.0.0.1", append(tlsArgs, "--http", "off")...)
-	a2 := env.start(t, "tls2@127.0.0.1", append(tlsArgs, "--http", "off", "--join", a1.rec.Gossip)...)
-	agentWait(t, 10*time.Second, "two members", func() bool { return len(a1.cluster.View().Members) == 2 })
+	a2 := env.start(t, "tls2@127.0.0.1", append(tlsArgs, "--http", "off", "--join", a1.Info().Gossip)...)
+	agentWait(t, 10*time.Second, "two members", func() bool { return len(a1.Cluster().View().Members) == 2 })
 	code, out, errText := env.cli(append([]string{"call", "counter", "x", "3"}, tlsArgs...)...)
 	if code != 0 || out != "3\n" {
 		t.Fatalf("call over TLS: %d %q %q", code, out, errText)
@@ -86,10 +86,10 @@ func TestAgentTLS(t *testing.T) {
 	if code, _, _ = env.cli("members", "--timeout", "2s"); code != 1 {
 		t.Fatalf("plain CLI against TLS agents: exit %d", code)
 	}
-	if err := a2.stop(); err != nil {
+	if err := a2.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if err := a1.stop(); err != nil {
+	if err := a1.Stop(); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -18,6 +16,10 @@ import (
 
 	"github.com/placerhq/placer/placement"
 	"github.com/placerhq/placer/transport"
+
+	"github.com/placerhq/placer/placement/agent/cookie"
+
+	"github.com/placerhq/placer/placement/agent"
 )
 
 // The CLI subcommands talk to an agent as a hidden node (placement.Client)
@@ -47,7 +49,7 @@ func cliFlags(name string, stderr io.Writer, o *cliOptions) *flag.FlagSet {
 	fs := newFlagSet(name, stderr)
 	fs.Var(&listFlag{p: &o.nodes}, "node", "agent to talk to, by node name (looked up in the names dir); repeatable: the next one is used if one is unreachable")
 	fs.Var(&listFlag{p: &o.addrs}, "addr", "agent to talk to by transport address: NAME@HOST:PORT, or HOST:PORT of an agent in the names dir; repeatable")
-	fs.StringVar(&o.cookieFile, "cookie-file", defaultCookiePath(), "cookie file (the CLI never creates it)")
+	fs.StringVar(&o.cookieFile, "cookie-file", cookie.DefaultPath(), "cookie file (the CLI never creates it)")
 	fs.StringVar(&o.namesDir, "names-dir", "", "names directory (default $PLACER_NAMES_DIR, $XDG_RUNTIME_DIR/placer or /tmp/placer-$UID)")
 	fs.DurationVar(&o.timeout, "timeout", defaultCLITimeout, "give up after this long")
 	fs.BoolVar(&o.json, "json", false, "print JSON instead of text")
@@ -96,41 +98,25 @@ func isBoolFlag(f *flag.Flag) bool {
 	return ok && b.IsBoolFlag()
 }
 
-// wantArgs checks the number of positional arguments.
-func wantArgs(pos []string, minN, maxN int, usage string) error {
-	if len(pos) < minN || len(pos) > maxN {
-		return fmt.Errorf("%w: usage: %s", errUsage, usage)
-	}
-	return nil
-}
-
 // client builds the hidden client for the options' agents.
 func (o *cliOptions) client() (*placement.Client, error) {
 	if o.timeout <= 0 {
 		return nil, fmt.Errorf("%w: --timeout must be positive", errUsage)
 	}
-	cookie, err := readCookie(o.cookieFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no cookie file at %s: an agent creates it on first start; use the agents' --cookie-file", o.cookieFile)
-	}
-	if err != nil {
-		return nil, err
-	}
-	agents, err := resolveAgents(o.nodes, o.addrs, namesDir(o.namesDir))
-	if err != nil {
-		return nil, err
-	}
-	cfg := placement.DefaultClientConfig()
-	cfg.Cookie, cfg.Agents = cookie, agents
-	cfg.Name = cliNodeName()
-	cfg.ConnectTimeout = min(o.timeout, 2*time.Second)
-	cfg.Node.CallTimeout = o.timeout
+	cfg := agent.DefaultClientConfig()
+	cfg.Name, cfg.CookieFile, cfg.NamesDir, cfg.Timeout = cliNodeName(), o.cookieFile, o.namesDir, o.timeout
+	cfg.Nodes, cfg.Addrs = o.nodes, o.addrs
+	var err error
 	if o.tlsCert != "" || o.tlsKey != "" || o.tlsCA != "" {
 		if cfg.TLS, err = transport.TLSFromFiles(o.tlsCert, o.tlsKey, o.tlsCA); err != nil {
 			return nil, err
 		}
 	}
-	return placement.NewClient(cfg)
+	cl, err := agent.NewClient(cfg)
+	if errors.Is(err, agent.ErrBadAddr) {
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	return cl, err
 }
 
 // cliNodeName is a fresh hidden node name for one CLI run.
@@ -150,87 +136,6 @@ func (o *cliOptions) withClient(f func(ctx context.Context, cl *placement.Client
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
 	return f(ctx, cl)
-}
-
-// resolveAgents turns --node and --addr values into agent addresses;
-// without any, it takes every cluster agent of the names directory.
-func resolveAgents(nodes, addrs []string, dir string) ([]placement.AgentAddr, error) {
-	var out []placement.AgentAddr
-	for _, n := range nodes {
-		a, err := agentByName(n, dir)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	for _, s := range addrs {
-		a, err := parseAgentAddr(s, dir)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	if len(nodes)+len(addrs) > 0 {
-		return out, nil
-	}
-	recs, err := listRecords(dir)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range recs {
-		if !r.Hidden {
-			out = append(out, placement.AgentAddr{Name: r.Name, Addr: r.Transport})
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no agent in the names dir %s: start one with `placer agent`, or give --node or --addr NAME@HOST:PORT", dir)
-	}
-	return out, nil
-}
-
-// agentByName finds a cluster agent in the names directory.
-func agentByName(name, dir string) (placement.AgentAddr, error) {
-	rec, ok := lookupRecord(dir, name)
-	switch {
-	case !ok:
-		return placement.AgentAddr{}, fmt.Errorf("no agent named %s in the names dir %s (on another host? use --addr %s:PORT)", name, dir, name)
-	case rec.Hidden:
-		return placement.AgentAddr{}, fmt.Errorf("%s is a hidden observer, not a cluster member", name)
-	}
-	return placement.AgentAddr{Name: rec.Name, Addr: rec.Transport}, nil
-}
-
-// parseAgentAddr reads NAME@HOST:PORT, a node name (looked up in the
-// names directory), or HOST:PORT (the agent of the names directory
-// listening there).
-func parseAgentAddr(s, dir string) (placement.AgentAddr, error) {
-	if at := strings.LastIndex(s, "@"); at >= 0 {
-		hostPort := s[at+1:]
-		if host, port, err := net.SplitHostPort(hostPort); err == nil {
-			if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
-				return placement.AgentAddr{}, fmt.Errorf("%w: %q: bad port", errUsage, s)
-			}
-			name := s[:at+1] + host
-			if err := transport.ValidateName(name); err != nil {
-				return placement.AgentAddr{}, fmt.Errorf("%w: %v", errUsage, err)
-			}
-			return placement.AgentAddr{Name: name, Addr: hostPort}, nil
-		}
-		return agentByName(s, dir)
-	}
-	if _, _, err := net.SplitHostPort(s); err != nil {
-		return placement.AgentAddr{}, fmt.Errorf("%w: %q: want NAME@HOST:PORT, a node name or HOST:PORT", errUsage, s)
-	}
-	recs, err := listRecords(dir)
-	if err != nil {
-		return placement.AgentAddr{}, err
-	}
-	for _, r := range recs {
-		if r.Transport == s && !r.Hidden {
-			return placement.AgentAddr{Name: r.Name, Addr: s}, nil
-		}
-	}
-	return placement.AgentAddr{}, fmt.Errorf("no agent at %s in the names dir %s: give its name too, as NAME@%s", s, dir, s)
 }
 
 // printJSON writes v as indented JSON.

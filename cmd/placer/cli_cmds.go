@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/placerhq/placer/placement"
+
+	"github.com/placerhq/placer/placement/agent/names"
 )
 
 func init() {
@@ -20,25 +23,35 @@ func init() {
 	register(&command{name: "rpc", summary: "run an rpc function on a cluster node (e.g. abs -1, node.info)", run: runRPC})
 }
 
-// cliUsage sets the usage text of a CLI command.
-func cliUsage(fs interface{ PrintDefaults() }, stderr io.Writer, line, about string) func() {
-	return func() {
-		fmt.Fprintln(stderr, "usage: placer "+line)
-		fmt.Fprintln(stderr, about)
+// cliSpec is a CLI command's usage: its synopsis and description for
+// -h, the short form for errors, and how many positional arguments it
+// takes.
+type cliSpec struct {
+	line, about, short string
+	minArgs, maxArgs   int
+}
+
+// parseCLI sets fs's usage from spec, parses args (flags may follow the
+// positional arguments) and checks their number.
+func parseCLI(fs *flag.FlagSet, args []string, stderr io.Writer, spec cliSpec) ([]string, error) {
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: placer "+spec.line)
+		fmt.Fprintln(stderr, spec.about)
 		fs.PrintDefaults()
 	}
+	pos, err := parseInterleaved(fs, args)
+	if err == nil && (len(pos) < spec.minArgs || len(pos) > spec.maxArgs) {
+		err = fmt.Errorf("%w: usage: %s", errUsage, spec.short)
+	}
+	return pos, err
 }
 
 func runMembers(args []string, stdout, stderr io.Writer) error {
 	var o cliOptions
 	fs := cliFlags("members", stderr, &o)
-	fs.Usage = cliUsage(fs, stderr, "members [--node NAME | --addr NAME@HOST:PORT] [--json]",
-		"Lists every placer member the agent's gossip knows (any status), whether it owns keys, and the hidden nodes connected to the agent.")
-	pos, err := parseInterleaved(fs, args)
+	_, err := parseCLI(fs, args, stderr, cliSpec{"members [--node NAME | --addr NAME@HOST:PORT] [--json]",
+		"Lists every placer member the agent's gossip knows (any status), whether it owns keys, and the hidden nodes connected to the agent.", "placer members [flags]", 0, 0})
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, 0, "placer members [flags]"); err != nil {
 		return err
 	}
 	return o.withClient(func(ctx context.Context, cl *placement.Client) error {
@@ -80,23 +93,19 @@ func runNames(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("names", stderr)
 	dirFlag := fs.String("names-dir", "", "names directory (default $PLACER_NAMES_DIR, $XDG_RUNTIME_DIR/placer or /tmp/placer-$UID)")
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
-	fs.Usage = cliUsage(fs, stderr, "names [--names-dir DIR] [--json]",
-		"Lists the agents running on this host, from the names dir (stale records of dead agents are removed). Needs no cookie.")
-	pos, err := parseInterleaved(fs, args)
+	_, err := parseCLI(fs, args, stderr, cliSpec{"names [--names-dir DIR] [--json]",
+		"Lists the agents running on this host, from the names dir (stale records of dead agents are removed). Needs no cookie.", "placer names [flags]", 0, 0})
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(pos, 0, 0, "placer names [flags]"); err != nil {
-		return err
-	}
-	dir := namesDir(*dirFlag)
-	recs, err := listRecords(dir)
+	dir := names.Dir(*dirFlag)
+	recs, err := names.List(dir)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
 		if recs == nil {
-			recs = []nameRecord{}
+			recs = []names.Record{}
 		}
 		return printJSON(stdout, recs)
 	}
@@ -127,12 +136,9 @@ func runLookup(args []string, stdout, stderr io.Writer) error {
 	var o cliOptions
 	fs := cliFlags("lookup", stderr, &o)
 	n := fs.Int("n", 1, fmt.Sprintf("also list the next owners: up to N distinct nodes, owner first (1..%d)", placement.MaxLookupN))
-	fs.Usage = cliUsage(fs, stderr, "lookup KEY [--n N] [flags]", "Shows the owner of KEY in the agent's ownership view (a pure lookup: it starts nothing).")
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseCLI(fs, args, stderr, cliSpec{"lookup KEY [--n N] [flags]",
+		"Shows the owner of KEY in the agent's ownership view (a pure lookup: it starts nothing).", "placer lookup KEY [--n N]", 1, 1})
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, 1, "placer lookup KEY [--n N]"); err != nil {
 		return err
 	}
 	if *n < 1 || *n > placement.MaxLookupN {
@@ -158,14 +164,10 @@ func runLookup(args []string, stdout, stderr io.Writer) error {
 func runSend(args []string, stdout, stderr io.Writer) error {
 	var o cliOptions
 	fs := cliFlags("send", stderr, &o)
-	fs.Usage = cliUsage(fs, stderr, "send KIND KEY [MSG] [flags]",
-		"Sends MSG (bytes as given; default empty) to the keyed process {KIND, KEY}, started on the key's owner if needed.\n"+
-			"Built-in kinds: counter (MSG: an integer to add; empty adds 1), kv (MSG: \"set K V\" or \"del K\").")
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseCLI(fs, args, stderr, cliSpec{"send KIND KEY [MSG] [flags]",
+		"Sends MSG (bytes as given; default empty) to the keyed process {KIND, KEY}, started on the key's owner if needed.\n" +
+			"Built-in kinds: counter (MSG: an integer to add; empty adds 1), kv (MSG: \"set K V\" or \"del K\").", "placer send KIND KEY [MSG]", 2, 3})
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 2, 3, "placer send KIND KEY [MSG]"); err != nil {
 		return err
 	}
 	msg := ""
@@ -187,14 +189,10 @@ func runSend(args []string, stdout, stderr io.Writer) error {
 func runCall(args []string, stdout, stderr io.Writer) error {
 	var o cliOptions
 	fs := cliFlags("call", stderr, &o)
-	fs.Usage = cliUsage(fs, stderr, "call KIND KEY [REQ] [flags]",
-		"Calls the keyed process {KIND, KEY} with REQ (default empty) and prints its reply.\n"+
-			"Built-in kinds: counter (REQ: get, reset, or an integer to add), kv (REQ: get K, set K V, del K, keys, all).")
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseCLI(fs, args, stderr, cliSpec{"call KIND KEY [REQ] [flags]",
+		"Calls the keyed process {KIND, KEY} with REQ (default empty) and prints its reply.\n" +
+			"Built-in kinds: counter (REQ: get, reset, or an integer to add), kv (REQ: get K, set K V, del K, keys, all).", "placer call KIND KEY [REQ]", 2, 3})
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 2, 3, "placer call KIND KEY [REQ]"); err != nil {
 		return err
 	}
 	req := ""
@@ -225,14 +223,10 @@ func rawOrString(b []byte) any {
 func runRPC(args []string, stdout, stderr io.Writer) error {
 	var o cliOptions
 	fs := cliFlags("rpc", stderr, &o)
-	fs.Usage = cliUsage(fs, stderr, "rpc NODE FN [ARGS] [flags]",
-		"Runs rpc function FN on cluster node NODE (through the agent) and prints its result (JSON).\n"+
-			"ARGS is JSON (a bare word is sent as a JSON string). Built-ins: abs N, node.info, processes, registered, placer.members, placer.stats ...")
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseCLI(fs, args, stderr, cliSpec{"rpc NODE FN [ARGS] [flags]",
+		"Runs rpc function FN on cluster node NODE (through the agent) and prints its result (JSON).\n" +
+			"ARGS is JSON (a bare word is sent as a JSON string). Built-ins: abs N, node.info, processes, registered, placer.members, placer.stats ...", "placer rpc NODE FN [ARGS]", 2, 3})
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 2, 3, "placer rpc NODE FN [ARGS]"); err != nil {
 		return err
 	}
 	var rpcArgs []byte

@@ -27,14 +27,10 @@ func runMonitor(args []string, stdout, stderr io.Writer) error {
 	fs.Lookup("timeout").DefValue = "0s"
 	fs.Lookup("timeout").Usage = "stop after this long (0: until interrupted)"
 	count := fs.Int("count", 0, "stop after N cluster events (nodeup, nodedown, update, view; 0: no limit)")
-	fs.Usage = cliUsage(fs, stderr, "monitor [--count N] [--timeout D] [--json] [flags]",
-		"Streams the cluster's membership (nodeup, nodedown, update) and view changes as the agent sees them,\n"+
-			"following another agent if it goes away. --json prints one JSON object per line.")
-	pos, err := parseInterleaved(fs, args)
+	_, err := parseCLI(fs, args, stderr, cliSpec{"monitor [--count N] [--timeout D] [--json] [flags]",
+		"Streams the cluster's membership (nodeup, nodedown, update) and view changes as the agent sees them,\n" +
+			"following another agent if it goes away. --json prints one JSON object per line.", "placer monitor [flags]", 0, 0})
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, 0, "placer monitor [flags]"); err != nil {
 		return err
 	}
 	if *count < 0 || o.timeout < 0 {

@@ -3,13 +3,12 @@ package main
 import (
 	"bytes"
 	"errors"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/placerhq/placer/placement"
+	"github.com/placerhq/placer/placement/agent/cookie"
 )
 
 // TestParseInterleaved: flags may follow positional arguments; negative
@@ -30,65 +29,15 @@ func TestParseInterleaved(t *testing.T) {
 	}
 }
 
-// TestParseAgentAddr: NAME@HOST:PORT, a name from the names dir, or
-// HOST:PORT of an agent in the names dir; hidden agents are not targets.
-func TestParseAgentAddr(t *testing.T) {
-	dir := t.TempDir()
-	me := os.Getpid()
-	for _, r := range []nameRecord{
-		{Name: "n1@127.0.0.1", PID: me, Transport: "127.0.0.1:9101"},
-		{Name: "obs@127.0.0.1", PID: me, Hidden: true},
-	} {
-		if err := writeRecord(dir, r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ok := map[string]placement.AgentAddr{
-		"n2@10.0.0.2:9100":  {Name: "n2@10.0.0.2", Addr: "10.0.0.2:9100"},
-		"n1@127.0.0.1":      {Name: "n1@127.0.0.1", Addr: "127.0.0.1:9101"},
-		"127.0.0.1:9101":    {Name: "n1@127.0.0.1", Addr: "127.0.0.1:9101"},
-		"v6@[::1]:9100":     {Name: "v6@::1", Addr: "[::1]:9100"},
-		"n1@127.0.0.1:9999": {Name: "n1@127.0.0.1", Addr: "127.0.0.1:9999"},
-	}
-	for in, want := range ok {
-		got, err := parseAgentAddr(in, dir)
-		if err != nil || got != want {
-			t.Errorf("%s: %+v %v, want %+v", in, got, err, want)
-		}
-	}
-	for in, want := range map[string]string{
-		"ghost@127.0.0.1": "no agent named",
-		"obs@127.0.0.1":   "hidden observer",
-		"127.0.0.1:1":     "give its name too",
-		"n@h:0":           "bad port",
-		"nocolon":         "want NAME@HOST:PORT",
-	} {
-		if _, err := parseAgentAddr(in, dir); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%s: %v, want %q", in, err, want)
-		}
-	}
-	all, err := resolveAgents(nil, nil, dir)
-	if err != nil || len(all) != 1 || all[0].Name != "n1@127.0.0.1" {
-		t.Fatalf("default agents %+v %v", all, err)
-	}
-	if _, err := resolveAgents(nil, nil, filepath.Join(dir, "empty")); err == nil || !strings.Contains(err.Error(), "no agent in the names dir") {
-		t.Fatalf("empty names dir: %v", err)
-	}
-	two, err := resolveAgents([]string{"n1@127.0.0.1"}, []string{"n2@10.0.0.2:9100"}, dir)
-	if err != nil || len(two) != 2 {
-		t.Fatalf("node and addr: %+v %v", two, err)
-	}
-}
-
 // TestCLIUsageErrors: bad command lines exit 2 with a message, and a
 // missing cookie file is explained (exit 1), before any network use.
 func TestCLIUsageErrors(t *testing.T) {
 	dir := t.TempDir()
-	cookie := filepath.Join(dir, "cookie")
-	if _, _, err := ensureCookie(cookie); err != nil {
+	cookieFile := filepath.Join(dir, "cookie")
+	if _, _, err := cookie.Ensure(cookieFile); err != nil {
 		t.Fatal(err)
 	}
-	common := []string{"--names-dir", dir, "--cookie-file", cookie}
+	common := []string{"--names-dir", dir, "--cookie-file", cookieFile}
 	for _, args := range [][]string{
 		{"lookup"}, {"lookup", "a", "b"}, {"lookup", "k", "--n", "0"}, {"send", "counter"},
 		{"call", "a", "b", "c", "d"}, {"rpc", "node"}, {"members", "extra"}, {"monitor", "--count", "-1"},

@@ -8,7 +8,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/rs/zerolog"
@@ -16,50 +15,33 @@ import (
 	"github.com/placerhq/placer/placement/membership"
 	"github.com/placerhq/placer/ring"
 	"github.com/placerhq/placer/transport"
+
+	"github.com/placerhq/placer/placement/agent"
 )
 
-// agentConfig is everything `placer agent` takes: every flag has a key in
-// the TOML config file (same name with '_' for '-'); flags override the
-// file.
+// agentConfig is everything `placer agent` takes: the library's
+// agent.Config (its toml tags are the file's keys) and the settings of
+// the command alone. Every flag has a key in the TOML config file (same
+// name with '_' for '-'); flags override the file.
 type agentConfig struct {
-	Name         string        `toml:"name"`          // node name, name@host (required)
-	Join         []string      `toml:"join"`          // gossip addresses to join; hidden: agents to connect to
-	Hidden       bool          `toml:"hidden"`        // a hidden observer: no Serf, no ring
-	Listen       string        `toml:"listen"`        // transport host:port
-	PortMin      int           `toml:"port_min"`      // transport port range (inet_dist_listen_min)
-	PortMax      int           `toml:"port_max"`      // ... (inet_dist_listen_max)
-	Gossip       string        `toml:"gossip"`        // Serf bind host:port
-	CookieFile   string        `toml:"cookie_file"`   // cluster secret file
-	HTTP         string        `toml:"http"`          // admin HTTP host:port, "off" to disable
-	NamesDir     string        `toml:"names_dir"`     // epmd-style names directory
-	TLSCert      string        `toml:"tls_cert"`      // PEM certificate of this node
-	TLSKey       string        `toml:"tls_key"`       // PEM key
-	TLSCA        string        `toml:"tls_ca"`        // PEM CA of every node
-	Profile      string        `toml:"profile"`       // gossip timing: lan or local
-	Weight       int           `toml:"weight"`        // ring weight
-	Quorum       bool          `toml:"quorum"`        // quorum mode
-	LogLevel     string        `toml:"log_level"`     // trace, debug, info, warn, error
-	LogFormat    string        `toml:"log_format"`    // console or json
-	DrainTimeout time.Duration `toml:"drain_timeout"` // bound of the graceful leave on SIGTERM
-	JoinTimeout  time.Duration `toml:"join_timeout"`  // how long start waits for the first join
+	agent.Config
+	TLSCert   string `toml:"tls_cert"`   // PEM certificate of this node
+	TLSKey    string `toml:"tls_key"`    // PEM key
+	TLSCA     string `toml:"tls_ca"`     // PEM CA of every node
+	LogLevel  string `toml:"log_level"`  // trace, debug, info, warn, error
+	LogFormat string `toml:"log_format"` // console or json
 
 	ConfigFile string `toml:"-"` // --config (not a file key)
 }
 
 // Defaults of the agent's settings.
 const (
-	defaultHTTP         = "127.0.0.1:0"
-	defaultDrainTimeout = 30 * time.Second
-	defaultJoinTimeout  = 10 * time.Second
-	httpOff             = "off"
+	defaultHTTP = "127.0.0.1:0"
+	httpOff     = agent.HTTPOff
 )
 
 func defaultAgentConfig() agentConfig {
-	return agentConfig{
-		CookieFile: defaultCookiePath(), HTTP: defaultHTTP, Profile: membership.ProfileLAN,
-		Weight: 1, LogLevel: "info", LogFormat: "console",
-		DrainTimeout: defaultDrainTimeout, JoinTimeout: defaultJoinTimeout,
-	}
+	return agentConfig{Config: agent.DefaultConfig(), LogLevel: "info", LogFormat: "console"}
 }
 
 // listFlag is a repeatable flag whose values may also be comma-separated.
@@ -222,33 +204,4 @@ func (c *agentConfig) validateAddrs() error {
 		}
 	}
 	return nil
-}
-
-// host is the host part of the node name.
-func (c *agentConfig) host() string {
-	_, h, _ := strings.Cut(c.Name, "@")
-	return h
-}
-
-// listenAddr is the transport listen address: --listen, else the name's
-// host with port 0.
-func (c *agentConfig) listenAddr() string {
-	if c.Listen != "" {
-		return c.Listen
-	}
-	return net.JoinHostPort(c.host(), "0")
-}
-
-// gossipBind is the Serf bind IP and port: --gossip, else the name's host
-// (if it is an IP, else 127.0.0.1) and port 0.
-func (c *agentConfig) gossipBind() (string, int) {
-	if c.Gossip != "" {
-		host, port, _ := net.SplitHostPort(c.Gossip)
-		p, _ := strconv.Atoi(port) // checked by validate
-		return host, p
-	}
-	if ip := net.ParseIP(c.host()); ip != nil {
-		return ip.String(), 0
-	}
-	return "127.0.0.1", 0
 }

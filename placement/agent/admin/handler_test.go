@@ -1,0 +1,163 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/placerhq/placer/placement"
+)
+
+// fakeBackend answers fixed figures; Lookup records what it was asked.
+type fakeBackend struct {
+	key string
+	n   int
+}
+
+func (f *fakeBackend) Members(context.Context) (placement.Members, error) {
+	return placement.Members{Node: "a@h", Members: []placement.MemberInfo{{Name: "a@h", Status: "alive", Ring: true}}, Hidden: []string{}}, nil
+}
+
+func (f *fakeBackend) View(context.Context) (placement.ViewInfo, error) {
+	return placement.ViewInfo{Node: "a@h", Epoch: 3}, nil
+}
+
+func (f *fakeBackend) Lookup(_ context.Context, key string, n int) (placement.Lookup, error) {
+	f.key, f.n = key, n
+	if key == "nomembers" {
+		return placement.Lookup{}, placement.ErrNoMembers
+	}
+	return placement.Lookup{Node: "a@h", Key: key, Owner: "a@h", Owners: []string{"a@h"}}, nil
+}
+
+func (f *fakeBackend) Stats(context.Context) (placement.StatsReport, error) {
+	r := placement.StatsReport{Node: "a@h", UptimeMS: 1500}
+	r.Placement.Routed, r.Placement.Members = 7, 1
+	return r, nil
+}
+
+func (f *fakeBackend) Hosted(context.Context) ([]placement.Hosted, error) {
+	return []placement.Hosted{{Kind: "counter", Key: "k"}}, nil
+}
+
+func get(t *testing.T, h http.Handler, path string) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	body, _ := io.ReadAll(rec.Result().Body)
+	return rec.Code, string(body)
+}
+
+func newTestHandler(t *testing.T, b Backend) http.Handler {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Backend = b
+	h, err := NewHandler(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// TestHandlerRoutes: every path answers what the backend says, with the
+// API's JSON fields and status codes.
+func TestHandlerRoutes(t *testing.T) {
+	b := &fakeBackend{}
+	h := newTestHandler(t, b)
+	for path, want := range map[string]string{
+		"/api/members":          `"ring":true`,
+		"/api/view":             `"epoch":3`,
+		"/api/stats":            `"routed":7`,
+		"/api/hosted":           `"kind":"counter"`,
+		"/api/lookup?key=a&n=2": `"owners":[`,
+		"/metrics":              `placer_placement_routed_total{node="a@h"} 7`,
+		"/":                     "<title>placer</title>",
+	} {
+		if code, body := get(t, h, path); code != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("GET %s: %d, want %q in %.300s", path, code, want, body)
+		}
+	}
+	if b.key != "a" || b.n != 2 {
+		t.Errorf("lookup asked for %q, %d", b.key, b.n)
+	}
+	for path, status := range map[string]int{
+		"/api/lookup": 400, "/api/lookup?key=a&n=0": 400, "/api/lookup?key=nomembers": 503, "/nope": 404,
+	} {
+		if code, _ := get(t, h, path); code != status {
+			t.Errorf("GET %s: %d, want %d", path, code, status)
+		}
+	}
+}
+
+// TestLookupBadQuery: a query string that does not parse is reported as
+// such (it used to read as "key is required", since URL.Query drops the
+// parse error).
+func TestLookupBadQuery(t *testing.T) {
+	h := newTestHandler(t, &fakeBackend{})
+	for path, want := range map[string]string{
+		"/api/lookup?key=%zz": "invalid URL escape",
+		"/api/lookup?" + strings.Repeat("a=1&", 10_001) + "key=x": "exceeded limit",
+	} {
+		code, body := get(t, h, path)
+		var e struct{ Error string }
+		if code != http.StatusBadRequest || json.Unmarshal([]byte(body), &e) != nil ||
+			!strings.Contains(e.Error, want) || strings.Contains(e.Error, "key is required") {
+			t.Errorf("GET %.40s...: %d %s, want 400 naming %q", path, code, body, want)
+		}
+	}
+}
+
+// TestHandlerMountedUnderPrefix: the handler works under a prefix of the
+// caller's mux, beside the caller's own routes.
+func TestHandlerMountedUnderPrefix(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "mine") })
+	mux.Handle("/placer/", http.StripPrefix("/placer", newTestHandler(t, &fakeBackend{})))
+	if code, body := get(t, mux, "/placer/api/view"); code != 200 || !strings.Contains(body, `"epoch":3`) {
+		t.Fatalf("mounted api: %d %s", code, body)
+	}
+	if code, body := get(t, mux, "/placer/"); code != 200 || !strings.Contains(body, "<title>placer</title>") {
+		t.Fatalf("mounted dashboard: %d", code)
+	}
+	if _, body := get(t, mux, "/"); body != "mine" {
+		t.Fatalf("the caller's route: %q", body)
+	}
+}
+
+// TestCollectorInCallersRegistry: NewCollector registers with another
+// registry, and Gatherer makes /metrics serve it.
+func TestCollectorInCallersRegistry(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewCollector(&fakeBackend{}))
+	cfg := DefaultConfig()
+	cfg.Backend, cfg.Gatherer = &fakeBackend{}, reg
+	h, err := NewHandler(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := get(t, h, "/metrics")
+	if code != 200 || !strings.Contains(body, "placer_up 1") || strings.Contains(body, "go_goroutines") {
+		t.Fatalf("metrics of the caller's registry: %d %.300s", code, body)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	if _, err := NewHandler(DefaultConfig()); !errors.Is(err, ErrBadConfig) {
+		t.Fatalf("no backend: %v", err)
+	}
+	cfg := Config{Backend: &fakeBackend{}}
+	if _, err := NewHandler(cfg); err != nil {
+		t.Fatalf("zero timeout means the default: %v", err)
+	}
+	cfg.RequestTimeout = -1
+	if _, err := NewHandler(cfg); !errors.Is(err, ErrBadConfig) {
+		t.Fatalf("negative timeout: %v", err)
+	}
+}

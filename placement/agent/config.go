@@ -1,0 +1,228 @@
+package agent
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/placerhq/placer/node"
+	"github.com/placerhq/placer/placement/agent/cookie"
+	"github.com/placerhq/placer/placement/membership"
+	"github.com/placerhq/placer/ring"
+	"github.com/placerhq/placer/transport"
+)
+
+// HTTPOff as Config.HTTP disables the admin HTTP server.
+const HTTPOff = "off"
+
+// Config configures an agent. Start from DefaultConfig and set Name (and
+// Join to join a cluster, or Hidden and Join to observe one). Start copies
+// it; changing it afterwards has no effect, and Start never writes to it.
+// The toml tags are the keys of `placer agent --config` (each also a
+// flag: port_min is --port-min); the fields tagged "-" exist only in Go.
+type Config struct {
+	// Name is the node name, "name@host"; also the Serf node name.
+	// Required.
+	Name string `toml:"name"`
+	// Join lists the gossip addresses ("host:port") of members to join.
+	// With Hidden: the agents to connect to, as NAME@HOST:PORT or a name
+	// in the names directory (see Agents). Default none: a new cluster.
+	Join []string `toml:"join"`
+	// Hidden runs a hidden observer: it connects over the transport to
+	// the Join agents (failing over to any member), never joins Serf or
+	// the ring, and logs the cluster's events. Requires Join. Default
+	// false.
+	Hidden bool `toml:"hidden"`
+
+	// Listen is the transport's "host:port". Default "": the host of Name,
+	// port 0 (a free port).
+	Listen string `toml:"listen"`
+	// PortMin and PortMax, when PortMin > 0, make the transport listen on
+	// the first free port in [PortMin, PortMax] (Erlang's
+	// inet_dist_listen_min/max). PortMax 0 means PortMin. Default 0.
+	PortMin int `toml:"port_min"`
+	PortMax int `toml:"port_max"`
+	// Gossip is Serf's bind "ip:port". Default "": the host of Name if it
+	// is an IP address, else 127.0.0.1, port 0. Fix the port (7946) on a
+	// seed so that others can join it.
+	Gossip string `toml:"gossip"`
+	// TLS, if set, wraps every transport connection in mutual TLS 1.3
+	// (see transport.TLSFromFiles); the cookie is still checked inside.
+	// Default nil.
+	TLS *tls.Config `toml:"-"`
+
+	// CookieFile holds the cluster secret (package placement/agent/cookie):
+	// a member creates it on first start (mode 0600); a hidden agent only
+	// reads it. Default ~/.placer.cookie. Never logged.
+	CookieFile string `toml:"cookie_file"`
+	// NamesDir is the names directory where the agent registers while it
+	// runs (package placement/agent/names, epmd's role); the transport
+	// also resolves unknown nodes there. Default "": names.Dir("").
+	NamesDir string `toml:"names_dir"`
+	// HTTP is the admin HTTP server's "host:port" (package
+	// placement/agent/admin: JSON API, /metrics, dashboard), or HTTPOff.
+	// Default "127.0.0.1:0"; "" means the default.
+	HTTP string `toml:"http"`
+
+	// Profile is the gossip timing: membership.ProfileLAN (Serf defaults;
+	// failures seen in 5–7 s) or membership.ProfileLocal (loopback; about
+	// 1 s). Default lan.
+	Profile string `toml:"profile"`
+	// Weight is this node's relative share of the keys, 1..ring.MaxWeight.
+	// Default 1.
+	Weight int `toml:"weight"`
+	// Quorum turns on quorum mode (placement.Config.Quorum). Default false.
+	Quorum bool `toml:"quorum"`
+	// Kinds are keyed kinds to register beside the built-in counter and kv
+	// (see Kinds); a kind of the same name replaces the built-in one.
+	// Every node of a cluster must register the same kinds. Default none.
+	Kinds map[string]node.KindFactory `toml:"-"`
+
+	// DrainTimeout bounds the graceful leave (Stop, the first signal).
+	// Default 30 s.
+	DrainTimeout time.Duration `toml:"drain_timeout"`
+	// JoinTimeout is how long Start waits for the first join (a member) or
+	// for the first answer of an agent (hidden). 0 does not wait (a member
+	// serves its own view until it joins). Default 10 s.
+	JoinTimeout time.Duration `toml:"join_timeout"`
+
+	// Logger receives the agent's logs; every component logs through a
+	// child of it (component=agent, placement, node, membership, transport,
+	// http). Default zerolog.Nop(). See NewLogger for one with a level
+	// that SIGHUP can change.
+	Logger zerolog.Logger `toml:"-"`
+	// Reload, if set, is called on SIGHUP and returns the log level to use
+	// from now on (`placer agent` re-reads its config file), which is set
+	// on Level. Requires Level. Default nil: SIGHUP changes nothing.
+	Reload func() (zerolog.Level, error) `toml:"-"`
+	// Level is the level Reload's result is applied to: the one given to
+	// NewLogger. Default nil.
+	Level *LevelVar `toml:"-"`
+}
+
+// DefaultConfig returns a Config with every default filled in; Name must
+// still be set.
+func DefaultConfig() Config {
+	return Config{
+		CookieFile: cookie.DefaultPath(), HTTP: "127.0.0.1:0", Profile: membership.ProfileLAN,
+		Weight: 1, DrainTimeout: 30 * time.Second, JoinTimeout: 10 * time.Second, Logger: zerolog.Nop(),
+	}
+}
+
+// clone returns a copy of c that shares no slice or map with it.
+func (c Config) clone() Config {
+	c.Join, c.Kinds = slices.Clone(c.Join), maps.Clone(c.Kinds)
+	return c
+}
+
+// validate checks c and fills the zero fields that have a default.
+func (c *Config) validate() error {
+	d := DefaultConfig()
+	for p, v := range map[*string]string{&c.CookieFile: d.CookieFile, &c.HTTP: d.HTTP, &c.Profile: d.Profile} {
+		if *p == "" {
+			*p = v
+		}
+	}
+	if c.Weight == 0 {
+		c.Weight = d.Weight
+	}
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = d.DrainTimeout
+	}
+	if err := errors.Join(c.validateNode(), c.validateAddrs()); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadConfig, err)
+	}
+	return nil
+}
+
+// validateNode checks everything but the addresses.
+func (c *Config) validateNode() error {
+	if err := transport.ValidateName(c.Name); err != nil {
+		return fmt.Errorf("Name: %w", err)
+	}
+	switch {
+	case c.Hidden && len(c.Join) == 0:
+		return errors.New("Hidden needs Join: the agents to connect to")
+	case c.Profile != membership.ProfileLAN && c.Profile != membership.ProfileLocal:
+		return fmt.Errorf("Profile %q: want lan or local", c.Profile)
+	case c.Weight < 1 || c.Weight > ring.MaxWeight:
+		return fmt.Errorf("Weight %d not in 1..%d", c.Weight, ring.MaxWeight)
+	case c.DrainTimeout < 0 || c.JoinTimeout < 0:
+		return errors.New("DrainTimeout and JoinTimeout must not be negative")
+	case c.Reload != nil && c.Level == nil:
+		return errors.New("Reload needs Level")
+	case c.CookieFile == "":
+		return errors.New("CookieFile: no home directory for the default; set it")
+	}
+	return nil
+}
+
+// validateAddrs checks the host:port settings and the port range.
+func (c *Config) validateAddrs() error {
+	for _, a := range []struct{ field, v string }{{"Listen", c.Listen}, {"Gossip", c.Gossip}, {"HTTP", c.HTTP}} {
+		if a.v == "" || (a.field == "HTTP" && a.v == HTTPOff) {
+			continue
+		}
+		if _, err := splitPort(a.v); err != nil {
+			return fmt.Errorf("%s %q: %w", a.field, a.v, err)
+		}
+	}
+	if host, _, _ := net.SplitHostPort(c.Gossip); c.Gossip != "" && net.ParseIP(host) == nil {
+		return fmt.Errorf("Gossip %q needs an IP address (Serf binds to an IP), e.g. 127.0.0.1:7946", c.Gossip)
+	}
+	if c.PortMin < 0 || c.PortMin > 65535 || c.PortMax < 0 || c.PortMax > 65535 ||
+		(c.PortMax > 0 && (c.PortMin == 0 || c.PortMax < c.PortMin)) {
+		return fmt.Errorf("port range %d..%d: want 1 <= PortMin <= PortMax <= 65535 (PortMax 0: PortMin)", c.PortMin, c.PortMax)
+	}
+	return nil
+}
+
+// splitPort returns the port of a "host:port".
+func splitPort(hostPort string) (int, error) {
+	_, port, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return 0, fmt.Errorf("want host:port: %w", err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return 0, errors.New("bad port")
+	}
+	return p, nil
+}
+
+// host is the host part of the node name.
+func (c *Config) host() string {
+	_, h, _ := strings.Cut(c.Name, "@")
+	return h
+}
+
+// listenAddr is the transport listen address: Listen, else the name's
+// host with port 0.
+func (c *Config) listenAddr() string {
+	if c.Listen != "" {
+		return c.Listen
+	}
+	return net.JoinHostPort(c.host(), "0")
+}
+
+// gossipBind is the Serf bind IP and port: Gossip, else the name's host
+// (if it is an IP, else 127.0.0.1) and port 0.
+func (c *Config) gossipBind() (string, int) {
+	if c.Gossip != "" {
+		host, _, _ := net.SplitHostPort(c.Gossip)
+		p, _ := splitPort(c.Gossip) // checked by validate
+		return host, p
+	}
+	if ip := net.ParseIP(c.host()); ip != nil {
+		return ip.String(), 0
+	}
+	return "127.0.0.1", 0
+}

@@ -1,0 +1,19 @@
+package agent
+
+import "errors"
+
+var (
+	// ErrBadConfig: Start or Run was given an invalid Config.
+	ErrBadConfig = errors.New("agent: bad config")
+	// ErrInterrupted: a second SIGTERM/SIGINT closed the agent before its
+	// graceful leave finished.
+	ErrInterrupted = errors.New("second signal: closed without finishing the handoff")
+	// ErrBadAddr: an agent address that is neither NAME@HOST:PORT, a node
+	// name nor HOST:PORT (see Agents).
+	ErrBadAddr = errors.New("bad agent address")
+	// ErrNoAgent: no cluster agent matches (none in the names directory,
+	// or the one named is hidden or unknown).
+	ErrNoAgent = errors.New("no agent")
+	// ErrBadRequest: a request the built-in kinds (counter, kv) refuse.
+	ErrBadRequest = errors.New("bad request")
+)
