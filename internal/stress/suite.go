@@ -163,7 +163,9 @@ func (r *report) print(w io.Writer, o options, took time.Duration) {
 	for n := range r.count {
 		names = append(names, n)
 	}
-	sort.Slice(names, func(i, j int) bool { return r.count[names[i]] > r.count[names[j]] || (r.count[names[i]] == r.count[names[j]] && names[i] < names[j]) })
+	sort.Slice(names, func(i, j int) bool {
+		return r.count[names[i]] > r.count[names[j]] || (r.count[names[i]] == r.count[names[j]] && names[i] < names[j])
+	})
 	for _, n := range names {
 		fmt.Fprintf(w, "FAIL %4d of %d  %s\n", r.count[n], r.runs, n)
 	}
