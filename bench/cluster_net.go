@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/placerhq/placer/internal/par"
+	"github.com/placerhq/placer/internal/poll"
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement"
 	"github.com/placerhq/placer/placement/membership"
@@ -128,20 +129,13 @@ func (b *clusterNet) close() {
 	wg.Wait()
 }
 
-// clusterWait polls cond every 5 ms until it holds, ctx ends or timeout passes.
+// clusterWait polls cond until it holds, ctx ends or timeout passes.
 func clusterWait(ctx context.Context, timeout time.Duration, what string, cond func() bool) error {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%w: %s after %v", errClusterTimeout, what, timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
+	err := poll.Until(ctx, timeout, poll.Cond(cond, func() string { return what }))
+	if errors.Is(err, poll.ErrTimeout) {
+		return fmt.Errorf("%w: %w", errClusterTimeout, err)
 	}
-	return nil
+	return err
 }
 
 // waitConverged waits until every node in cs has a view of exactly cs, all

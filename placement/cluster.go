@@ -29,7 +29,7 @@ type Cluster struct {
 	cfg     Config
 	log     zerolog.Logger
 	node    *node.Node
-	mem     *membership.Membership // nil in test-view mode
+	mem     *membership.Membership // nil in static mode
 	self    string
 	selfPID node.PID // the node's own identity: From of every route and handoff frame we send
 	kinds   map[string]bool
@@ -126,10 +126,9 @@ func (c *Cluster) startNode() error {
 	return err
 }
 
-// startMembership starts Serf (unless in test-view mode) and installs the
-// first view.
+// startMembership starts Serf (unless static) and installs the first view.
 func (c *Cluster) startMembership() error {
-	if c.cfg.testView {
+	if c.cfg.Static {
 		c.applyInput(viewInput{alive: []memberInfo{c.selfInfo()}, quorum: true})
 		return nil
 	}
@@ -362,7 +361,7 @@ func (c *Cluster) Hosted() []Hosted { return c.reg.hosted() }
 // Stats returns the node's placement counters.
 func (c *Cluster) Stats() Stats {
 	s := c.snap.Load()
-	st := Stats{Epoch: s.view.Epoch, Checksum: s.view.Checksum, Members: len(s.view.Members), Hosted: c.reg.len()}
+	st := Stats{Epoch: s.view.Epoch, Checksum: s.view.Checksum, Members: len(s.view.Members), Hosted: c.reg.len(), HandoffsQueued: c.queue.len()}
 	c.stats.fill(&st)
 	return st
 }

@@ -169,9 +169,13 @@ type Config struct {
 	// and membership log through their own children). Default zerolog.Nop().
 	Logger zerolog.Logger
 
-	// testView, when true, starts no membership: views come only from
-	// applyInput (unit tests of routing and handoff without Serf).
-	testView bool
+	// Static turns gossip off: no Serf runs, and the node's view is what
+	// SetStaticView last installed (a view of this node alone at Start).
+	// Every node must be given the same members, in the same order of
+	// events, for routing to agree. For tests of kinds without gossip
+	// (placement/placementtest) and for deployments whose members an
+	// orchestrator knows. Membership is ignored. Default false.
+	Static bool
 }
 
 // DefaultConfig returns a Config with every default filled in; Name,
@@ -212,8 +216,10 @@ func (c *Config) validate() error {
 	if c.Name == "" {
 		return fmt.Errorf("%w: Name is required", ErrBadConfig)
 	}
-	if len(c.Cookie) < membership.MinCookieLen && !c.testView {
-		if c.Transport == nil || len(c.Membership.Cookie) < membership.MinCookieLen {
+	if len(c.Cookie) < membership.MinCookieLen {
+		// A Transport factory holds its own cookie; gossip needs one too
+		// unless it is off (Static) or has its own (Membership.Cookie).
+		if c.Transport == nil || (!c.Static && len(c.Membership.Cookie) < membership.MinCookieLen) {
 			return fmt.Errorf("%w: Cookie must be at least %d bytes", ErrBadConfig, membership.MinCookieLen)
 		}
 	}

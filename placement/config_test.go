@@ -65,7 +65,7 @@ func freePort(t *testing.T) int {
 func TestConfigPortRangeAndResolve(t *testing.T) {
 	port := freePort(t)
 	a := DefaultConfig()
-	a.Name, a.Cookie, a.testView = "a@127.0.0.1", testCookie, true
+	a.Name, a.Cookie, a.Static = "a@127.0.0.1", testCookie, true
 	a.PortMin, a.PortMax = port, port
 	ca, err := Start(a)
 	if err != nil {
@@ -76,7 +76,7 @@ func TestConfigPortRangeAndResolve(t *testing.T) {
 		t.Fatalf("listens on %s, want %s", ca.Node().Addr(), want)
 	}
 	b := DefaultConfig()
-	b.Name, b.Cookie, b.testView = "b@127.0.0.1", testCookie, true
+	b.Name, b.Cookie, b.Static = "b@127.0.0.1", testCookie, true
 	b.Resolve = func(name string) (string, error) {
 		if name == a.Name {
 			return ca.Node().Addr(), nil

@@ -102,8 +102,10 @@ type Stats struct {
 	HandoffsStarted  uint64 `json:"handoffs_started"`
 	HandoffsFinished uint64 `json:"handoffs_finished"`
 	HandoffsFailed   uint64 `json:"handoffs_failed"`
-	Conflicts        uint64 `json:"conflicts"`      // duplicates resolved here as the winner
-	ConflictsLost    uint64 `json:"conflicts_lost"` // copies stopped here as the loser
+	HandoffsQueued   int    `json:"handoffs_queued"`    // keys waiting for a push worker
+	HandoffsInFlight int    `json:"handoffs_in_flight"` // pushes running now (at most MigrationBudget)
+	Conflicts        uint64 `json:"conflicts"`          // duplicates resolved here as the winner
+	ConflictsLost    uint64 `json:"conflicts_lost"`     // copies stopped here as the loser
 	ViewChanges      uint64 `json:"view_changes"`
 	EventsDropped    uint64 `json:"events_dropped"`
 }
@@ -115,6 +117,7 @@ type counters struct {
 	spawned, imported, pulls                                  atomic.Uint64
 	hoStarted, hoFinished, hoFailed, conflicts, conflictsLost atomic.Uint64
 	viewChanges, eventsDropped                                atomic.Uint64
+	pushing                                                   atomic.Int64 // pushes running now
 }
 
 func (k *counters) fill(s *Stats) {
@@ -124,6 +127,7 @@ func (k *counters) fill(s *Stats) {
 	s.HandoffsStarted, s.HandoffsFinished, s.HandoffsFailed = k.hoStarted.Load(), k.hoFinished.Load(), k.hoFailed.Load()
 	s.Conflicts, s.ConflictsLost = k.conflicts.Load(), k.conflictsLost.Load()
 	s.ViewChanges, s.EventsDropped = k.viewChanges.Load(), k.eventsDropped.Load()
+	s.HandoffsInFlight = int(k.pushing.Load())
 }
 
 // maxQueuedEvents bounds the events waiting for the dispatcher.

@@ -237,7 +237,7 @@ func (tc *testCluster) start(name string, adjust func(*Config)) *Cluster {
 	tc.t.Helper()
 	cfg := tc.baseConfig(name + "@127.0.0.1")
 	if tc.fn == nil {
-		cfg.testView = true
+		cfg.Static = true
 	} else {
 		tc.serfConfig(&cfg)
 	}

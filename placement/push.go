@@ -101,7 +101,9 @@ func (c *Cluster) pushWorker() {
 		if !ok {
 			return
 		}
+		c.stats.pushing.Add(1)
 		c.push(id)
+		c.stats.pushing.Add(-1)
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"pgregory.net/rapid"
+
+	"github.com/placerhq/placer/internal/poll"
 )
 
 // modelBounded is the naive reference for Bounded: partitions in order, each
@@ -364,14 +366,8 @@ func TestHolderConcurrent(t *testing.T) {
 	}
 }
 
-// waitFor polls cond until it holds or the timeout passes.
+// waitFor polls cond until it holds or the timeout passes (internal/poll).
 func waitFor(t *testing.T, timeout time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v", timeout)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	poll.CheckFor(t, timeout, poll.Cond(cond, func() string { return "condition not met" }))
 }

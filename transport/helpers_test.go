@@ -7,18 +7,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/placerhq/placer/internal/poll"
 )
 
-// waitFor polls cond until it holds or timeout passes.
+// waitFor polls cond until it holds or timeout passes (internal/poll).
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	poll.CheckFor(t, timeout, poll.Cond(cond, func() string { return "waiting for " + what }))
 }
 
 // event is one Handler callback, recorded in order.

@@ -20,6 +20,7 @@ import (
 	"github.com/placerhq/placer/placement"
 	"github.com/placerhq/placer/placement/agent"
 
+	"github.com/placerhq/placer/internal/poll"
 	"github.com/placerhq/placer/placement/agent/names"
 )
 
@@ -41,14 +42,10 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// agentWait polls cond every 20 ms until it holds or timeout passes.
+// agentWait polls cond until it holds or timeout passes (internal/poll).
 func agentWait(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-	}
+	poll.CheckFor(t, timeout, poll.Cond(cond, func() string { return "waiting for " + what }))
 }
 
 // agentEnv is a names dir and a cookie file shared by in-process agents

@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/placerhq/placer/internal/poll"
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement"
 	"github.com/placerhq/placer/placement/membership"
@@ -263,18 +265,11 @@ func demoNodeNames(nodes []*demoNode) []string {
 // waitFor polls cond every 5 ms until it holds; it fails after the demo's
 // timeout or when ctx ends.
 func (d *demo) waitFor(ctx context.Context, what string, cond func() bool) error {
-	deadline := time.Now().Add(d.o.Timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%w after %v waiting for %s", ErrTimeout, d.o.Timeout, what)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
+	err := poll.Until(ctx, d.o.Timeout, poll.Cond(cond, func() string { return "waiting for " + what }))
+	if errors.Is(err, poll.ErrTimeout) {
+		return fmt.Errorf("%w: %w", ErrTimeout, err)
 	}
-	return nil
+	return err
 }
 
 // waitViews waits until every node of group has a view of exactly group,

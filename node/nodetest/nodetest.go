@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/placerhq/placer/internal/poll"
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/node/inproc"
 )
@@ -64,17 +65,10 @@ func New(t testing.TB, n int, opts Options) *Cluster {
 	return c
 }
 
-// WaitFor polls cond every millisecond until it holds, failing t after
-// timeout.
+// WaitFor polls cond until it holds, failing t after timeout.
 func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	poll.CheckFor(t, timeout, poll.Cond(cond, func() string { return "waiting for " + what }))
 }
 
 // Expect receives from ib until a message satisfies match (others are

@@ -87,7 +87,7 @@ func TestSetWeightAndTagsPropagate(t *testing.T) {
 	waitFor(t, convergeTimeout, func() bool {
 		m := ms[0].Alive()[1]
 		return m.Weight == 5 && m.Tags["rack"] == "r9"
-	}, "weight/tags not seen: %+v", ms[0].Alive())
+	}, "weight/tags not seen: %+v", lazy(func() any { return ms[0].Alive() }))
 	updates := collectChanges(t, views, func(cs []Change) bool {
 		last := lastOf(cs, ChangeUpdate)
 		return last != nil && last.Member.Weight == 5 && last.Member.Tags["rack"] == "r9"
@@ -116,7 +116,7 @@ func TestNonPlacerSerfMemberIgnored(t *testing.T) {
 		t.Fatalf("stock serf with the derived key should join the pool: %v", err)
 	}
 	waitFor(t, convergeTimeout, func() bool { return ms[1].Stats().NonPlacer == 1 },
-		"the stock serf member never reached b: %+v", ms[1].Stats())
+		"the stock serf member never reached b: %+v", lazy(func() any { return ms[1].Stats() }))
 	for _, m := range ms {
 		if got := names(m.Members()); !slices.Equal(got, []string{"p0@127.0.0.1", "p1@127.0.0.1"}) {
 			t.Fatalf("%s members %v: the stock serf agent must not be listed", m.Name(), got)
@@ -169,7 +169,7 @@ func TestGracefulLeave(t *testing.T) {
 	}
 	for _, m := range ms[:2] {
 		waitFor(t, convergeTimeout, func() bool { return statusOf(m, leaver.Name()) == StatusLeft },
-			"%s sees %s as %v, want left", m.Name(), leaver.Name(), statusOf(m, leaver.Name()))
+			"%s sees %s as %v, want left", m.Name(), leaver.Name(), lazy(func() any { return statusOf(m, leaver.Name()) }))
 		if got := names(m.Alive()); slices.Contains(got, leaver.Name()) {
 			t.Fatalf("%s still has the leaver alive: %v", m.Name(), got)
 		}
@@ -179,7 +179,7 @@ func TestGracefulLeave(t *testing.T) {
 		t.Fatalf("a graceful leave must not be reported as a failure: %v", leaves)
 	}
 	waitFor(t, convergeTimeout, func() bool { return len(ms[0].Quorum().Full) == 2 },
-		"a graceful leave shrinks the full membership: %+v", ms[0].Quorum())
+		"a graceful leave shrinks the full membership: %+v", lazy(func() any { return ms[0].Quorum() }))
 	if q := ms[0].Quorum(); !q.Majority || q.Alive != 2 {
 		t.Fatalf("quorum after leave %+v", q)
 	}
@@ -208,7 +208,7 @@ func TestKillMarkedFailed(t *testing.T) {
 	bound := detectTimeout(t, 3)
 	for _, m := range ms[:2] {
 		waitFor(t, bound, func() bool { return statusOf(m, victim.Name()) == StatusFailed },
-			"%s sees %s as %v, want failed", m.Name(), victim.Name(), statusOf(m, victim.Name()))
+			"%s sees %s as %v, want failed", m.Name(), victim.Name(), lazy(func() any { return statusOf(m, victim.Name()) }))
 	}
 	t.Logf("kill seen as failed by both survivors after %v (documented worst %v)",
 		time.Since(killed), bound-3*time.Second)
@@ -374,7 +374,7 @@ func TestLeaveWithExpiredContextThenShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, convergeTimeout, func() bool { return statusOf(ms[0], ms[1].Name()) == StatusLeft },
-		"leave did not complete: %v", statusOf(ms[0], ms[1].Name()))
+		"leave did not complete: %v", lazy(func() any { return statusOf(ms[0], ms[1].Name()) }))
 }
 
 func TestForceLeave(t *testing.T) {
@@ -399,7 +399,7 @@ func TestForceLeave(t *testing.T) {
 	}
 	for _, m := range ms[:2] {
 		waitFor(t, convergeTimeout, func() bool { return statusOf(m, dead) == StatusLeft }, "%s: not left", m.Name())
-		waitFor(t, convergeTimeout, func() bool { return len(m.Quorum().Full) == 2 }, "%s: quorum %+v", m.Name(), m.Quorum())
+		waitFor(t, convergeTimeout, func() bool { return len(m.Quorum().Full) == 2 }, "%s: quorum %+v", m.Name(), lazy(func() any { return m.Quorum() }))
 	}
 }
 

@@ -13,24 +13,26 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/placerhq/placer/internal/leakcheck"
+	"github.com/placerhq/placer/internal/poll"
 )
 
 // TestMain checks, after all tests, that no goroutine is left over
 // (leakcheck polls: Serf and memberlist end theirs after Shutdown).
 func TestMain(m *testing.M) { os.Exit(leakcheck.Main(m, 10*time.Second)) }
 
-// waitFor polls cond every 20 ms until it holds or timeout passes, then
-// fails the test with the message.
+// waitFor polls cond until it holds or timeout passes, then fails the
+// test with the message, formatted when the wait fails (internal/poll):
+// pass lazily evaluated values (lazy) for state that changes meanwhile.
 func waitFor(t testing.TB, timeout time.Duration, cond func() bool, format string, args ...any) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v: "+format, append([]any{timeout}, args...)...)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	poll.CheckFor(t, timeout, poll.Cond(cond, func() string { return fmt.Sprintf(format, args...) }))
 }
+
+// lazy is a failure-message argument evaluated when the message is
+// formatted, after the wait failed, not when the wait began.
+type lazy func() any
+
+func (l lazy) String() string { return fmt.Sprintf("%+v", l()) }
 
 func newCookie(t testing.TB) []byte {
 	t.Helper()
@@ -140,7 +142,7 @@ func allSeeAlive(t testing.TB, timeout time.Duration, ms []*Membership, want int
 	t.Helper()
 	for _, m := range ms {
 		waitFor(t, timeout, func() bool { return len(m.Alive()) == want },
-			"%s sees %v alive, want %d", m.Name(), names(m.Alive()), want)
+			"%s sees %v alive, want %d", m.Name(), lazy(func() any { return names(m.Alive()) }), want)
 	}
 }
 

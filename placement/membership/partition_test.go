@@ -42,7 +42,7 @@ func TestPartitionAndHeal(t *testing.T) {
 		waitFor(t, convergeTimeout, func() bool {
 			q := m.Quorum()
 			return len(q.Full) == 5 && q.Alive == 2 && !q.Majority
-		}, "minority %s quorum %+v", m.Name(), m.Quorum())
+		}, "minority %s quorum %+v", m.Name(), lazy(func() any { return m.Quorum() }))
 		for _, other := range majority {
 			if st := statusOf(m, other.Name()); st != StatusFailed {
 				t.Fatalf("%s sees %s as %v, want failed", m.Name(), other.Name(), st)
@@ -53,7 +53,7 @@ func TestPartitionAndHeal(t *testing.T) {
 		waitFor(t, convergeTimeout, func() bool {
 			q := m.Quorum()
 			return len(q.Full) == 5 && q.Alive == 3 && q.Majority
-		}, "majority %s quorum %+v", m.Name(), m.Quorum())
+		}, "majority %s quorum %+v", m.Name(), lazy(func() any { return m.Quorum() }))
 	}
 	if st := c.fn.Stats(); st.DroppedPackets == 0 {
 		t.Fatalf("the partition dropped nothing: %+v", st)
@@ -87,7 +87,7 @@ func TestPartitionAndHeal(t *testing.T) {
 	}
 	for _, m := range ms {
 		waitFor(t, convergeTimeout, func() bool { q := m.Quorum(); return q.Alive == 5 && q.Majority },
-			"%s quorum after heal %+v", m.Name(), m.Quorum())
+			"%s quorum after heal %+v", m.Name(), lazy(func() any { return m.Quorum() }))
 		if m.View().Heals == 0 {
 			t.Fatalf("%s: heal counter did not move", m.Name())
 		}

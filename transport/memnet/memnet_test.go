@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/placerhq/placer/internal/poll"
 	"github.com/placerhq/placer/transport"
 )
 
@@ -97,13 +98,7 @@ func (r *recorder) down(peer string) error {
 
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	poll.CheckFor(t, timeout, poll.Cond(cond, func() string { return "waiting for " + what }))
 }
 
 type testNode struct {
