@@ -1,4 +1,4 @@
-package placement
+package placement_test
 
 import (
 	"context"
@@ -10,67 +10,16 @@ import (
 	"time"
 
 	"github.com/placerhq/placer/node"
-	"github.com/placerhq/placer/transport"
-	"github.com/placerhq/placer/transport/memnet"
+	"github.com/placerhq/placer/placement"
 )
 
-// TestWireErrorRoundTrip: every sentinel an admin reply can carry comes
-// back matching itself (and only the sentinels it matched), a
-// *NotOwnerError keeps its owner, and an unknown code decodes as
-// node.ErrHandler.
-func TestWireErrorRoundTrip(t *testing.T) {
-	for _, s := range wireSentinels {
-		err := fromWire("agent@h", toWire(fmt.Errorf("ctx: %w", s.err)))
-		if !errors.Is(err, s.err) {
-			t.Fatalf("code %d: %v does not match %v", s.code, err, s.err)
-		}
-		for _, other := range wireSentinels {
-			if other.err != s.err && errors.Is(err, other.err) && !errors.Is(s.err, other.err) {
-				t.Fatalf("code %d also matches %v", s.code, other.err)
-			}
-		}
-	}
-	err := fromWire("a@h", toWire(fmt.Errorf("route: %w", &NotOwnerError{Owner: "n2@h"})))
-	var no *NotOwnerError
-	if !errors.As(err, &no) || no.Owner != "n2@h" || !errors.Is(err, ErrNotOwner) {
-		t.Fatalf("not-owner lost: %v", err)
-	}
-	var re *RemoteError
-	if !errors.As(err, &re) || re.Node != "a@h" {
-		t.Fatalf("no RemoteError: %#v", err)
-	}
-	two := fromWire("a@h", toWire(wrapNode(node.ErrShutdown)))
-	if !errors.Is(two, ErrShutdown) || !errors.Is(two, node.ErrShutdown) {
-		t.Fatalf("both shutdown sentinels expected: %v", two)
-	}
-	unknown := fromWire("a@h", &wireError{Codes: []uint16{999}, Text: "future"})
-	if !errors.Is(unknown, node.ErrHandler) || unknown.Error() != "future (at a@h)" {
-		t.Fatalf("unknown code: %v", unknown)
-	}
-	if toWire(nil) != nil {
-		t.Fatal("nil error must encode as nil")
-	}
-}
-
-// hiddenFactory is memnetFactory for a hidden, dial-only client.
-func hiddenFactory(net *memnet.Network, cookie []byte) node.TransportFactory {
-	return func(p node.TransportParams, h transport.Handler) (transport.Transport, error) {
-		ec := memnet.DefaultEndpointConfig()
-		ec.Name, ec.Cookie, ec.Creation, ec.Hidden, ec.DialOnly = p.Name, cookie, p.Creation, p.Hidden, true
-		return net.Listen(ec, h)
-	}
-}
-
-// newMemClient starts a Client on tc's memnet talking to agents.
-func newMemClient(t *testing.T, tc *testCluster, cookie []byte, agents ...*Cluster) *Client {
+// newMemClient starts a placement.Client on tc's network talking to agents.
+func newMemClient(t *testing.T, tc *testCluster, cookie []byte, agents ...*placement.Cluster) *placement.Client {
 	t.Helper()
-	cfg := DefaultClientConfig()
-	cfg.Cookie, cfg.Transport, cfg.Logger = cookie, hiddenFactory(tc.net, cookie), testLogger()
-	cfg.ConnectTimeout = time.Second
-	for _, a := range agents {
-		cfg.Agents = append(cfg.Agents, AgentAddr{Name: a.Name()})
-	}
-	cl, err := NewClient(cfg)
+	cfg := tc.ClientConfig(agents...)
+	cfg.Cookie, cfg.Transport = cookie, tc.ClientTransport(cookie)
+	cfg.Logger, cfg.ConnectTimeout = testLogger(), time.Second
+	cl, err := placement.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,9 +28,9 @@ func newMemClient(t *testing.T, tc *testCluster, cookie []byte, agents ...*Clust
 }
 
 // staticCluster starts n nodes with static views (no Serf) on memnet.
-func staticCluster(t *testing.T, prefix string, n int) (*testCluster, []*Cluster) {
+func staticCluster(t *testing.T, n int) (*testCluster, []*placement.Cluster) {
 	tc := newTestCluster(t, false)
-	cs := tc.startN(prefix, n, nil)
+	cs := tc.startN(n, nil)
 	setView(cs, cs...)
 	return tc, cs
 }
@@ -92,7 +41,7 @@ func staticCluster(t *testing.T, prefix string, n int) (*testCluster, []*Cluster
 // hosted keys, and runs rpcs on other nodes through the agent.
 func TestClientOperations(t *testing.T) {
 	t.Parallel()
-	tc, cs := staticCluster(t, "co", 3)
+	tc, cs := staticCluster(t, 3)
 	cl := newMemClient(t, tc, testCookie, cs[0])
 	ctx := context.Background()
 
@@ -153,7 +102,7 @@ func TestClientOperations(t *testing.T) {
 	}
 }
 
-// failing is a keyed kind whose calls fail with ErrBusy-wrapping errors
+// failing is a keyed kind whose calls fail with placement.ErrBusy-wrapping errors
 // or a plain error, to check error identity across two hops.
 type failing struct{ node.Base }
 
@@ -169,7 +118,7 @@ func (failing) HandleCall(_ *node.Proc, _ node.PID, req []byte) ([]byte, error) 
 func TestClientErrors(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, false)
-	cs := tc.startN("ce", 2, func(c *Config) {
+	cs := tc.startN(2, func(c *placement.Config) {
 		c.Kinds["failing"] = func() node.Behavior { return failing{} }
 	})
 	setView(cs, cs...)
@@ -180,13 +129,13 @@ func TestClientErrors(t *testing.T) {
 		err  func() error
 		want error
 	}{
-		{"unknown kind", func() error { _, err := cl.Call(ctx, "nope", "k", nil); return err }, ErrUnknownKind},
-		{"no process", func() error { _, err := cl.Whereis(ctx, kindCounter, "never"); return err }, ErrNoProcess},
+		{"unknown kind", func() error { _, err := cl.Call(ctx, "nope", "k", nil); return err }, placement.ErrUnknownKind},
+		{"no process", func() error { _, err := cl.Whereis(ctx, kindCounter, "never"); return err }, placement.ErrNoProcess},
 		{"handler", func() error { _, err := cl.Call(ctx, "failing", "k", []byte("x")); return err }, node.ErrHandler},
 		{"busy", func() error { _, err := cl.Call(ctx, "failing", "k", []byte("busy")); return err }, node.ErrBusy},
 		{"unknown rpc", func() error { _, err := cl.RPC(ctx, cs[1].Name(), "nope", nil); return err }, node.ErrUnknownRPC},
 		{"rpc to nowhere", func() error { _, err := cl.RPC(ctx, "ghost@127.0.0.1", node.RPCAbs, nil); return err }, node.ErrNoConnection},
-		{"bad key", func() error { return cl.Send(ctx, kindCounter, "", nil) }, ErrBadKey},
+		{"bad key", func() error { return cl.Send(ctx, kindCounter, "", nil) }, placement.ErrBadKey},
 		{"timeout", func() error {
 			c, cancel := context.WithTimeout(ctx, time.Nanosecond)
 			defer cancel()
@@ -201,21 +150,21 @@ func TestClientErrors(t *testing.T) {
 		}
 	}
 	setView(cs[:1]) // cs[0] now has an empty view: no key has an owner
-	if _, err := cl.Lookup(ctx, "k", 1); !errors.Is(err, ErrNoMembers) {
+	if _, err := cl.Lookup(ctx, "k", 1); !errors.Is(err, placement.ErrNoMembers) {
 		t.Errorf("empty view: %v", err)
 	}
-	if err := cl.Send(ctx, kindCounter, "k", nil); !errors.Is(err, ErrNoMembers) {
+	if err := cl.Send(ctx, kindCounter, "k", nil); !errors.Is(err, placement.ErrNoMembers) {
 		t.Errorf("empty view send: %v", err)
 	}
 }
 
 // TestClientNotOwnerAcrossWire: a request that reaches a node which no
 // longer owns the key and may not forward it comes back as a
-// *NotOwnerError naming the owner, through the client.
+// *placement.NotOwnerError naming the owner, through the client.
 func TestClientNotOwnerAcrossWire(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, false)
-	cs := tc.startN("no", 2, func(c *Config) { c.MaxHops = 0 })
+	cs := tc.startN(2, func(c *placement.Config) { c.MaxHops = 0 })
 	setView(cs, cs...)
 	key := ""
 	for i := 0; key == ""; i++ {
@@ -226,9 +175,9 @@ func TestClientNotOwnerAcrossWire(t *testing.T) {
 	setView(cs[1:], cs[0]) // cs[1] believes cs[0] owns everything; cs[0] still routes to cs[1]
 	cl := newMemClient(t, tc, testCookie, cs[0])
 	_, err := cl.Call(context.Background(), kindCounter, key, nil)
-	var no *NotOwnerError
-	if !errors.As(err, &no) || no.Owner != cs[0].Name() || !errors.Is(err, ErrNotOwner) {
-		t.Fatalf("want NotOwnerError naming %s, got %v", cs[0].Name(), err)
+	var no *placement.NotOwnerError
+	if !errors.As(err, &no) || no.Owner != cs[0].Name() || !errors.Is(err, placement.ErrNotOwner) {
+		t.Fatalf("want placement.NotOwnerError naming %s, got %v", cs[0].Name(), err)
 	}
 }
 
@@ -236,7 +185,7 @@ func TestClientNotOwnerAcrossWire(t *testing.T) {
 // the error says so.
 func TestClientWrongCookie(t *testing.T) {
 	t.Parallel()
-	tc, cs := staticCluster(t, "wc", 1)
+	tc, cs := staticCluster(t, 1)
 	cl := newMemClient(t, tc, []byte("a completely different cookie, 32+ bytes"), cs[0])
 	_, err := cl.Members(context.Background())
 	if !errors.Is(err, node.ErrNoConnection) {
@@ -251,11 +200,11 @@ func TestClientWrongCookie(t *testing.T) {
 // next one; and a client whose agent closes fails over too.
 func TestClientFailover(t *testing.T) {
 	t.Parallel()
-	tc, cs := staticCluster(t, "fo", 3)
-	cfg := DefaultClientConfig()
-	cfg.Cookie, cfg.Transport, cfg.ConnectTimeout = testCookie, hiddenFactory(tc.net, testCookie), time.Second
-	cfg.Agents = []AgentAddr{{Name: "gone@127.0.0.1"}, {Name: cs[0].Name()}, {Name: cs[1].Name()}}
-	cl, err := NewClient(cfg)
+	tc, cs := staticCluster(t, 3)
+	cfg := placement.DefaultClientConfig()
+	cfg.Cookie, cfg.Transport, cfg.ConnectTimeout = testCookie, tc.ClientTransport(testCookie), time.Second
+	cfg.Agents = []placement.AgentAddr{{Name: "gone@127.0.0.1"}, {Name: cs[0].Name()}, {Name: cs[1].Name()}}
+	cl, err := placement.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,20 +228,20 @@ func TestClientFailover(t *testing.T) {
 	}
 }
 
-// TestClientConfigValidation: bad configs are refused with ErrBadConfig.
+// TestClientConfigValidation: bad configs are refused with placement.ErrBadConfig.
 func TestClientConfigValidation(t *testing.T) {
-	good := DefaultClientConfig()
-	good.Cookie, good.Agents = testCookie, []AgentAddr{{Name: "a@h"}}
-	for name, mut := range map[string]func(*ClientConfig){
-		"short cookie": func(c *ClientConfig) { c.Cookie = []byte("short") },
-		"no agents":    func(c *ClientConfig) { c.Agents = nil },
-		"bad agent":    func(c *ClientConfig) { c.Agents = []AgentAddr{{Name: "nohost"}} },
-		"bad name":     func(c *ClientConfig) { c.Name = "x y@h" },
-		"timeout":      func(c *ClientConfig) { c.ConnectTimeout = 0 },
+	good := placement.DefaultClientConfig()
+	good.Cookie, good.Agents = testCookie, []placement.AgentAddr{{Name: "a@h"}}
+	for name, mut := range map[string]func(*placement.ClientConfig){
+		"short cookie": func(c *placement.ClientConfig) { c.Cookie = []byte("short") },
+		"no agents":    func(c *placement.ClientConfig) { c.Agents = nil },
+		"bad agent":    func(c *placement.ClientConfig) { c.Agents = []placement.AgentAddr{{Name: "nohost"}} },
+		"bad name":     func(c *placement.ClientConfig) { c.Name = "x y@h" },
+		"timeout":      func(c *placement.ClientConfig) { c.ConnectTimeout = 0 },
 	} {
 		cfg := good
 		mut(&cfg)
-		if _, err := NewClient(cfg); err == nil {
+		if _, err := placement.NewClient(cfg); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}

@@ -1,4 +1,4 @@
-package placement
+package placement_test
 
 import (
 	"context"
@@ -7,18 +7,20 @@ import (
 	"time"
 
 	"github.com/placerhq/placer/node"
+	"github.com/placerhq/placer/placement"
+	"github.com/placerhq/placer/placement/placementtest"
 	"github.com/placerhq/placer/transport"
 )
 
 // tcpClient starts a TCP client talking to agents (in that order).
-func tcpClient(t *testing.T, cookie []byte, agents ...*Cluster) *Client {
+func tcpClient(t *testing.T, cookie []byte, agents ...*placement.Cluster) *placement.Client {
 	t.Helper()
-	cfg := DefaultClientConfig()
+	cfg := placement.DefaultClientConfig()
 	cfg.Cookie, cfg.Logger, cfg.ConnectTimeout = cookie, testLogger(), time.Second
 	for _, a := range agents {
-		cfg.Agents = append(cfg.Agents, AgentAddr{Name: a.Name(), Addr: a.Node().Addr()})
+		cfg.Agents = append(cfg.Agents, placement.AgentAddr{Name: a.Name(), Addr: a.Node().Addr()})
 	}
-	cl, err := NewClient(cfg)
+	cl, err := placement.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +29,7 @@ func tcpClient(t *testing.T, cookie []byte, agents ...*Cluster) *Client {
 }
 
 // nextEvent waits for the next watch event matching ok, skipping others.
-func nextEvent(t *testing.T, ch <-chan WatchEvent, what string, ok func(WatchEvent) bool) WatchEvent {
+func nextEvent(t *testing.T, ch <-chan placement.WatchEvent, what string, ok func(placement.WatchEvent) bool) placement.WatchEvent {
 	t.Helper()
 	timeout := time.After(serfTimeout)
 	for {
@@ -51,9 +53,8 @@ func nextEvent(t *testing.T, ch <-chan WatchEvent, what string, ok func(WatchEve
 // next agent. A client with a wrong cookie is refused with ErrAuth.
 func TestClientSerfTCP(t *testing.T) {
 	t.Parallel()
-	tc := newTestCluster(t, true)
-	tc.tcp = true
-	cs := tc.startN("ct", 3, nil)
+	tc := newTestCluster(t, true, placementtest.Options{TCP: true})
+	cs := tc.startN(3, nil)
 	converged(t, serfTimeout, cs, 3)
 	cl := tcpClient(t, testCookie, cs[0], cs[1])
 	ctx := context.Background()
@@ -78,21 +79,21 @@ func TestClientSerfTCP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nextEvent(t, events, "agent", func(ev WatchEvent) bool { return ev.Type == WatchAgent && ev.Node == cs[0].Name() })
-	c4 := tc.start("ct4", nil)
-	nextEvent(t, events, "nodeup ct4", func(ev WatchEvent) bool { return ev.Type == WatchNodeUp && ev.Node == c4.Name() })
-	nextEvent(t, events, "view of 4", func(ev WatchEvent) bool { return ev.Type == WatchView && ev.Members == 4 })
+	nextEvent(t, events, "agent", func(ev placement.WatchEvent) bool { return ev.Type == placement.WatchAgent && ev.Node == cs[0].Name() })
+	c4 := tc.start(nil)
+	nextEvent(t, events, "nodeup ct4", func(ev placement.WatchEvent) bool { return ev.Type == placement.WatchNodeUp && ev.Node == c4.Name() })
+	nextEvent(t, events, "view of 4", func(ev placement.WatchEvent) bool { return ev.Type == placement.WatchView && ev.Members == 4 })
 	if err := c4.Leave(ctx); err != nil {
 		t.Fatal(err)
 	}
-	nextEvent(t, events, "nodedown ct4", func(ev WatchEvent) bool {
-		return ev.Type == WatchNodeDown && ev.Node == c4.Name() && ev.Reason == "leave"
+	nextEvent(t, events, "nodedown ct4", func(ev placement.WatchEvent) bool {
+		return ev.Type == placement.WatchNodeDown && ev.Node == c4.Name() && ev.Reason == "leave"
 	})
 	_ = cs[0].Close()
-	nextEvent(t, events, "agent-down", func(ev WatchEvent) bool { return ev.Type == WatchAgentDown && ev.Node == cs[0].Name() })
-	nextEvent(t, events, "agent ct2", func(ev WatchEvent) bool { return ev.Type == WatchAgent && ev.Node == cs[1].Name() })
-	nextEvent(t, events, "nodedown ct1", func(ev WatchEvent) bool {
-		return ev.Type == WatchNodeDown && ev.Node == cs[0].Name() && ev.Reason == "failed"
+	nextEvent(t, events, "agent-down", func(ev placement.WatchEvent) bool { return ev.Type == placement.WatchAgentDown && ev.Node == cs[0].Name() })
+	nextEvent(t, events, "agent ct2", func(ev placement.WatchEvent) bool { return ev.Type == placement.WatchAgent && ev.Node == cs[1].Name() })
+	nextEvent(t, events, "nodedown ct1", func(ev placement.WatchEvent) bool {
+		return ev.Type == placement.WatchNodeDown && ev.Node == cs[0].Name() && ev.Reason == "failed"
 	})
 	cancel()
 	waitFor(t, 5*time.Second, func() bool {
@@ -117,18 +118,17 @@ func TestClientSerfTCP(t *testing.T) {
 // agent itself, on TCP over 127.0.0.1, with the key owned by the agent
 // and by the other node.
 func BenchmarkClientCall(b *testing.B) {
-	tc := newTestCluster(b, false)
-	tc.tcp = true
-	cs := tc.startN("bc", 2, nil)
+	tc := newTestCluster(b, false, placementtest.Options{TCP: true})
+	cs := tc.startN(2, nil)
 	setView(cs, cs...)
 	for _, n := range cs {
 		for _, m := range cs {
 			n.Node().SetAddr(m.Name(), m.Node().Addr())
 		}
 	}
-	cfg := DefaultClientConfig()
-	cfg.Cookie, cfg.Agents = testCookie, []AgentAddr{{Name: cs[0].Name(), Addr: cs[0].Node().Addr()}}
-	cl, err := NewClient(cfg)
+	cfg := placement.DefaultClientConfig()
+	cfg.Cookie, cfg.Agents = testCookie, []placement.AgentAddr{{Name: cs[0].Name(), Addr: cs[0].Node().Addr()}}
+	cl, err := placement.NewClient(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -129,8 +129,7 @@ func (c *Cluster) startNode() error {
 // startMembership starts Serf (unless static) and installs the first view.
 func (c *Cluster) startMembership() error {
 	if c.cfg.Static {
-		c.applyInput(viewInput{alive: []memberInfo{c.selfInfo()}, quorum: true})
-		return nil
+		return nil // no view (no owner for any key) until SetStaticView
 	}
 	mem, err := membership.Start(c.cfg.membershipConfig(c.node.Addr(), c.cfg.Logger))
 	if err != nil {

@@ -1,4 +1,4 @@
-package placement
+package placement_test
 
 import (
 	"context"
@@ -10,28 +10,12 @@ import (
 	"time"
 
 	"github.com/placerhq/placer/node"
+	"github.com/placerhq/placer/placement"
+	"github.com/placerhq/placer/placement/placementtest"
 )
 
 // The tests in this file run real Serf (local profile) on 127.0.0.1
-// through a FaultNet, with the node transport on memnet.
-
-const serfTimeout = 15 * time.Second
-
-func gossipAddrs(cs []*Cluster) []string {
-	out := make([]string, len(cs))
-	for i, c := range cs {
-		out[i] = c.Membership().GossipAddr()
-	}
-	return out
-}
-
-func names(cs []*Cluster) []string {
-	out := make([]string, len(cs))
-	for i, c := range cs {
-		out[i] = c.Name()
-	}
-	return out
-}
+// through a FaultNet, with the node transport on memnet (or TCP).
 
 // TestSerfJoinMovesOnlyNewShare: a fourth node joins three that host 400
 // stateful keys; exactly the keys the ring gives the new node move, to it,
@@ -39,16 +23,15 @@ func names(cs []*Cluster) []string {
 func TestSerfJoinMovesOnlyNewShare(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, true)
-	cs := tc.startN("sj", 3, nil)
+	cs := tc.startN(3, nil)
 	converged(t, serfTimeout, cs, 3)
-	tc.logStatsOnFailure()
 	const keys = 400
 	born := createKeys(t, cs[0], kindCounter, keys)
 	before := hostMap(cs, kindCounter)
 	oldRing := cs[0].View().Ring()
-	cs = append(cs, tc.start("sj4", nil))
+	cs = append(cs, tc.start(nil))
 	converged(t, serfTimeout, cs, 4)
-	waitFor(t, serfTimeout, func() bool { return settled(cs, kindCounter) }, "settled after the join: %s", lazy(func() string { return unsettled(cs, kindCounter) }))
+	settled(t, serfTimeout, cs, kindCounter)
 	newRing := cs[0].View().Ring()
 	after := hostMap(cs, kindCounter)
 	moved := 0
@@ -70,18 +53,20 @@ func TestSerfJoinMovesOnlyNewShare(t *testing.T) {
 	}
 	for i := range keys {
 		k := keyName(i)
-		var st counterState
-		var err error
-		var lost []counterState
 		// The original state is on the owner, or (after a false failure)
 		// was handed to the Conflict callback, which runs asynchronously.
-		waitFor(t, 5*time.Second, func() bool {
-			st, err = getState(context.Background(), cs[2], kindCounter, k)
-			lost = tc.lostStates(k)
-			return err == nil && (st.Born == born[k] || slices.ContainsFunc(lost, func(l counterState) bool { return l.Born == born[k] }))
-		}, "%s: state lost: %v", k, lazy(func() string { return fmt.Sprintf("%+v %v (lost copies %+v)", st, err, lost) }))
+		placementtest.CheckFor(t, 5*time.Second, func() error {
+			st, err := getState(context.Background(), cs[2], kindCounter, k)
+			lost := tc.LostStates(k)
+			if err != nil || (st.Born != born[k] && !slices.ContainsFunc(lost, func(l counterState) bool { return l.Born == born[k] })) {
+				return fmt.Errorf("%s: state lost: %+v %v (lost copies %+v)", k, st, err, lost)
+			}
+			return nil
+		})
 	}
-	checkConflictsExplained(t, tc)
+	if n := tc.Conflicts(); n > 0 && tc.FalseFailures() == 0 {
+		t.Fatalf("%d conflicts with no member declared failed", n)
+	}
 	t.Logf("%d of %d keys moved (ideal %d)", moved, keys, keys/4)
 }
 
@@ -90,60 +75,54 @@ func TestSerfJoinMovesOnlyNewShare(t *testing.T) {
 // lost, and nothing arrives out of order.
 func TestSerfLeaveUnderTraffic(t *testing.T) {
 	t.Parallel()
-	leaveUnderTraffic(t, newTestCluster(t, true), "sl")
+	leaveUnderTraffic(t, newTestCluster(t, true))
 }
 
 // TestSerfLeaveUnderTrafficTCP is the same on the TCP transport, whose
 // ordering (per sender, small frames) the handoff relies on too.
 func TestSerfLeaveUnderTrafficTCP(t *testing.T) {
 	t.Parallel()
-	tc := newTestCluster(t, true)
-	tc.tcp = true
-	leaveUnderTraffic(t, tc, "st")
+	leaveUnderTraffic(t, newTestCluster(t, true, placementtest.Options{TCP: true}))
 }
 
-func leaveUnderTraffic(t *testing.T, tc *testCluster, prefix string) {
-	cs := tc.startN(prefix, 4, nil)
+func leaveUnderTraffic(t *testing.T, tc *testCluster) {
+	cs := tc.startN(4, nil)
 	converged(t, serfTimeout, cs, 4)
 	const keys = 1000
 	born := createKeys(t, cs[0], kindCounter, keys)
-	leaver, stay := cs[1], []*Cluster{cs[0], cs[2], cs[3]}
+	leaver, stay := cs[1], []*placement.Cluster{cs[0], cs[2], cs[3]}
 	hosted := len(leaver.Hosted())
-	tc.logStatsOnFailure()
-	tr := startTraffic(stay, kindCounter, keys, 6)
-	tr.flowing(t, 100)
+	tr := startTraffic(t, stay, kindCounter, keys, 6)
 	start := time.Now()
-	if err := leaver.Leave(context.Background()); err != nil {
+	if err := tc.Leave(context.Background(), leaver); err != nil {
 		t.Fatalf("leave: %v", err)
 	}
 	took := time.Since(start)
 	converged(t, serfTimeout, stay, 3)
-	waitFor(t, serfTimeout, func() bool { return settled(stay, kindCounter) }, "settled after the leave: %s", lazy(func() string { return unsettled(stay, kindCounter) }))
-	tr.flowing(t, 100) // traffic after the leave reaches the new owners too
-	tr.halt()
-	checkDelivered(t, tc, stay[0], kindCounter, keys, tr, born)
-	var dropped uint64
+	settled(t, serfTimeout, stay, kindCounter)
+	if err := tr.Flowing(context.Background(), 100); err != nil { // traffic after the leave reaches the new owners too
+		t.Fatal(err)
+	}
+	tc.checkDelivered(stay[0], kindCounter, tr, born)
+	var dropped, buffered uint64
 	for _, c := range stay {
 		dropped += c.Stats().Dropped
+		buffered += c.Stats().Buffered
 	}
 	if dropped != 0 {
 		t.Fatalf("%d sends dropped", dropped)
 	}
-	var buffered uint64
-	for _, c := range cs {
-		buffered += c.Stats().Buffered
-	}
 	t.Logf("left with %d keys in %v; %d messages sent, %d send errors (last %v), %d requests buffered",
-		hosted, took, tr.total.Load(), tr.errs.Load(), tr.lastEr.Load(), buffered)
+		hosted, took, tr.Total(), tr.Errors(), tr.LastError(), buffered)
 }
 
-// TestSerfKillReowns: a node is cut off and stopped; once Serf marks it
-// failed its keys are served again (restarted fresh on their new owners),
-// and monitors of its processes got DOWN noconnection.
+// TestSerfKillReowns: a node crashes; once Serf marks it failed its keys
+// are served again (restarted fresh on their new owners), and monitors of
+// its processes got DOWN noconnection.
 func TestSerfKillReowns(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, true)
-	cs := tc.startN("sk", 3, nil)
+	cs := tc.startN(3, nil)
 	converged(t, serfTimeout, cs, 3)
 	const keys = 200
 	createKeys(t, cs[0], kindCounter, keys)
@@ -159,9 +138,7 @@ func TestSerfKillReowns(t *testing.T) {
 	}
 	defer ib.Close()
 	ref := ib.Monitor(watched)
-	tc.net.Partition([]string{victim.Name()}, names(survivors))
-	tc.fn.Isolate(victim.Membership().GossipAddr())
-	if err := victim.Close(); err != nil {
+	if err := tc.Crash(victim); err != nil {
 		t.Fatal(err)
 	}
 	killed := time.Now()
@@ -172,14 +149,13 @@ func TestSerfKillReowns(t *testing.T) {
 	}
 	converged(t, serfTimeout, survivors, 2)
 	for i := range keys {
-		waitFor(t, serfTimeout, func() bool {
+		placementtest.CheckFor(t, serfTimeout, func() error {
 			_, err := survivors[i%2].Call(ctx, kindCounter, keyName(i), []byte("inc"))
-			return err == nil
-		}, "%s served again", keyName(i))
+			return err
+		})
 	}
 	t.Logf("every key served again %v after the kill", time.Since(killed))
-	waitFor(t, serfTimeout, func() bool { return settled(survivors, kindCounter) }, "settled: %s",
-		lazy(func() string { return unsettled(survivors, kindCounter) }))
+	settled(t, serfTimeout, survivors, kindCounter)
 }
 
 // TestSerfPartitionHeal: a 2|3 partition; both sides write every key, so
@@ -191,9 +167,9 @@ func TestSerfPartitionHeal(t *testing.T) {
 	var mu sync.Mutex
 	conflicts := map[string]int{}
 	tc := newTestCluster(t, true)
-	cs := tc.startN("sp", 5, func(c *Config) {
-		c.Events = func(e Event) {
-			if e.Type == EventConflict {
+	cs := tc.startN(5, func(c *placement.Config) {
+		c.Events = func(e placement.Event) {
+			if e.Type == placement.EventConflict {
 				mu.Lock()
 				conflicts[e.Key]++
 				mu.Unlock()
@@ -202,8 +178,7 @@ func TestSerfPartitionHeal(t *testing.T) {
 	})
 	converged(t, serfTimeout, cs, 5)
 	small, big := cs[:2], cs[2:]
-	tc.fn.Partition(gossipAddrs(small), gossipAddrs(big))
-	tc.net.Partition(names(small), names(big))
+	tc.Partition(small, big)
 	converged(t, serfTimeout, small, 2)
 	converged(t, serfTimeout, big, 3)
 	const keys = 100
@@ -212,17 +187,16 @@ func TestSerfPartitionHeal(t *testing.T) {
 	if h := hostMap(cs, kindCounter); len(h[keyName(0)]) != 2 {
 		t.Fatalf("no duplicate during the partition: %v", h[keyName(0)])
 	}
-	tc.net.Heal()
-	tc.fn.Heal()
+	tc.Heal()
 	converged(t, serfTimeout, cs, 5)
 	merged := time.Now()
-	waitFor(t, 5*time.Second, func() bool { return settled(cs, kindCounter) }, "one process per key within 5 s of the merge: %s", lazy(func() string { return unsettled(cs, kindCounter) }))
+	settled(t, 5*time.Second, cs, kindCounter) // one process per key within 5 s of the merge
 	t.Logf("settled %v after the views merged", time.Since(merged))
 	waitFor(t, 2*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(conflicts) == keys
-	}, "a conflict event per key")
+	}, "a conflict event per key: %v", lazy(func() string { mu.Lock(); defer mu.Unlock(); return fmt.Sprint(len(conflicts)) }))
 	mu.Lock()
 	defer mu.Unlock()
 	for k, n := range conflicts {
@@ -238,21 +212,20 @@ func TestSerfPartitionHeal(t *testing.T) {
 func TestSerfQuorumMinority(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, true)
-	cs := tc.startN("sq", 5, func(c *Config) { c.Quorum = true })
+	cs := tc.startN(5, func(c *placement.Config) { c.Quorum = true })
 	converged(t, serfTimeout, cs, 5)
 	ctx := context.Background()
 	if _, err := cs[0].Call(ctx, kindCounter, "k", nil); err != nil {
 		t.Fatalf("with quorum: %v", err)
 	}
 	small, big := cs[:2], cs[2:]
-	tc.fn.Partition(gossipAddrs(small), gossipAddrs(big))
-	tc.net.Partition(names(small), names(big))
+	tc.Partition(small, big)
 	converged(t, serfTimeout, small, 2)
 	converged(t, serfTimeout, big, 3)
 	for _, c := range small {
 		waitFor(t, serfTimeout, func() bool {
 			_, err := c.Call(ctx, kindCounter, "k", nil)
-			return errors.Is(err, ErrNoQuorum)
+			return errors.Is(err, placement.ErrNoQuorum)
 		}, "%s refuses without quorum", c.Name())
 	}
 	for _, c := range big {
@@ -260,13 +233,12 @@ func TestSerfQuorumMinority(t *testing.T) {
 			t.Fatalf("majority side %s: %v", c.Name(), err)
 		}
 	}
-	tc.net.Heal()
-	tc.fn.Heal()
+	tc.Heal()
 	converged(t, serfTimeout, cs, 5)
-	waitFor(t, serfTimeout, func() bool {
+	placementtest.CheckFor(t, serfTimeout, func() error {
 		_, err := small[0].Call(ctx, kindCounter, "k", nil)
-		return err == nil
-	}, "minority serves again after the heal")
+		return err // the minority serves again after the heal
+	})
 }
 
 // TestSerfQuorumSize: with QuorumSize 3, two nodes refuse to serve until
@@ -274,21 +246,21 @@ func TestSerfQuorumMinority(t *testing.T) {
 func TestSerfQuorumSize(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, true)
-	quorum := func(c *Config) { c.Quorum, c.QuorumSize = true, 3 }
-	cs := tc.startN("sz", 2, quorum)
+	quorum := func(c *placement.Config) { c.Quorum, c.QuorumSize = true, 3 }
+	cs := tc.startN(2, quorum)
 	converged(t, serfTimeout, cs, 2)
 	ctx := context.Background()
 	for _, c := range cs {
-		if _, err := c.Call(ctx, kindCounter, "k", nil); !errors.Is(err, ErrNoQuorum) {
+		if _, err := c.Call(ctx, kindCounter, "k", nil); !errors.Is(err, placement.ErrNoQuorum) {
 			t.Fatalf("%s with 2 of 3: %v", c.Name(), err)
 		}
 	}
-	cs = append(cs, tc.start("sz3", quorum))
+	cs = append(cs, tc.start(quorum))
 	converged(t, serfTimeout, cs, 3)
 	for _, c := range cs {
-		waitFor(t, serfTimeout, func() bool {
+		placementtest.CheckFor(t, serfTimeout, func() error {
 			_, err := c.Call(ctx, kindCounter, "k", nil)
-			return err == nil
-		}, "%s serves with 3 of 3", c.Name())
+			return err
+		})
 	}
 }

@@ -170,7 +170,9 @@ type Config struct {
 	Logger zerolog.Logger
 
 	// Static turns gossip off: no Serf runs, and the node's view is what
-	// SetStaticView last installed (a view of this node alone at Start).
+	// SetStaticView last installed (none at Start: routed requests fail
+	// with ErrNoMembers until the first; give a joining node its view
+	// before the others route to it).
 	// Every node must be given the same members, in the same order of
 	// events, for routing to agree. For tests of kinds without gossip
 	// (placement/placementtest) and for deployments whose members an
@@ -351,6 +353,14 @@ func orLogger(l, def zerolog.Logger) zerolog.Logger {
 
 // tcpTransport is the default transport: TCP on ListenAddr (or the first
 // free port of PortMin..PortMax), with TLS and Resolve.
+// TCPTransport returns the TCP transport factory Start builds when
+// Transport is nil, from ListenAddr, PortMin, PortMax, TLS, Resolve and
+// Cookie: for a caller that wraps it (fault injection, instrumentation)
+// and passes the wrapper as Transport.
+func (c Config) TCPTransport() node.TransportFactory {
+	return c.tcpTransport(orLogger(c.Node.Logger, c.Logger))
+}
+
 func (c *Config) tcpTransport(log zerolog.Logger) node.TransportFactory {
 	tc := transport.DefaultConfig()
 	tc.Cookie, tc.ListenAddr, tc.PortMin, tc.PortMax = c.Cookie, c.ListenAddr, c.PortMin, c.PortMax

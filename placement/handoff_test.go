@@ -1,88 +1,18 @@
-package placement
+package placement_test
 
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/placerhq/placer/node"
+	"github.com/placerhq/placer/placement"
+	"github.com/placerhq/placer/placement/placementtest"
+	"github.com/placerhq/placer/ring"
 )
-
-// createKeys calls "inc" once on each of n counter keys through c and
-// returns each key's Born.
-func createKeys(t testing.TB, c *Cluster, kind string, n int) map[string]string {
-	t.Helper()
-	born := map[string]string{}
-	for i := range n {
-		st, err := getState(context.Background(), c, kind, keyName(i))
-		if err != nil {
-			t.Fatalf("create %s: %v", keyName(i), err)
-		}
-		born[keyName(i)] = st.Born
-	}
-	return born
-}
-
-// checkDelivered waits until every key's count equals what traffic sent
-// it, then checks order and, for exported kinds, that no state was lost.
-// Every message must be in the key's state, with one exception the code
-// documents (availability first, R = 1): if a live member was declared
-// failed meanwhile, a key may have run twice, and the losing copy's
-// messages are then in the state handed to Config.Conflict, never
-// silently gone. So a key's count plus its lost copies' counts must equal
-// what was sent, and a conflict is allowed only after a false failure.
-func checkDelivered(t testing.TB, tc *testCluster, c *Cluster, kind string, n int, tr *traffic, born map[string]string) {
-	t.Helper()
-	if n := tr.callErrs.Load(); n > 0 {
-		t.Fatalf("%d calls failed (last: %v)", n, tr.lastEr.Load())
-	}
-	ctx := context.Background()
-	for i := range n {
-		key := keyName(i)
-		var st counterState
-		var err error
-		var lost []counterState
-		waitFor(t, 5*time.Second, func() bool {
-			st, err = getState(ctx, c, kind, key)
-			lost = tc.lostStates(key)
-			return err == nil && st.Count+lostCount(lost) >= tr.sentTo(key)
-		}, "%s: %v", key, lazy(func() string {
-			return fmt.Sprintf("%d delivered (+%d in lost copies) of %d sent (state %+v, err %v)", st.Count, lostCount(lost), tr.sentTo(key), st, err)
-		}))
-		if st.Count+lostCount(lost) != tr.sentTo(key) || st.Disorder != 0 {
-			t.Fatalf("%s: count %d (+%d in lost copies), sent %d, out of order %d", key, st.Count, lostCount(lost), tr.sentTo(key), st.Disorder)
-		}
-		if born != nil && st.Born != born[key] && !slices.ContainsFunc(lost, func(l counterState) bool { return l.Born == born[key] }) {
-			t.Fatalf("%s: state lost (born %s, now %s, lost copies %+v)", key, born[key], st.Born, lost)
-		}
-	}
-	checkConflictsExplained(t, tc)
-}
-
-// checkConflictsExplained fails t if keys ran twice although no live
-// member was declared failed, and logs them when one was.
-func checkConflictsExplained(t testing.TB, tc *testCluster) {
-	t.Helper()
-	conflicts, falseFailures := tc.conflictCount(), tc.falseFailures()
-	switch {
-	case conflicts > 0 && falseFailures == 0:
-		t.Fatalf("%d conflicts (keys that ran twice) with no member declared failed", conflicts)
-	case conflicts > 0:
-		t.Logf("%d false failure detections (members stalled on a loaded machine) made %d keys run twice; every message is accounted for", falseFailures, conflicts)
-	}
-}
-
-func lostCount(lost []counterState) int64 {
-	var n int64
-	for _, l := range lost {
-		n += l.Count
-	}
-	return n
-}
 
 // TestHandoffOnJoinUnderTraffic: a third node joins the views of two
 // nodes hosting 300 stateful keys while traffic flows from all three;
@@ -91,16 +21,15 @@ func lostCount(lost []counterState) int64 {
 func TestHandoffOnJoinUnderTraffic(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, false)
-	cs := tc.startN("j", 3, nil)
+	cs := tc.startN(3, nil)
 	setView(cs, cs[0], cs[1])
 	const keys = 300
 	born := createKeys(t, cs[0], kindCounter, keys)
 	oldRing := cs[0].View().Ring()
-	tr := startTraffic(cs, kindCounter, keys, 6)
-	tr.flowing(t, 100)
+	tr := startTraffic(t, cs, kindCounter, keys, 6)
 	setView(cs, cs...)
-	waitFor(t, 10*time.Second, func() bool { return settled(cs, kindCounter) }, "keys settled: %s", lazy(func() string { return unsettled(cs, kindCounter) }))
-	tr.halt()
+	settled(t, 10*time.Second, cs, kindCounter)
+	tr.Halt()
 	newRing := cs[0].View().Ring()
 	moved := 0
 	for i := range keys {
@@ -115,8 +44,8 @@ func TestHandoffOnJoinUnderTraffic(t *testing.T) {
 	if got := cs[2].Stats().Imported; got != uint64(moved) {
 		t.Fatalf("new node imported %d keys, ring math says %d", got, moved)
 	}
-	checkDelivered(t, tc, cs[1], kindCounter, keys, tr, born)
-	t.Logf("%d of %d keys moved, %d messages", moved, keys, tr.total.Load())
+	tc.checkDelivered(cs[1], kindCounter, tr, born)
+	t.Logf("%d of %d keys moved, %d messages", moved, keys, tr.Total())
 }
 
 // TestDrainUnderTraffic: a node hosting stateful keys drains while
@@ -124,7 +53,7 @@ func TestHandoffOnJoinUnderTraffic(t *testing.T) {
 func TestDrainUnderTraffic(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, false)
-	cs := tc.startN("d", 3, nil)
+	cs := tc.startN(3, nil)
 	setView(cs, cs...)
 	const keys = 300
 	born := createKeys(t, cs[1], kindCounter, keys)
@@ -132,28 +61,28 @@ func TestDrainUnderTraffic(t *testing.T) {
 	if len(leaver.Hosted()) == 0 {
 		t.Fatal("the leaving node hosts nothing")
 	}
-	tr := startTraffic(cs[1:], kindCounter, keys, 4)
-	tr.flowing(t, 100)
+	tr := startTraffic(t, cs[1:], kindCounter, keys, 4)
 	done := make(chan error, 1)
 	go func() { done <- leaver.Drain(context.Background()) }()
 	// The others learn of the drain only after its pushes began (as gossip
 	// would tell them later), so the first offers are refused and retried.
 	waitFor(t, 10*time.Second, func() bool { return leaver.Stats().HandoffsStarted > 0 }, "no push started")
-	in := viewInput{quorum: true}
-	for _, c := range cs {
-		mi := c.selfInfo()
-		mi.draining = c == leaver
-		in.alive = append(in.alive, mi)
+	ms := make([]placement.StaticMember, len(cs))
+	for i, c := range cs {
+		ms[i] = c.StaticSelf()
+		ms[i].Draining = c == leaver
 	}
 	for _, c := range cs[1:] {
-		c.applyInput(in)
+		if err := c.SetStaticView(ms, true); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, func() bool { return settled(cs, kindCounter) }, "keys settled: %s", lazy(func() string { return unsettled(cs, kindCounter) }))
-	tr.halt()
-	checkDelivered(t, tc, cs[2], kindCounter, keys, tr, born)
+	settled(t, 10*time.Second, cs, kindCounter)
+	tr.Halt()
+	tc.checkDelivered(cs[2], kindCounter, tr, born)
 	if n := len(leaver.Hosted()); n != 0 {
 		t.Fatalf("drained node still hosts %d keys", n)
 	}
@@ -165,7 +94,7 @@ func TestDrainUnderTraffic(t *testing.T) {
 func TestHandoffDownCarriesNewPID(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, false)
-	cs := tc.startN("m", 2, nil)
+	cs := tc.startN(2, nil)
 	a, b := cs[0], cs[1]
 	setView(cs, a)
 	key := findKey(t, func(k string) bool { return buildTestRing(t, a, b).LocateString(k) == b.Name() })
@@ -202,17 +131,21 @@ func TestHandoffDownCarriesNewPID(t *testing.T) {
 	}, "send to the old PID forwarded")
 }
 
-func buildTestRing(t *testing.T, cs ...*Cluster) interface{ LocateString(string) string } {
+// buildTestRing is the ring a static view of cs has (the harness's
+// VNodes, weight 1 each).
+func buildTestRing(t *testing.T, cs ...*placement.Cluster) *ring.Ring {
 	t.Helper()
-	var in viewInput
-	for _, c := range cs {
-		in.alive = append(in.alive, c.selfInfo())
+	cfg := ring.DefaultConfig()
+	cfg.VNodes = cs[0].View().Ring().Config().VNodes
+	ms := make([]ring.Member, len(cs))
+	for i, c := range cs {
+		ms[i] = ring.Member{Name: c.Name(), Weight: 1}
 	}
-	s, _, err := nextSnapshot(nil, in, "", false, cs[0].cfg.VNodes, time.Now(), time.Second)
+	r, err := ring.New(cfg, ms...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s.view.Ring()
+	return r
 }
 
 // TestPlainKindRestartsFresh: a kind without StateExporter restarts fresh
@@ -220,7 +153,7 @@ func buildTestRing(t *testing.T, cs ...*Cluster) interface{ LocateString(string)
 func TestPlainKindRestartsFresh(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, false)
-	cs := tc.startN("p", 2, nil)
+	cs := tc.startN(2, nil)
 	a, b := cs[0], cs[1]
 	setView(cs, a)
 	key := findKey(t, func(k string) bool { return buildTestRing(t, a, b).LocateString(k) == b.Name() })
@@ -230,7 +163,7 @@ func TestPlainKindRestartsFresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	setView(cs, a, b)
-	waitFor(t, 5*time.Second, func() bool { return settled(cs, kindPlain) }, "moved: %s", lazy(func() string { return unsettled(cs, kindPlain) }))
+	settled(t, 5*time.Second, cs, kindPlain)
 	st1, err := getState(ctx, a, kindPlain, key)
 	if err != nil || st1.Born == st0.Born || st1.Count != 0 {
 		t.Fatalf("after the move: %+v %v (before %+v)", st1, err, st0)
@@ -243,7 +176,7 @@ func TestPlainKindRestartsFresh(t *testing.T) {
 func TestPullWaitsForOldOwner(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, false)
-	cs := tc.startN("u", 2, nil)
+	cs := tc.startN(2, nil)
 	a, b := cs[0], cs[1]
 	setView(cs, a)
 	key := findKey(t, func(k string) bool { return buildTestRing(t, a, b).LocateString(k) == b.Name() })
@@ -254,7 +187,7 @@ func TestPullWaitsForOldOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	born[key] = st.Born
-	setView([]*Cluster{b}, a, b) // b knows it owns the key; a does not yet
+	setView([]*placement.Cluster{b}, a, b) // b knows it owns the key; a does not yet
 	for i := 1; i <= 20; i++ {
 		if err := b.Send(ctx, kindCounter, key, []byte(fmt.Sprintf("s %d", i))); err != nil {
 			t.Fatal(err)
@@ -264,8 +197,8 @@ func TestPullWaitsForOldOwner(t *testing.T) {
 	if h := b.Hosted(); len(h) != 1 || h[0].State != "pulling" {
 		t.Fatalf("b: %+v, want one pulling entry", h)
 	}
-	setView([]*Cluster{a}, a, b)
-	waitFor(t, 5*time.Second, func() bool { return settled(cs, kindCounter) }, "settled: %s", lazy(func() string { return unsettled(cs, kindCounter) }))
+	setView([]*placement.Cluster{a}, a, b)
+	settled(t, 5*time.Second, cs, kindCounter)
 	waitFor(t, 2*time.Second, func() bool {
 		st, err = getState(ctx, b, kindCounter, key)
 		return err == nil && st.Count == 20
@@ -282,26 +215,26 @@ func TestPullWaitsForOldOwner(t *testing.T) {
 func TestConflictOnMerge(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
-	var events []Event
-	var conflicts []Conflict
+	var events []placement.Event
+	var conflicts []placement.Conflict
 	tc := newTestCluster(t, false)
-	cs := tc.startN("c", 2, func(c *Config) {
-		c.Events = func(e Event) {
+	cs := tc.startN(2, func(c *placement.Config) {
+		c.Events = func(e placement.Event) {
 			mu.Lock()
 			defer mu.Unlock()
-			if e.Type == EventConflict {
+			if e.Type == placement.EventConflict {
 				events = append(events, e)
 			}
 		}
-		c.Conflict = func(cf Conflict) {
+		c.Conflict = func(cf placement.Conflict) {
 			mu.Lock()
 			defer mu.Unlock()
 			conflicts = append(conflicts, cf)
 		}
 	})
 	a, b := cs[0], cs[1]
-	setView([]*Cluster{a}, a)
-	setView([]*Cluster{b}, b)
+	setView([]*placement.Cluster{a}, a)
+	setView([]*placement.Cluster{b}, b)
 	const keys = 40
 	ctx := context.Background()
 	for i := range keys {
@@ -315,7 +248,7 @@ func TestConflictOnMerge(t *testing.T) {
 		t.Fatalf("no duplicate before the merge: %v", h)
 	}
 	setView(cs, a, b)
-	waitFor(t, 5*time.Second, func() bool { return settled(cs, kindCounter) }, "one process per key: %s", lazy(func() string { return unsettled(cs, kindCounter) }))
+	settled(t, 5*time.Second, cs, kindCounter)
 	waitFor(t, 2*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -323,7 +256,7 @@ func TestConflictOnMerge(t *testing.T) {
 	}, "conflict events")
 	mu.Lock()
 	defer mu.Unlock()
-	byKey := map[string]Conflict{}
+	byKey := map[string]placement.Conflict{}
 	for _, cf := range conflicts {
 		byKey[cf.Key] = cf
 	}
@@ -352,10 +285,10 @@ func TestHandoffWaitsForNewOwnerView(t *testing.T) {
 	failed.Add(1)
 	var once sync.Once
 	tc := newTestCluster(t, false)
-	cs := tc.startN("w", 2, func(c *Config) {
+	cs := tc.startN(2, func(c *placement.Config) {
 		c.HandoffTimeout = 300 * time.Millisecond
-		c.Events = func(e Event) {
-			if e.Type == EventHandoffFailed {
+		c.Events = func(e placement.Event) {
+			if e.Type == placement.EventHandoffFailed {
 				once.Do(failed.Done)
 			}
 		}
@@ -368,8 +301,8 @@ func TestHandoffWaitsForNewOwnerView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	setView([]*Cluster{a}, a, b) // a pushes to b ...
-	setView([]*Cluster{b}, a)    // ... whose view leaves b out
+	setView([]*placement.Cluster{a}, a, b) // a pushes to b ...
+	setView([]*placement.Cluster{b}, a)    // ... whose view leaves b out
 	for i := 1; i <= 10; i++ {
 		if err := a.Send(ctx, kindCounter, key, []byte(fmt.Sprintf("s %d", i))); err != nil {
 			t.Fatal(err)
@@ -379,8 +312,8 @@ func TestHandoffWaitsForNewOwnerView(t *testing.T) {
 	if a.Stats().HandoffsFailed == 0 {
 		t.Fatal("no failed handoff counted")
 	}
-	setView([]*Cluster{b}, a, b)
-	waitFor(t, 5*time.Second, func() bool { return settled(cs, kindCounter) }, "moved: %s", lazy(func() string { return unsettled(cs, kindCounter) }))
+	setView([]*placement.Cluster{b}, a, b)
+	settled(t, 5*time.Second, cs, kindCounter)
 	got, err := getState(ctx, b, kindCounter, key)
 	if err != nil || got.Count != 10 || got.Born != st.Born || got.Disorder != 0 {
 		t.Fatalf("after the move: %+v %v (born %s)", got, err, st.Born)
@@ -391,7 +324,7 @@ func TestHandoffWaitsForNewOwnerView(t *testing.T) {
 // once (each handoff exports once, inside its push) and waits until the
 // test opens the gate.
 type gatedExport struct {
-	counter
+	placementtest.ExportingCounter
 	g *exportGate
 }
 
@@ -412,7 +345,7 @@ func (s *gatedExport) ExportState(p *node.Proc) ([]byte, error) {
 		}
 	}
 	<-g.open
-	return s.counter.ExportState(p)
+	return s.ExportingCounter.ExportState(p)
 }
 
 // TestMigrationBudgetBoundsHandoffs: a node that must hand off 100s of keys
@@ -426,7 +359,7 @@ func TestMigrationBudgetBoundsHandoffs(t *testing.T) {
 	var release sync.Once
 	openGate := func() { release.Do(func() { close(g.open) }) }
 	tc := newTestCluster(t, false)
-	cs := tc.startN("mb", 3, func(c *Config) {
+	cs := tc.startN(3, func(c *placement.Config) {
 		c.MigrationBudget = budget
 		c.HandoffTimeout = 20 * time.Second
 		c.Kinds[kind] = func() node.Behavior { return &gatedExport{g: g} }
@@ -445,7 +378,7 @@ func TestMigrationBudgetBoundsHandoffs(t *testing.T) {
 		}
 	}
 	openGate()
-	waitFor(t, 30*time.Second, func() bool { return settled(cs, kind) }, "keys settled: %s", lazy(func() string { return unsettled(cs, kind) }))
+	settled(t, 30*time.Second, cs, kind)
 	moved := cs[1].Stats().Imported + cs[2].Stats().Imported
 	if moved < keys/3 {
 		t.Fatalf("only %d of %d keys moved", moved, keys)
@@ -462,20 +395,20 @@ func TestEventsOnJoin(t *testing.T) {
 	t.Parallel()
 	const keys = 200
 	var mu sync.Mutex
-	var evs []Event
+	var evs []placement.Event
 	tc := newTestCluster(t, false)
-	cs := tc.startN("ev", 3, nil)
-	first := tc.start("ev0", func(c *Config) {
-		c.Events = func(e Event) { mu.Lock(); evs = append(evs, e); mu.Unlock() }
+	cs := tc.startN(3, nil)
+	first := tc.start(func(c *placement.Config) {
+		c.Events = func(e placement.Event) { mu.Lock(); evs = append(evs, e); mu.Unlock() }
 	})
-	all := append([]*Cluster{first}, cs...)
+	all := append([]*placement.Cluster{first}, cs...)
 	setView(all, first)
 	createKeys(t, first, kindCounter, keys)
 	// The view change plans the moves of the keys active at that moment
 	// (a key still starting is pushed when it activates): wait for all.
-	waitFor(t, 10*time.Second, func() bool { return settled(all, kindCounter) }, "keys active: %s", lazy(func() string { return unsettled(all, kindCounter) }))
+	settled(t, 10*time.Second, all, kindCounter)
 	setView(all, all...)
-	waitFor(t, 10*time.Second, func() bool { return settled(all, kindCounter) }, "keys settled: %s", lazy(func() string { return unsettled(all, kindCounter) }))
+	settled(t, 10*time.Second, all, kindCounter)
 	newRing := first.View().Ring()
 	want := map[string]string{} // moved key -> new owner
 	for i := range keys {
@@ -483,7 +416,7 @@ func TestEventsOnJoin(t *testing.T) {
 			want[keyName(i)] = o
 		}
 	}
-	count := func(typ EventType) int {
+	count := func(typ placement.EventType) int {
 		n := 0
 		for _, e := range evs {
 			if e.Type == typ {
@@ -495,17 +428,17 @@ func TestEventsOnJoin(t *testing.T) {
 	waitFor(t, 5*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return count(EventHandoffFinished) >= len(want)
+		return count(placement.EventHandoffFinished) >= len(want)
 	}, "handoff-finished events: %v", lazy(func() string {
 		mu.Lock()
 		defer mu.Unlock()
-		return fmt.Sprintf("%d of %d", count(EventHandoffFinished), len(want))
+		return fmt.Sprintf("%d of %d", count(placement.EventHandoffFinished), len(want))
 	}))
 	mu.Lock()
 	defer mu.Unlock()
-	var view *Event
+	var view *placement.Event
 	for i := range evs {
-		if evs[i].Type == EventViewChanged && evs[i].Members == 4 {
+		if evs[i].Type == placement.EventViewChanged && evs[i].Members == 4 {
 			view = &evs[i]
 		}
 	}
@@ -514,10 +447,10 @@ func TestEventsOnJoin(t *testing.T) {
 	}
 	// Per moved key: started, then (failed, started)* on retries, then
 	// exactly one finished, to the key's new owner. No other key moves.
-	seq := map[string][]Event{}
+	seq := map[string][]placement.Event{}
 	for _, e := range evs {
 		switch e.Type {
-		case EventHandoffStarted, EventHandoffFailed, EventHandoffFinished:
+		case placement.EventHandoffStarted, placement.EventHandoffFailed, placement.EventHandoffFinished:
 			seq[e.Key] = append(seq[e.Key], e)
 		}
 	}
@@ -537,14 +470,14 @@ func TestEventsOnJoin(t *testing.T) {
 // checkHandoffEvents checks one key's handoff events from node from: a
 // start, any number of failed attempts each followed by a new start, and
 // one finish to node to.
-func checkHandoffEvents(evs []Event, from, to string) error {
+func checkHandoffEvents(evs []placement.Event, from, to string) error {
 	for i, e := range evs {
-		want := EventHandoffStarted
+		want := placement.EventHandoffStarted
 		switch {
 		case i == len(evs)-1:
-			want = EventHandoffFinished
+			want = placement.EventHandoffFinished
 		case i%2 == 1:
-			want = EventHandoffFailed
+			want = placement.EventHandoffFailed
 		}
 		if e.Type != want || e.From != from {
 			return fmt.Errorf("event %d of %d is %v from %s, want %v from %s", i+1, len(evs), e.Type, e.From, want, from)

@@ -1,4 +1,4 @@
-package placement
+package placement_test
 
 import (
 	"errors"
@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/placerhq/placer/node"
+	"github.com/placerhq/placer/placement"
+	"github.com/placerhq/placer/placement/membership"
+	"github.com/placerhq/placer/placement/placementtest"
 	"github.com/placerhq/placer/transport"
 )
 
@@ -14,7 +17,7 @@ const kindBadExport = "bad-export"
 
 // badExport is a kind whose ExportState always fails, so every push of it
 // fails at once.
-type badExport struct{ plainCounter }
+type badExport struct{ placementtest.Counter }
 
 func (*badExport) ExportState(*node.Proc) ([]byte, error) { return nil, errors.New("cannot export") }
 
@@ -26,7 +29,7 @@ func (*badExport) ImportState(*node.Proc, []byte) error { return nil }
 func TestFailedPushBacksOff(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, false)
-	cs := tc.startN("bo", 2, func(c *Config) {
+	cs := tc.startN(2, func(c *placement.Config) {
 		c.Kinds[kindBadExport] = func() node.Behavior { return &badExport{} }
 		c.HandoffTimeout = 2 * time.Second
 	})
@@ -62,7 +65,7 @@ func TestFailedPushBacksOff(t *testing.T) {
 func TestCloseDuringRebalance(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, false)
-	cs := tc.startN("cr", 3, nil)
+	cs := tc.startN(3, nil)
 	setView(cs, cs[0], cs[1])
 	createKeys(t, cs[0], kindCounter, 1000)
 	setView(cs, cs...)
@@ -79,16 +82,20 @@ func TestCloseDuringRebalance(t *testing.T) {
 	}
 }
 
-// A Start that fails before membership starts still shuts down the gossip
+// A placement.Start that fails before membership starts still shuts down the gossip
 // transport it was given (TestMain's leak check would see its goroutines).
 func TestStartFailureShutsGossipTransport(t *testing.T) {
 	t.Parallel()
-	tc := newTestCluster(t, true)
-	cfg := tc.baseConfig("sf1@127.0.0.1")
-	tc.serfConfig(&cfg)
+	tr, err := membership.NewFaultNet(testLogger()).NewTransport("127.0.0.1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := placement.DefaultConfig()
+	cfg.Name, cfg.Cookie = "sf1@127.0.0.1", testCookie
+	cfg.Membership.Profile, cfg.Membership.Transport = membership.ProfileLocal, tr
 	boom := errors.New("no transport today")
 	cfg.Transport = func(node.TransportParams, transport.Handler) (transport.Transport, error) { return nil, boom }
-	if _, err := Start(cfg); !errors.Is(err, boom) {
-		t.Fatalf("Start = %v, want %v", err, boom)
+	if _, err := placement.Start(cfg); !errors.Is(err, boom) {
+		t.Fatalf("placement.Start = %v, want %v", err, boom)
 	}
 }

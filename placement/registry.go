@@ -224,11 +224,37 @@ func (r *registry) waitEmpty(ctx context.Context) error {
 
 // Hosted describes a keyed process hosted by this node (Cluster.Hosted).
 type Hosted struct {
-	Kind  string   `json:"kind"`
-	Key   string   `json:"key"`
-	PID   node.PID `json:"pid"`   // zero while starting or pulling
-	State string   `json:"state"` // starting, pulling, importing, active or moving
+	Kind  string      `json:"kind"`
+	Key   string      `json:"key"`
+	PID   node.PID    `json:"pid"` // zero while starting or pulling
+	State HostedState `json:"state"`
 }
+
+// HostedState is where a hosted key is in its life on this node; in JSON
+// its name.
+type HostedState string
+
+// The states of a hosted key. Requests for a key in any state but
+// StateActive wait in the key's buffer (Config.BufferSize), in order.
+const (
+	// StateStarting: a fresh process is being spawned.
+	StateStarting HostedState = "starting"
+	// StatePulling: this node owns the key and asks its previous owners
+	// whether one of them still hosts it, before starting it fresh.
+	StatePulling HostedState = "pulling"
+	// StateImporting: the process was started from the old owner's state;
+	// it waits for the old owner's finish so that what the old owner
+	// forwards is delivered first.
+	StateImporting HostedState = "importing"
+	// StateActive: requests go straight to the process.
+	StateActive HostedState = "active"
+	// StateMoving: the process is frozen and being handed to its new owner;
+	// what arrives follows it there.
+	StateMoving HostedState = "moving"
+	// StateFlushing: the buffer is being delivered before the key turns
+	// active (after a start, an import or an aborted move).
+	StateFlushing HostedState = "flushing"
+)
 
 // hosted lists the entries sorted by kind and key.
 func (r *registry) hosted() []Hosted {
@@ -237,7 +263,7 @@ func (r *registry) hosted() []Hosted {
 	for _, e := range es {
 		st, pid := e.snapshot()
 		if st != stateGone {
-			out = append(out, Hosted{Kind: e.id.Kind, Key: e.id.Key, PID: pid, State: st.String()})
+			out = append(out, Hosted{Kind: e.id.Kind, Key: e.id.Key, PID: pid, State: HostedState(st.String())})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {

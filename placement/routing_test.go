@@ -1,4 +1,4 @@
-package placement
+package placement_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/placerhq/placer/node"
+	"github.com/placerhq/placer/placement"
 )
 
 // TestRouteStartsOnOwner: requests from any node start each key's process
@@ -15,7 +16,7 @@ import (
 func TestRouteStartsOnOwner(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, false)
-	cs := tc.startN("r", 3, nil)
+	cs := tc.startN(3, nil)
 	setView(cs, cs...)
 	ctx := context.Background()
 	for i := range 60 {
@@ -47,7 +48,7 @@ func TestRouteStartsOnOwner(t *testing.T) {
 func TestEnsureWhereisSend(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, false)
-	cs := tc.startN("e", 3, nil)
+	cs := tc.startN(3, nil)
 	setView(cs, cs...)
 	ctx := context.Background()
 	pid, err := cs[0].EnsureProcess(ctx, kindCounter, "k")
@@ -63,7 +64,7 @@ func TestEnsureWhereisSend(t *testing.T) {
 			t.Fatalf("whereis from %s: %v %v, want %v", c.Name(), got, err, pid)
 		}
 	}
-	if _, err := cs[1].Whereis(ctx, kindCounter, "nobody"); !errors.Is(err, ErrNoProcess) {
+	if _, err := cs[1].Whereis(ctx, kindCounter, "nobody"); !errors.Is(err, placement.ErrNoProcess) {
 		t.Fatalf("whereis of an unknown key: %v", err)
 	}
 	for i := 1; i <= 300; i++ {
@@ -87,16 +88,17 @@ func TestEnsureWhereisSend(t *testing.T) {
 func TestRequestErrors(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, false)
-	c := tc.start("x1", nil)
+	c := tc.start(nil)
+	setView([]*placement.Cluster{c}, c)
 	ctx := context.Background()
-	if _, err := c.Call(ctx, "nokind", "k", nil); !errors.Is(err, ErrUnknownKind) {
+	if _, err := c.Call(ctx, "nokind", "k", nil); !errors.Is(err, placement.ErrUnknownKind) {
 		t.Fatalf("unknown kind: %v", err)
 	}
-	if err := c.Send(ctx, kindCounter, "", nil); !errors.Is(err, ErrBadKey) {
+	if err := c.Send(ctx, kindCounter, "", nil); !errors.Is(err, placement.ErrBadKey) {
 		t.Fatalf("empty key: %v", err)
 	}
-	c.applyInput(viewInput{quorum: true}) // nobody alive: no owner
-	if _, err := c.Call(ctx, kindCounter, "k", nil); !errors.Is(err, ErrNoMembers) {
+	setView([]*placement.Cluster{c}) // nobody alive: no owner
+	if _, err := c.Call(ctx, kindCounter, "k", nil); !errors.Is(err, placement.ErrNoMembers) {
 		t.Fatalf("empty view: %v", err)
 	}
 	if c.Owner("k") != "" {
@@ -104,27 +106,15 @@ func TestRequestErrors(t *testing.T) {
 	}
 }
 
-// findKey returns a key for which want(key) holds.
-func findKey(t *testing.T, want func(key string) bool) string {
-	t.Helper()
-	for i := range 100000 {
-		if k := "f" + strconv.Itoa(i); want(k) {
-			return k
-		}
-	}
-	t.Fatal("no such key")
-	return ""
-}
-
 // TestForwardAlongDisagreeingViews: a node whose view names another owner
 // forwards (one hop here), and the request is served there.
 func TestForwardAlongDisagreeingViews(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, false)
-	cs := tc.startN("f", 3, nil)
+	cs := tc.startN(3, nil)
 	a, b, c := cs[0], cs[1], cs[2]
 	setView(cs, a, b, c)
-	setView([]*Cluster{b, c}, a, c) // b and c believe b is gone
+	setView([]*placement.Cluster{b, c}, a, c) // b and c believe b is gone
 	key := findKey(t, func(k string) bool { return a.Owner(k) == b.Name() && b.Owner(k) == c.Name() })
 	ctx := context.Background()
 	if _, err := a.Call(ctx, kindCounter, key, []byte("inc")); err != nil {
@@ -146,28 +136,28 @@ func TestForwardAlongDisagreeingViews(t *testing.T) {
 }
 
 // TestHopsBound: views that send a request round in circles end, after
-// MaxHops forwards, in ErrNotOwner naming the owner the last node
+// MaxHops forwards, in placement.ErrNotOwner naming the owner the last node
 // believes in (a call) or a counted drop (a send).
 func TestHopsBound(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, false)
-	cs := tc.startN("h", 3, nil)
+	cs := tc.startN(3, nil)
 	a, b, c := cs[0], cs[1], cs[2]
-	setView([]*Cluster{a}, a, b, c)
-	setView([]*Cluster{b}, a, c)
-	setView([]*Cluster{c}, a, b)
+	setView([]*placement.Cluster{a}, a, b, c)
+	setView([]*placement.Cluster{b}, a, c)
+	setView([]*placement.Cluster{c}, a, b)
 	key := findKey(t, func(k string) bool {
 		return a.Owner(k) == b.Name() && b.Owner(k) == c.Name() && c.Owner(k) == b.Name()
 	})
 	ctx := context.Background()
 	_, err := a.Call(ctx, kindCounter, key, []byte("inc"))
-	var notOwner *NotOwnerError
-	if !errors.As(err, &notOwner) || !errors.Is(err, ErrNotOwner) || notOwner.Owner != c.Name() {
-		t.Fatalf("call around the loop: %v, want ErrNotOwner naming %s", err, c.Name())
+	var notOwner *placement.NotOwnerError
+	if !errors.As(err, &notOwner) || !errors.Is(err, placement.ErrNotOwner) || notOwner.Owner != c.Name() {
+		t.Fatalf("call around the loop: %v, want placement.ErrNotOwner naming %s", err, c.Name())
 	}
 	// a -> b -> c -> b: b has used up MaxHops (2) and answers.
 	if got := b.Stats().NotOwner; got != 1 {
-		t.Fatalf("b answered ErrNotOwner %d times", got)
+		t.Fatalf("b answered placement.ErrNotOwner %d times", got)
 	}
 	if err := a.Send(ctx, kindCounter, key, []byte("s 1")); err != nil {
 		t.Fatal(err)
@@ -182,12 +172,12 @@ func TestHopsBound(t *testing.T) {
 func TestMaxHopsZero(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, false)
-	ds := tc.startN("z", 2, func(c *Config) { c.MaxHops = 0 })
+	ds := tc.startN(2, func(c *placement.Config) { c.MaxHops = 0 })
 	a, b := ds[0], ds[1]
-	setView([]*Cluster{a}, a, b)
-	setView([]*Cluster{b}, a)
+	setView([]*placement.Cluster{a}, a, b)
+	setView([]*placement.Cluster{b}, a)
 	key := findKey(t, func(k string) bool { return a.Owner(k) == b.Name() })
-	if _, err := a.Call(context.Background(), kindCounter, key, nil); !errors.Is(err, ErrNotOwner) {
+	if _, err := a.Call(context.Background(), kindCounter, key, nil); !errors.Is(err, placement.ErrNotOwner) {
 		t.Fatalf("MaxHops 0: %v", err)
 	}
 }
@@ -197,7 +187,7 @@ func TestMaxHopsZero(t *testing.T) {
 func TestQuorumRefuses(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, false)
-	cs := tc.startN("q", 2, func(c *Config) { c.Quorum = true })
+	cs := tc.startN(2, func(c *placement.Config) { c.Quorum = true })
 	a, b := cs[0], cs[1]
 	setView(cs, a, b)
 	ctx := context.Background()
@@ -205,11 +195,13 @@ func TestQuorumRefuses(t *testing.T) {
 	if _, err := a.Call(ctx, kindCounter, key, nil); err != nil {
 		t.Fatal(err)
 	}
-	b.applyInput(viewInput{alive: []memberInfo{a.selfInfo(), b.selfInfo()}, quorum: false})
-	if _, err := b.Call(ctx, kindCounter, key, nil); !errors.Is(err, ErrNoQuorum) {
+	if err := b.SetStaticView([]placement.StaticMember{a.StaticSelf(), b.StaticSelf()}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Call(ctx, kindCounter, key, nil); !errors.Is(err, placement.ErrNoQuorum) {
 		t.Fatalf("client on the minority: %v", err)
 	}
-	if _, err := a.Call(ctx, kindCounter, key, nil); !errors.Is(err, ErrNoQuorum) {
+	if _, err := a.Call(ctx, kindCounter, key, nil); !errors.Is(err, placement.ErrNoQuorum) {
 		t.Fatalf("routed to the minority: %v", err)
 	}
 	if b.Stats().NoQuorum < 2 {
@@ -222,7 +214,8 @@ func TestQuorumRefuses(t *testing.T) {
 func TestProcessExitRestarts(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, false)
-	c := tc.start("p1", nil)
+	c := tc.start(nil)
+	setView([]*placement.Cluster{c}, c)
 	ctx := context.Background()
 	pid, err := c.EnsureProcess(ctx, kindCounter, "k")
 	if err != nil {
@@ -243,7 +236,7 @@ func TestProcessExitRestarts(t *testing.T) {
 func TestSendFromKeepsSender(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, false)
-	cs := tc.startN("s", 2, nil)
+	cs := tc.startN(2, nil)
 	setView(cs, cs...)
 	key := findKey(t, func(k string) bool { return cs[0].Owner(k) == cs[0].Name() })
 	ib, err := cs[1].Node().NewInbox()
@@ -264,10 +257,10 @@ func TestSendFromKeepsSender(t *testing.T) {
 	if err := cs[1].Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := cs[1].Send(ctx, kindCounter, key, nil); !errors.Is(err, ErrShutdown) {
+	if err := cs[1].Send(ctx, kindCounter, key, nil); !errors.Is(err, placement.ErrShutdown) {
 		t.Fatalf("send after close: %v", err)
 	}
-	if err := cs[1].Drain(ctx); !errors.Is(err, ErrShutdown) {
+	if err := cs[1].Drain(ctx); !errors.Is(err, placement.ErrShutdown) {
 		t.Fatalf("drain after close: %v", err)
 	}
 }
