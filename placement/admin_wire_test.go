@@ -45,4 +45,3 @@ func TestWireErrorRoundTrip(t *testing.T) {
 		t.Fatal("nil error must encode as nil")
 	}
 }
-

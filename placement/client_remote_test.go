@@ -90,7 +90,9 @@ func TestClientSerfTCP(t *testing.T) {
 		return ev.Type == placement.WatchNodeDown && ev.Node == c4.Name() && ev.Reason == "leave"
 	})
 	_ = cs[0].Close()
-	nextEvent(t, events, "agent-down", func(ev placement.WatchEvent) bool { return ev.Type == placement.WatchAgentDown && ev.Node == cs[0].Name() })
+	nextEvent(t, events, "agent-down", func(ev placement.WatchEvent) bool {
+		return ev.Type == placement.WatchAgentDown && ev.Node == cs[0].Name()
+	})
 	nextEvent(t, events, "agent ct2", func(ev placement.WatchEvent) bool { return ev.Type == placement.WatchAgent && ev.Node == cs[1].Name() })
 	nextEvent(t, events, "nodedown ct1", func(ev placement.WatchEvent) bool {
 		return ev.Type == placement.WatchNodeDown && ev.Node == cs[0].Name() && ev.Reason == "failed"
