@@ -64,12 +64,16 @@ func TestCallFailsWhenConnectionDies(t *testing.T) {
 func callFailsWhenConnectionDies(t *testing.T, tr nodetest.Transport) {
 	c := cluster(t, 2, nodetest.Options{Transport: tr})
 	pid := spawnProbe(t, c.Node(0), c.Name(1), probeArgs{})
+	// The process stays busy until the call has failed: the call is
+	// outstanding at the cut on any schedule (a crash then waits for it).
+	gateName, openGate := newGate(t)
 	errc := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		b, _ := json.Marshal(cmd{Op: "sleep", Dur: 300 * time.Millisecond})
+		b, _ := json.Marshal(cmd{Op: "block", Text: gateName})
 		_, err := c.Node(0).Call(ctx, pid, b)
+		openGate()
 		errc <- err
 	}()
 	nodetest.WaitFor(t, wait, "call outstanding", func() bool { return c.Node(0).Stats().PendingCalls == 1 })
@@ -89,9 +93,11 @@ func TestCallTimeout(t *testing.T) {
 	for _, where := range []int{0, 1} {
 		pid := spawnProbe(t, c.Node(0), c.Name(where), probeArgs{})
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-		b, _ := json.Marshal(cmd{Op: "sleep", Dur: 200 * time.Millisecond})
+		gateName, openGate := newGate(t)
+		b, _ := json.Marshal(cmd{Op: "block", Text: gateName})
 		_, err := c.Node(0).Call(ctx, pid, b)
 		cancel()
+		openGate() // the late reply comes now
 		if !errors.Is(err, node.ErrTimeout) {
 			t.Fatalf("got %v, want ErrTimeout", err)
 		}
@@ -198,9 +204,10 @@ func TestMailboxOverflow(t *testing.T) {
 	n1, n2 := c.Node(0), c.Node(1)
 	slow := spawnProbe(t, n1, c.Name(1), probeArgs{})
 	fast := spawnProbe(t, n1, c.Name(1), probeArgs{})
+	gateName, openGate := newGate(t)
 	release := make(chan struct{})
 	go func() {
-		_, _ = do(t, n1, slow, cmd{Op: "sleep", Dur: 300 * time.Millisecond})
+		_, _ = do(t, n1, slow, cmd{Op: "block", Text: gateName})
 		close(release)
 	}()
 	nodetest.WaitFor(t, wait, "slow busy", func() bool {
@@ -228,6 +235,7 @@ func TestMailboxOverflow(t *testing.T) {
 	if err != nil || info.MailboxLen != 4 || info.MailboxDrops != 7 {
 		t.Fatalf("slow process info %+v %v", info, err)
 	}
+	openGate()
 	<-release
 }
 

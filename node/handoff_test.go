@@ -157,10 +157,11 @@ func TestFreezeTimeoutDoesNotFreeze(t *testing.T) {
 	c := cluster(t, 1, nodetest.Options{})
 	n := c.Node(0)
 	pid := spawnProbe(t, n, c.Name(0), probeArgs{})
+	gateName, openGate := newGate(t)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, _ = do(t, n, pid, cmd{Op: "sleep", Dur: 100 * time.Millisecond})
+		_, _ = do(t, n, pid, cmd{Op: "block", Text: gateName})
 	}()
 	nodetest.WaitFor(t, wait, "busy", func() bool { return n.Stats().PendingCalls == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
@@ -168,6 +169,7 @@ func TestFreezeTimeoutDoesNotFreeze(t *testing.T) {
 	if _, _, err := n.Freeze(ctx, pid); !errors.Is(err, node.ErrTimeout) {
 		t.Fatalf("freeze of a busy process: %v", err)
 	}
+	openGate()
 	<-done
 	if got := string(mustDo(t, n, pid, cmd{Op: "echo", Text: "running"})); got != "running" {
 		t.Fatalf("process after an abandoned freeze: %q", got)

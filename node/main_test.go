@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -62,6 +63,26 @@ type cmd struct {
 }
 
 func newProbe() node.Behavior { return &probe{} }
+
+// gates are what the probe's "block" op waits on, by name: a test holds a
+// process busy for exactly as long as it needs to (no sleep that a loaded
+// machine could outlast).
+var gates sync.Map // name -> chan struct{}
+
+func gate(name string) chan struct{} {
+	ch, _ := gates.LoadOrStore(name, make(chan struct{}))
+	return ch.(chan struct{})
+}
+
+// newGate returns a fresh gate's name and its release, also run at cleanup.
+func newGate(t *testing.T) (string, func()) {
+	name := t.Name() + "/" + fmt.Sprint(time.Now().UnixNano())
+	ch := gate(name)
+	var once sync.Once
+	release := func() { once.Do(func() { close(ch) }) }
+	t.Cleanup(release)
+	return name, release
+}
 
 func (p *probe) Init(pr *node.Proc, args []byte) error {
 	if len(args) > 0 {
@@ -128,6 +149,9 @@ func (p *probe) HandleCall(pr *node.Proc, from node.PID, req []byte) ([]byte, er
 	case "sleep":
 		time.Sleep(c.Dur)
 		return []byte("slept"), nil
+	case "block":
+		<-gate(c.Text)
+		return []byte("released"), nil
 	case "state":
 		return json.Marshal(p.n)
 	}

@@ -272,7 +272,9 @@ func TestRoutingServiceWithCallAsync(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err = sender.Call(ctx, to, []byte(`{"Op":"sleep","Dur":200000000}`))
+	gateName, openGate := newGate(t)
+	defer openGate()
+	_, err = sender.Call(ctx, to, []byte(`{"Op":"block","Text":"`+gateName+`"}`))
 	if !errors.Is(err, node.ErrTimeout) {
 		t.Fatalf("routed call past its deadline: %v", err)
 	}

@@ -141,8 +141,11 @@ func statusOf(m *Membership, name string) Status {
 func allSeeAlive(t testing.TB, timeout time.Duration, ms []*Membership, want int) {
 	t.Helper()
 	for _, m := range ms {
-		waitFor(t, timeout, func() bool { return len(m.Alive()) == want },
-			"%s sees %v alive, want %d", m.Name(), lazy(func() any { return names(m.Alive()) }), want)
+		// Both Serf's member list and the published View (which lags it):
+		// a subscriber's baseline then holds what the test waited for.
+		waitFor(t, timeout, func() bool { return len(m.Alive()) == want && len(m.View().Alive) == want },
+			"%s sees %v alive (published %v), want %d", m.Name(), lazy(func() any { return names(m.Alive()) }),
+			lazy(func() any { return names(m.View().Alive) }), want)
 	}
 }
 
