@@ -101,6 +101,17 @@ type ClusterResult struct {
 	LeaveKeys       int   `json:"leave_keys"`
 	LeaveMessages   int64 `json:"leave_messages"`
 	LeaveSendErrors int64 `json:"leave_send_errors"`
+	// LeaveInLostCopies: messages found only in the state of a copy that
+	// lost a conflict (handed to Config.Conflict: accounted for, not in the
+	// surviving state); LeaveConflicts: conflicts resolved meanwhile;
+	// LeaveFalseFailures: members seen failed and back although none
+	// failed (a stall past the local profile's detection). All three are 0
+	// unless the machine stalled a node; LeaveDisordered: messages seen out
+	// of order per sender.
+	LeaveInLostCopies  int64  `json:"leave_in_lost_copies"`
+	LeaveConflicts     int    `json:"leave_conflicts"`
+	LeaveFalseFailures uint64 `json:"leave_false_failures"`
+	LeaveDisordered    int64  `json:"leave_disordered"`
 	// LeaveBuffered: requests that reached a key while it was in
 	// transition (moving, importing, pulling) and waited in its buffer:
 	// the traffic that actually crossed a handoff.
