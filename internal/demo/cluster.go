@@ -17,6 +17,7 @@ import (
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement"
 	"github.com/placerhq/placer/placement/membership"
+	"github.com/placerhq/placer/placement/placementtest"
 )
 
 // demo is one run of the walk-through: the cluster it started and what it
@@ -29,11 +30,9 @@ type demo struct {
 	o      Options
 	w      io.Writer // the narration (io.Discard with --quiet or --json)
 	log    zerolog.Logger
-	cookie []byte               // never printed
-	gossip *membership.FaultNet // the Serf transports, for partitions
-	wire   *demoNet             // the placer transports, for partitions and crashes
+	cookie []byte                 // never printed
+	h      *placementtest.Cluster // the in-process cluster: TCP and Serf through cuttable networks
 
-	started   int         // nodes ever started (names are node1, node2, ...)
 	nodes     []*demoNode // live cluster nodes, node1 first
 	shell     *node.Inbox // node1's :net_kernel.monitor_nodes(true) inbox
 	expect    []int       // items each todo list holds; nil until created
@@ -70,28 +69,27 @@ func newDemo(o Options, stdout, stderr io.Writer) (*demo, error) {
 			return nil, fmt.Errorf("cookie: %w", err)
 		}
 	}
-	d.gossip = membership.NewFaultNet(d.log)
-	d.wire = newDemoNet()
+	h, err := placementtest.Start(context.Background(), placementtest.Options{
+		Gossip: true, TCP: true, Prefix: "node", Cookie: d.cookie, Logger: d.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.h = h
 	return d, nil
 }
 
 func demoName(i int) string { return fmt.Sprintf("node%d@127.0.0.1", i) }
 
 // nextName is the name the next new node will get.
-func (d *demo) nextName() string { return demoName(d.started + 1) }
-
-// newName names a new node.
-func (d *demo) newName() string {
-	d.started++
-	return demoName(d.started)
-}
+func (d *demo) nextName() string { return d.h.NextName() }
 
 // setup starts the --nodes nodes, node1's monitor_nodes inbox first, and
 // waits until every view holds them all.
 func (d *demo) setup(ctx context.Context) error {
 	start := time.Now()
 	for i := range d.o.Nodes {
-		dn, err := d.startNode(d.newName(), 0, 0)
+		dn, err := d.startNode("", 0, 0)
 		if err != nil {
 			return err
 		}
@@ -110,49 +108,28 @@ func (d *demo) setup(ctx context.Context) error {
 	return nil
 }
 
-// startNode starts a placement node; its transport listens in
-// [portMin, portMax] if portMin > 0. It joins node1 unless it is the first.
+// startNode starts a placement node named name ("" for the next name);
+// its transport listens in [portMin, portMax] if portMin > 0. It joins
+// node1 unless it is the first.
 func (d *demo) startNode(name string, portMin, portMax int) (*demoNode, error) {
-	dn := &demoNode{name: name}
-	cfg, err := d.nodeConfig(dn, portMin, portMax)
+	dn := &demoNode{}
+	c, err := d.h.AddNamed(name, func(cfg *placement.Config) {
+		cfg.Kinds = map[string]node.KindFactory{demoTodoKind: newDemoTodoList}
+		cfg.Node.Kinds = map[string]node.KindFactory{demoResponderKind: newDemoResponder, demoServerKind: newDemoServer}
+		cfg.VNodes, cfg.HandoffTimeout = placement.DefaultConfig().VNodes, placement.DefaultConfig().HandoffTimeout
+		cfg.ReconcileInterval = 200 * time.Millisecond
+		cfg.Membership.ReconcileInterval = 200 * time.Millisecond
+		cfg.Conflict = dn.mergeConflict
+		cfg.Events = d.conflicts.record
+		cfg.PortMin, cfg.PortMax = portMin, portMax
+	})
 	if err != nil {
 		return nil, err
 	}
-	c, err := placement.Start(cfg)
-	if err != nil {
-		// placement.Start hands the gossip transport to membership.Start,
-		// which shuts it down if it fails; a failure before that (say, no
-		// free transport port) leaves it open. Shutdown is idempotent.
-		_ = cfg.Membership.Transport.Shutdown()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	dn.c = c
+	dn.name, dn.c = c.Name(), c
 	dn.ready.Store(c)
 	d.nodes = append(d.nodes, dn)
 	return dn, nil
-}
-
-func (d *demo) nodeConfig(dn *demoNode, portMin, portMax int) (placement.Config, error) {
-	cfg := placement.DefaultConfig()
-	cfg.Name, cfg.Cookie, cfg.Logger = dn.name, d.cookie, d.log
-	cfg.Kinds = map[string]node.KindFactory{demoTodoKind: newDemoTodoList}
-	cfg.Node.Kinds = map[string]node.KindFactory{demoResponderKind: newDemoResponder, demoServerKind: newDemoServer}
-	cfg.Transport = d.wire.factory(d.cookie, portMin, portMax, d.log)
-	cfg.ReconcileInterval = 200 * time.Millisecond
-	cfg.Conflict = dn.mergeConflict
-	cfg.Events = d.conflicts.record
-	cfg.Membership.Profile = membership.ProfileLocal
-	cfg.Membership.ReconcileInterval = 200 * time.Millisecond
-	cfg.Membership.RetryJoinInterval = 100 * time.Millisecond
-	tr, err := d.gossip.NewTransport("127.0.0.1", 0)
-	if err != nil {
-		return cfg, fmt.Errorf("gossip transport for %s: %w", dn.name, err)
-	}
-	cfg.Membership.Transport = tr
-	if len(d.nodes) > 0 {
-		cfg.Membership.Join = []string{d.nodes[0].c.Membership().GossipAddr()}
-	}
-	return cfg, nil
 }
 
 // node returns the live node named name (nil if none).
@@ -183,12 +160,11 @@ func (d *demo) remove(dn *demoNode) {
 }
 
 // crash stops dn the way a crash does: its transport closes first (peers
-// see the connections drop: noconnection), then the node stops without
-// leaving (Serf marks it failed).
+// see the connections drop: noconnection), its gossip goes silent, then the
+// node stops without leaving (Serf marks it failed).
 func (d *demo) crash(dn *demoNode) error {
-	d.wire.crash(dn.name)
 	d.remove(dn)
-	return demoCloseAll([]*demoNode{dn})
+	return d.h.Crash(dn.c)
 }
 
 // demoCloseTimeout bounds the cleanup: a node that has not closed by then is
@@ -196,21 +172,18 @@ func (d *demo) crash(dn *demoNode) error {
 const demoCloseTimeout = 20 * time.Second
 
 // close stops everything the demo started and returns how many nodes it
-// closed (idempotent). It first lets a rebalance in flight finish (up to
-// 5 s): placement.Cluster.Close can hang while a key waits to be pushed
-// (see docs/demo.md, "Known issues").
+// closed (idempotent), each within demoCloseTimeout.
 func (d *demo) close() (int, error) {
 	if d.closed {
 		return 0, nil
 	}
 	d.closed = true
-	if d.expect != nil && len(d.nodes) > 0 {
-		deadline := time.Now().Add(5 * time.Second)
-		for !demoSettled(d.nodes, len(d.expect)) && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
+	n := len(d.nodes)
+	err := demoCloseAll(d.nodes)
+	if err == nil {
+		err = d.h.Close() // what is left: nodes closed already close at once
 	}
-	return len(d.nodes), demoCloseAll(d.nodes)
+	return n, err
 }
 
 // demoCloseAll closes the nodes in parallel, waiting at most demoCloseTimeout.

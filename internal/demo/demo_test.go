@@ -210,22 +210,3 @@ func TestFormatHelpers(t *testing.T) {
 		}
 	}
 }
-
-// TestDemoNetCut: the transport wrapper refuses exactly the cut pairs,
-// both ways, until heal.
-func TestDemoNetCut(t *testing.T) {
-	n := newDemoNet()
-	n.partition([]string{"a"}, []string{"b", "c"})
-	for _, p := range [][2]string{{"a", "b"}, {"b", "a"}, {"c", "a"}} {
-		if n.check(p[0], p[1]) == nil {
-			t.Errorf("%s -> %s passes the cut", p[0], p[1])
-		}
-	}
-	if err := n.check("b", "c"); err != nil {
-		t.Errorf("b -> c: %v", err)
-	}
-	n.heal()
-	if err := n.check("a", "b"); err != nil {
-		t.Errorf("after heal: %v", err)
-	}
-}

@@ -12,6 +12,4 @@ var (
 	ErrCheck = errors.New("check failed")
 	// ErrTimeout: the cluster did not reach an expected state in time.
 	ErrTimeout = errors.New("timed out")
-	// ErrCut: a send refused by the demo's simulated partition.
-	ErrCut = errors.New("cut by the demo partition")
 )

@@ -24,7 +24,7 @@ func stepJoin(ctx context.Context, d *demo) error {
 	}
 	before, _ := demoHosts(d.nodes)
 	oldRing := d.nodes[0].c.View().Ring()
-	name := d.newName()
+	name := d.nextName()
 	d.shellCmd(fmt.Sprintf("iex --name %s -S mix   # then Node.connect(:%q)", name, d.nodes[0].name))
 	d.placer("placement.Start(cfg)   # cfg.Name = %q, cfg.Membership.Join = [node1's gossip address]", name)
 	start := time.Now()
@@ -154,7 +154,7 @@ func (d *demo) leave(ctx context.Context, leaver *demoNode, stay []*demoNode) (d
 		return t, err
 	}
 	t.drain = demoSince(start)
-	err := leaver.c.Leave(lctx)
+	err := d.h.Leave(lctx, leaver.c)
 	t.leave = demoSince(start)
 	d.remove(leaver)
 	if err != nil {

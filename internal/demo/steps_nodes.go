@@ -21,7 +21,7 @@ import (
 func (d *demo) startPlain(name string, hidden bool, cookie []byte) (*node.Node, error) {
 	cfg := node.DefaultConfig()
 	cfg.Name, cfg.Hidden, cfg.Logger = name, hidden, d.log
-	cfg.Transport = d.wire.factory(cookie, 0, 0, d.log)
+	cfg.Transport = d.h.PlainTransport(cookie)
 	n, err := node.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
@@ -174,7 +174,7 @@ func stepPorts(ctx context.Context, d *demo) error {
 	d.placer("transport.Config{PortMin: %d, PortMax: %d}   # the first free port of the range", lo, hi)
 	var got []int
 	for range 2 {
-		dn, err := d.startNode(d.newName(), lo, hi)
+		dn, err := d.startNode("", lo, hi)
 		if err != nil {
 			return err
 		}

@@ -39,23 +39,14 @@ func demoSideNames(side []*demoNode) string {
 	return "{" + strings.Join(demoNodeNames(side), ", ") + "}"
 }
 
-func demoGossipAddrs(side []*demoNode) []string {
-	out := make([]string, len(side))
-	for i, dn := range side {
-		out[i] = dn.c.Membership().GossipAddr()
-	}
-	return out
-}
-
 // split cuts a from b and waits until each side's views hold only it.
 func (d *demo) split(ctx context.Context, a, b []*demoNode) error {
 	connected := d.nodes[0].c.Node().Nodes(node.NodesVisible)
 	d.shellCmd(fmt.Sprintf("# cut the network: side A %s | side B %s", demoSideNames(a), demoSideNames(b)))
 	d.placer("membership.FaultNet.Partition(A's gossip addresses, B's) + the demo's cut of the TCP transport")
 	start := time.Now()
-	d.gossip.Partition(demoGossipAddrs(a), demoGossipAddrs(b))
-	d.wire.partition(demoNodeNames(a), demoNodeNames(b))
-	if err := d.waitFor(ctx, "no connection across the cut", func() bool { return !d.wire.disconnectCut() }); err != nil {
+	d.h.Partition(demoClusters(a), demoClusters(b))
+	if err := d.waitFor(ctx, "no connection across the cut", func() bool { return d.h.CutConnections() == 0 }); err != nil {
 		return err
 	}
 	for _, side := range [][]*demoNode{a, b} {
@@ -113,8 +104,7 @@ func (d *demo) heal(ctx context.Context) error {
 	d.placer("FaultNet.Heal(); the transport cut is removed")
 	d.conflicts.take()
 	start := time.Now()
-	d.gossip.Heal()
-	d.wire.heal()
+	d.h.Heal()
 	if err := d.waitViews(ctx, d.nodes); err != nil {
 		return err
 	}

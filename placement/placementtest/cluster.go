@@ -138,6 +138,21 @@ func (c *Cluster) Add() (*placement.Cluster, error) { return c.AddWith(nil) }
 // AddWith is Add with configure adjusting this node's config after
 // Options.Configure.
 func (c *Cluster) AddWith(configure func(*placement.Config)) (*placement.Cluster, error) {
+	return c.AddNamed("", configure)
+}
+
+// NextName is the name the next Add will give.
+func (c *Cluster) NextName() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nodeName(c.started + 1)
+}
+
+func (c *Cluster) nodeName(i int) string { return fmt.Sprintf("%s%d@127.0.0.1", c.o.Prefix, i) }
+
+// AddNamed is AddWith for a node named name ("" for the next name): for
+// instance a crashed node restarted under its old name (a new creation).
+func (c *Cluster) AddNamed(name string, configure func(*placement.Config)) (*placement.Cluster, error) {
 	c.mu.Lock()
 	c.started++
 	i := c.started
@@ -149,6 +164,9 @@ func (c *Cluster) AddWith(configure func(*placement.Config)) (*placement.Cluster
 	cfg, err := c.config(i, seed, configure)
 	if err != nil {
 		return nil, err
+	}
+	if name != "" {
+		cfg.Name = name
 	}
 	p, err := placement.Start(cfg)
 	if err != nil {
@@ -165,7 +183,7 @@ func (c *Cluster) AddWith(configure func(*placement.Config)) (*placement.Cluster
 // config builds node i's config.
 func (c *Cluster) config(i int, seed string, configure func(*placement.Config)) (placement.Config, error) {
 	cfg := placement.DefaultConfig()
-	cfg.Name, cfg.Cookie = fmt.Sprintf("%s%d@127.0.0.1", c.o.Prefix, i), slices.Clone(c.cookie)
+	cfg.Name, cfg.Cookie = c.nodeName(i), slices.Clone(c.cookie)
 	cfg.Kinds = Kinds()
 	maps.Copy(cfg.Kinds, c.o.Kinds)
 	cfg.VNodes = 128
@@ -369,3 +387,25 @@ func (c *Cluster) ClientTransport(cookie []byte) node.TransportFactory {
 		return c.net.Listen(ec, h)
 	}
 }
+
+// PlainTransport is a transport factory for a bare node.Node (no Serf, no
+// ring: a hidden observer, a node with another cookie) on this cluster's
+// network, obeying its cuts.
+func (c *Cluster) PlainTransport(cookie []byte) node.TransportFactory {
+	if c.net != nil {
+		cookie = slices.Clone(cookie)
+		return c.wire.wrap(func(p node.TransportParams, h transport.Handler) (transport.Transport, error) {
+			ec := memnet.DefaultEndpointConfig()
+			ec.Name, ec.Cookie, ec.CookieFor, ec.Creation, ec.Hidden = p.Name, cookie, p.CookieFor, p.Creation, p.Hidden
+			return c.net.Listen(ec, h)
+		})
+	}
+	cfg := placement.DefaultConfig()
+	cfg.Cookie, cfg.Logger = cookie, c.o.Logger
+	return c.wire.wrap(cfg.TCPTransport())
+}
+
+// CutConnections closes the connections still open across the current
+// partition (a dial that was under way when it began may finish after it)
+// and returns how many it closed: 0 once the cut is complete.
+func (c *Cluster) CutConnections() int { return c.wire.disconnectCut() }

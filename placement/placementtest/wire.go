@@ -104,18 +104,22 @@ func (w *wire) cut(a, b []string) {
 	w.disconnectCut()
 }
 
-// disconnectCut closes every open connection across a cut.
-func (w *wire) disconnectCut() {
+// disconnectCut closes every open connection across a cut and returns how
+// many there were.
+func (w *wire) disconnectCut() int {
 	w.mu.Lock()
 	eps := slices.Collect(maps.Values(w.eps))
 	w.mu.Unlock()
+	n := 0
 	for _, e := range eps { // Peers outside w.mu: the endpoint has locks of its own
 		for _, p := range e.Peers() {
 			if w.check(e.Name(), p.Name) != nil {
 				_ = e.Disconnect(p.Name)
+				n++
 			}
 		}
 	}
+	return n
 }
 
 // heal removes every cut.
