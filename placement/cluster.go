@@ -269,8 +269,10 @@ func (c *Cluster) awaitConvergence(ctx context.Context) {
 // Drain marks this node draining and waits until it hosts no key (or ctx
 // ends: then the error wraps ErrDrain). The node stays a cluster member
 // and keeps routing; it just owns nothing. If no other member is left to
-// take the keys, Drain returns at once (they stop with the node). Leave
-// is Drain, then a graceful Serf leave and Close.
+// take the keys (none alive, and none marked failed that may come back),
+// Drain returns at once (they stop with the node); while others are marked
+// failed it waits for them until ctx ends. Leave is Drain, then a graceful
+// Serf leave and Close.
 func (c *Cluster) Drain(ctx context.Context) error {
 	if c.isClosing() {
 		return ErrShutdown
@@ -282,14 +284,21 @@ func (c *Cluster) Drain(ctx context.Context) error {
 		c.applyInput(in) // stop owning at once; pushes succeed as the others learn
 		c.announceDraining()
 	}
+	warned := false
 	for {
 		n := c.reg.len()
 		switch {
 		case n == 0:
 			return nil
-		case c.View().Ring().Len() == 0:
+		case c.View().Ring().Len() == 0 && !c.failedPeers():
 			c.log.Warn().Int("keys", n).Msg("no other member to hand keys to; they stop with this node")
 			return nil
+		case c.View().Ring().Len() == 0 && !warned:
+			// Members marked failed may be alive and back soon (a stall, a
+			// short partition): wait for them until ctx ends rather than
+			// drop the keys.
+			warned = true
+			c.log.Warn().Int("keys", n).Msg("no member to hand keys to while others are marked failed; waiting for them")
 		}
 		wctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 		err := c.reg.waitEmpty(wctx)
@@ -301,6 +310,20 @@ func (c *Cluster) Drain(ctx context.Context) error {
 			return fmt.Errorf("%w: %d keys still hosted: %w", ErrDrain, c.reg.len(), ctx.Err())
 		}
 	}
+}
+
+// failedPeers reports whether membership lists another member as failed
+// (it may come back).
+func (c *Cluster) failedPeers() bool {
+	if c.mem == nil {
+		return false
+	}
+	for _, m := range c.mem.Members() {
+		if m.Name != c.self && m.Status == membership.StatusFailed {
+			return true
+		}
+	}
+	return false
 }
 
 // announceDraining gossips the draining tag.

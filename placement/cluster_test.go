@@ -264,3 +264,40 @@ func TestSerfQuorumSize(t *testing.T) {
 		})
 	}
 }
+
+// TestDrainWaitsForFailedMembers: a node that drains while every other
+// member is marked failed (a stall, a short partition) keeps its keys and
+// waits instead of dropping them; once the others are back, the drain
+// hands every key off with its state. (Under load a leaving node whose
+// view briefly held only itself used to return from Drain at once and
+// close with its keys.)
+func TestDrainWaitsForFailedMembers(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t, true)
+	cs := tc.startN(2, nil)
+	converged(t, serfTimeout, cs, 2)
+	a, b := cs[0], cs[1]
+	born := createKeys(t, a, kindCounter, 100)
+	tc.FaultNet().Isolate(b.Membership().GossipAddr())
+	converged(t, serfTimeout, []*placement.Cluster{a}, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if err := a.Drain(ctx); !errors.Is(err, placement.ErrDrain) {
+		t.Fatalf("drain with the only other member failed: %v, want ErrDrain after waiting", err)
+	}
+	if len(a.Hosted()) == 0 {
+		t.Fatal("the keys were dropped")
+	}
+	tc.FaultNet().Heal()
+	dctx, dcancel := context.WithTimeout(context.Background(), serfTimeout)
+	defer dcancel()
+	if err := a.Drain(dctx); err != nil {
+		t.Fatalf("drain after the heal: %v", err)
+	}
+	for k, want := range born {
+		st, err := getState(context.Background(), b, kindCounter, k)
+		if err != nil || st.Born != want {
+			t.Fatalf("%s after the drain: %+v %v, born %s", k, st, err, want)
+		}
+	}
+}
