@@ -93,9 +93,18 @@ func (c *Cluster) request(ctx context.Context, op uint8, kind, key string, paylo
 			err = routeError(resp[0], resp[1:])
 		}
 		if attempt > 0 || !c.retryable(err, s) {
-			return nil, wrapNode(err)
+			return nil, wrapNode(nameKind(err, kind))
 		}
 	}
+}
+
+// nameKind adds the kind to an ErrUnknownKind from the owner, whose reply
+// carries only the status code.
+func nameKind(err error, kind string) error {
+	if errors.Is(err, ErrUnknownKind) {
+		return fmt.Errorf("%w: %q", err, kind)
+	}
+	return err
 }
 
 // pick returns the current view and the key's owner in it.
