@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/placerhq/placer/node"
 )
@@ -142,13 +143,27 @@ func (c *Cluster) retryable(err error, sent *snapshot) bool {
 
 // checkRequest validates the arguments of a routed request.
 func checkRequest(ctx context.Context, kind, key string) error {
-	if err := checkName("kind", kind); err != nil {
+	if err := checkKey("kind", kind); err != nil {
 		return err
 	}
-	if err := checkName("key", key); err != nil {
+	if err := checkKey("key", key); err != nil {
 		return err
 	}
 	return ctx.Err()
+}
+
+// checkKey checks a kind or key a caller passes: checkName's rules, and
+// valid UTF-8. Kinds and keys cross JSON (the Client, the CLI, the HTTP
+// API), which turns invalid UTF-8 into U+FFFD and so would merge distinct
+// keys into one process; they are refused instead (docs/placement.md).
+func checkKey(what, s string) error {
+	if err := checkName(what, s); err != nil {
+		return err
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%w: %s %q is not valid UTF-8", ErrBadKey, what, s)
+	}
+	return nil
 }
 
 // wrapNode maps node.ErrShutdown to ErrShutdown (keeping both).
