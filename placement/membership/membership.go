@@ -142,25 +142,8 @@ func newMembership(c Config) *Membership {
 func (m *Membership) startSerf() error {
 	c := &m.cfg
 	libLog := newStdLogger(c.Logger.With().Str("component", "serf").Str("node", c.NodeName).Logger())
-	key, err := DeriveGossipKey(c.Cookie)
-	if err == nil {
-		m.tk, err = deriveTagKey(c.Cookie)
-	}
+	key, tr, advPort, err := m.prepare(libLog)
 	if err != nil {
-		shutdownTransport(c.Transport)
-		return err
-	}
-	if err := checkSnapshotPath(c.SnapshotPath); err != nil {
-		shutdownTransport(c.Transport)
-		return err
-	}
-	tr, advPort, err := openTransport(c, libLog)
-	if err != nil {
-		shutdownTransport(c.Transport)
-		return err
-	}
-	if m.self, err = advertisedAddr(tr, c, advPort); err != nil {
-		shutdownTransport(tr)
 		return err
 	}
 	m.wg.Add(1)
@@ -174,6 +157,34 @@ func (m *Membership) startSerf() error {
 	}
 	m.serf = s
 	return nil
+}
+
+// prepare derives the gossip key (returned) and the tag key, checks the
+// snapshot path, and opens the transport and the address we advertise on
+// it; on failure it shuts the transport down.
+func (m *Membership) prepare(libLog *log.Logger) ([]byte, memberlist.Transport, int, error) {
+	c := &m.cfg
+	key, err := DeriveGossipKey(c.Cookie)
+	if err == nil {
+		m.tk, err = deriveTagKey(c.Cookie)
+	}
+	if err == nil {
+		err = checkSnapshotPath(c.SnapshotPath)
+	}
+	if err != nil {
+		shutdownTransport(c.Transport)
+		return nil, nil, 0, err
+	}
+	tr, advPort, err := openTransport(c, libLog)
+	if err != nil {
+		shutdownTransport(c.Transport)
+		return nil, nil, 0, err
+	}
+	if m.self, err = advertisedAddr(tr, c, advPort); err != nil {
+		shutdownTransport(tr)
+		return nil, nil, 0, err
+	}
+	return key, tr, advPort, nil
 }
 
 func shutdownTransport(t memberlist.Transport) {
