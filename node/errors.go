@@ -12,6 +12,11 @@ var (
 	// ErrNoConnection: the target's node could not be reached, or the
 	// connection died while the request was outstanding.
 	ErrNoConnection = errors.New("node: no connection")
+	// ErrTooLarge: the message (or its reply) exceeds the frame limit of
+	// the link it had to cross; the text names the size and the limit.
+	// The message was not sent: retrying it cannot help. It also wraps
+	// transport.ErrFrameTooLarge when the local transport refused it.
+	ErrTooLarge = errors.New("node: message too large")
 	// ErrTimeout: the caller's deadline passed before the reply arrived.
 	ErrTimeout = errors.New("node: timeout")
 	// ErrMailboxFull: the target's mailbox was full; the call was dropped.

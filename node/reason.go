@@ -118,6 +118,7 @@ const (
 	stBusy        uint8 = 10
 	stInit        uint8 = 11
 	stNoConn      uint8 = 12
+	stTooLarge    uint8 = 13
 )
 
 // statusSentinel returns the sentinel a status code stands for (nil for
@@ -146,6 +147,8 @@ func statusSentinel(st uint8) error {
 		return ErrInit
 	case stNoConn:
 		return ErrNoConnection
+	case stTooLarge:
+		return ErrTooLarge
 	}
 	return nil
 }
@@ -156,7 +159,7 @@ func statusOf(err error) (uint8, string) {
 	if err == nil {
 		return stOK, ""
 	}
-	for st := stNoProc; st <= stNoConn; st++ {
+	for st := stNoProc; st <= stTooLarge; st++ {
 		if s := statusSentinel(st); s != nil && errors.Is(err, s) {
 			return st, err.Error()
 		}

@@ -61,6 +61,8 @@ func (n *Node) sendNode(ctx context.Context, node string, m *transport.Message) 
 		return nil
 	case errors.Is(err, transport.ErrShutdown):
 		return fmt.Errorf("%w: %w", ErrShutdown, err)
+	case errors.Is(err, transport.ErrFrameTooLarge):
+		return fmt.Errorf("%w: to %s: %w", ErrTooLarge, node, err)
 	case ctx.Err() != nil && !errors.Is(err, transport.ErrNoConnection):
 		return fmt.Errorf("%w: sending to %s: %w", ErrTimeout, node, err)
 	}
@@ -273,7 +275,14 @@ func (n *Node) reply(from, to PID, ref uint64, resp []byte, err error) {
 		Type: transport.FrameReply, From: wirePID(from), To: wirePID(to), Ref: ref,
 		Status: st, Reason: text, Payload: resp,
 	}
-	if e := n.sendNode(n.ctx, to.Node, m); e != nil {
+	e := n.sendNode(n.ctx, to.Node, m)
+	if errors.Is(e, ErrTooLarge) {
+		// The caller would only time out: tell it why instead.
+		m.Status, m.Reason = statusOf(fmt.Errorf("reply %w", e))
+		m.Payload = nil
+		e = n.sendNode(n.ctx, to.Node, m)
+	}
+	if e != nil {
 		n.log.Debug().Str("to", to.String()).Err(e).Msg("reply not sent")
 	}
 }

@@ -53,10 +53,12 @@ const (
 	codeNodeShutdown uint16 = 30
 	codeNodeBusy     uint16 = 31
 	codeNodeName     uint16 = 32
+	codeNodeTooLarge uint16 = 33
 	codeAuth         uint16 = 40
 	codeUnknownNode  uint16 = 41
 	codeHeartbeat    uint16 = 42
 	codeConnClosed   uint16 = 43
+	codeFrameTooBig  uint16 = 44
 )
 
 // wireSentinels maps the codes to their sentinels (codeNotOwner is
@@ -75,9 +77,10 @@ var wireSentinels = [...]struct {
 	{codeNodeKind, node.ErrUnknownKind}, {codeNodeRPC, node.ErrUnknownRPC},
 	{codeNodeInit, node.ErrInit}, {codeNodeBadArg, node.ErrBadArg},
 	{codeNodeShutdown, node.ErrShutdown}, {codeNodeBusy, node.ErrBusy},
-	{codeNodeName, node.ErrNameTaken},
+	{codeNodeName, node.ErrNameTaken}, {codeNodeTooLarge, node.ErrTooLarge},
 	{codeAuth, transport.ErrAuth}, {codeUnknownNode, transport.ErrUnknownNode},
 	{codeHeartbeat, transport.ErrHeartbeatTimeout}, {codeConnClosed, transport.ErrConnClosed},
+	{codeFrameTooBig, transport.ErrFrameTooLarge},
 }
 
 // toWire describes err for an admin reply (nil for nil).

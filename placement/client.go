@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/placerhq/placer/node"
 )
@@ -93,9 +94,18 @@ func (c *Cluster) request(ctx context.Context, op uint8, kind, key string, paylo
 			err = routeError(resp[0], resp[1:])
 		}
 		if attempt > 0 || !c.retryable(err, s) {
-			return nil, wrapNode(err)
+			return nil, wrapNode(nameKind(err, kind))
 		}
 	}
+}
+
+// nameKind adds the kind to an ErrUnknownKind from the owner, whose reply
+// carries only the status code.
+func nameKind(err error, kind string) error {
+	if errors.Is(err, ErrUnknownKind) {
+		return fmt.Errorf("%w: %q", err, kind)
+	}
+	return err
 }
 
 // pick returns the current view and the key's owner in it.
@@ -133,13 +143,27 @@ func (c *Cluster) retryable(err error, sent *snapshot) bool {
 
 // checkRequest validates the arguments of a routed request.
 func checkRequest(ctx context.Context, kind, key string) error {
-	if err := checkName("kind", kind); err != nil {
+	if err := checkKey("kind", kind); err != nil {
 		return err
 	}
-	if err := checkName("key", key); err != nil {
+	if err := checkKey("key", key); err != nil {
 		return err
 	}
 	return ctx.Err()
+}
+
+// checkKey checks a kind or key a caller passes: checkName's rules, and
+// valid UTF-8. Kinds and keys cross JSON (the Client, the CLI, the HTTP
+// API), which turns invalid UTF-8 into U+FFFD and so would merge distinct
+// keys into one process; they are refused instead (docs/placement.md).
+func checkKey(what, s string) error {
+	if err := checkName(what, s); err != nil {
+		return err
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%w: %s %q is not valid UTF-8", ErrBadKey, what, s)
+	}
+	return nil
 }
 
 // wrapNode maps node.ErrShutdown to ErrShutdown (keeping both).

@@ -363,7 +363,7 @@ func (cl *Client) View(ctx context.Context) (ViewInfo, error) {
 
 // Lookup returns key's owner and up to n owners in the agent's view.
 func (cl *Client) Lookup(ctx context.Context, key string, n int) (Lookup, error) {
-	if err := checkName("key", key); err != nil {
+	if err := checkKey("key", key); err != nil {
 		return Lookup{}, err
 	}
 	return invoke[Lookup](ctx, cl, RPCLookup, adminReq{Key: key, N: n}, true)

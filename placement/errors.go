@@ -38,7 +38,8 @@ var (
 	// ErrBadRequest: a routed request or handoff message could not be
 	// decoded (a peer speaking another protocol version, or corruption).
 	ErrBadRequest = errors.New("placement: bad request")
-	// ErrBadKey: a kind or key is empty or longer than MaxKeyLen.
+	// ErrBadKey: a kind or key is empty, longer than MaxKeyLen, or not
+	// valid UTF-8 (see docs/placement.md, "Keys").
 	ErrBadKey = errors.New("placement: bad kind or key")
 	// ErrDrain: Leave could not hand every key off before its deadline;
 	// the error says how many keys were still hosted.

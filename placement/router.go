@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/placerhq/placer/node"
@@ -57,7 +58,7 @@ func (c *Cluster) route(req routeReq, deadline time.Time, reply node.ReplyFunc) 
 		return
 	}
 	if !c.kinds[req.kind] {
-		c.fail(req, reply, ErrUnknownKind)
+		c.fail(req, reply, fmt.Errorf("%w: %q", ErrUnknownKind, req.kind))
 		return
 	}
 	id := keyID{Kind: req.kind, Key: req.key}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/placerhq/placer/node"
 )
@@ -59,7 +60,8 @@ const (
 // routeReq is a routed request.
 //
 // Layout (big-endian): u8 version (1), u8 op, u8 flags, u8 hops, u64 sender
-// epoch, u64 sender view checksum, uvarint len + kind, uvarint len + key,
+// epoch, u64 sender view checksum, uvarint len + kind, uvarint len + key
+// (both valid UTF-8, else the request is refused),
 // [PID sender if flagFrom], then the payload to the end.
 // PID: u16 len + node name, u64 id, u32 creation.
 type routeReq struct {
@@ -109,6 +111,9 @@ func decodeRouteReq(b []byte) (routeReq, error) {
 	}
 	if r.key, rest, err = readString(rest); err != nil {
 		return r, err
+	}
+	if !utf8.ValidString(r.kind) || !utf8.ValidString(r.key) {
+		return r, fmt.Errorf("%w: %w: kind or key not valid UTF-8", ErrBadRequest, ErrBadKey)
 	}
 	if r.flags&flagFrom != 0 {
 		if r.from, rest, err = readPID(rest); err != nil {

@@ -107,7 +107,8 @@ const seedRoot = "../testdata/fuzz"
 // TestFuzzSeedFiles checks that the seed files match the lists (or rewrites
 // them with -update-seeds).
 func TestFuzzSeedFiles(t *testing.T) {
-	fuzzseed.Check(t, seedRoot, map[string][]fuzzseed.Seed{"FuzzDecodeRouteReq": routeSeeds(), "FuzzDecodeHandoffMsg": handoffSeeds()},
+	fuzzseed.Check(t, seedRoot, map[string][]fuzzseed.Seed{"FuzzDecodeRouteReq": routeSeeds(), "FuzzDecodeHandoffMsg": handoffSeeds(),
+		"FuzzKey": keySeeds()},
 		*updateSeeds, "go test ./placement -run TestFuzzSeedFiles -update-seeds")
 }
 

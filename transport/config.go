@@ -82,8 +82,39 @@ type Config struct {
 	// Default 3 s.
 	DialTimeout time.Duration
 	// MaxPendingHandshakes caps inbound connections that have not yet
-	// authenticated; further ones are closed at once. Default 64.
+	// authenticated, in connections. At the cap a new connection takes the
+	// place of the oldest pending one that is waiting for its peer (a
+	// silent one first, then one stuck after its Hello), never of one from
+	// a known member's address unless it comes from one itself; if none can
+	// go, the new one is closed at once (Stats.InboundRefusedBusy). Each
+	// pending connection holds a goroutine and a 4 KiB read buffer (about
+	// 16 KiB with kernel state; more with TLS), so the cap bounds what
+	// unauthenticated peers cost. A larger cap gives a legitimate dialer
+	// more time to finish its handshake under a flood (it is displaced only
+	// after this many newer connections arrived while it still waits) at
+	// that price per slot. 0 means the default, 256.
 	MaxPendingHandshakes int
+	// MaxPendingPerHost caps pending inbound connections from one IP
+	// address that is not a known member's (see below), in connections. At
+	// the cap a new connection from that address takes the place of its
+	// own oldest waiting one, or is closed (Stats.InboundRefusedPerHost),
+	// so one flooding host only ever competes with itself. Smaller values
+	// isolate hosts better but limit how many nodes behind one NAT address
+	// can connect at the same instant. 0 means the default, 64.
+	//
+	// Known members' addresses are the IP addresses of SetAddr entries and
+	// of connected peers: connections from them are exempt from this cap
+	// and are never displaced by connections from other addresses.
+	MaxPendingPerHost int
+	// HelloTimeout is how long an inbound connection may take to send each
+	// handshake message it owes: its TLS handshake and Hello from accept,
+	// its Auth from our Challenge, its Confirm from our AuthAck (all
+	// within HandshakeTimeout). A silent or slow-loris connection is closed
+	// after it (Stats.InboundTimedOut). Shorter frees slots sooner under a
+	// flood; it must exceed a round trip (two with TLS) plus the dialer's
+	// scheduling delay, or distant peers cannot connect. 0 means the
+	// default, 1 s.
+	HelloTimeout time.Duration
 	// HeartbeatInterval is how long a connection may stay idle before a
 	// heartbeat frame is sent. Default 500 ms.
 	HeartbeatInterval time.Duration
@@ -118,10 +149,32 @@ func DefaultConfig() Config {
 		MaxQueueBytes:        8 << 20,
 		HandshakeTimeout:     5 * time.Second,
 		DialTimeout:          3 * time.Second,
-		MaxPendingHandshakes: 64,
+		MaxPendingHandshakes: defaultMaxPending,
+		MaxPendingPerHost:    defaultMaxPerHost,
+		HelloTimeout:         defaultHelloTimeout,
 		HeartbeatInterval:    500 * time.Millisecond,
 		HeartbeatTimeout:     2 * time.Second,
 		WriteTimeout:         10 * time.Second,
+	}
+}
+
+// Defaults of the admission limits (zero in a Config means these).
+const (
+	defaultMaxPending   = 256
+	defaultMaxPerHost   = 64
+	defaultHelloTimeout = time.Second
+)
+
+// fillDefaults replaces the zero admission limits with their defaults.
+func (c *Config) fillDefaults() {
+	if c.MaxPendingHandshakes == 0 {
+		c.MaxPendingHandshakes = defaultMaxPending
+	}
+	if c.MaxPendingPerHost == 0 {
+		c.MaxPendingPerHost = defaultMaxPerHost
+	}
+	if c.HelloTimeout == 0 {
+		c.HelloTimeout = defaultHelloTimeout
 	}
 }
 
@@ -167,8 +220,8 @@ func (c *Config) validateSizes() error {
 		return fmt.Errorf("transport config: BulkWindow %d out of range [2 KiB, 1 GiB]", c.BulkWindow)
 	case c.MaxQueueBytes < 64<<10:
 		return fmt.Errorf("transport config: MaxQueueBytes %d below 64 KiB", c.MaxQueueBytes)
-	case c.MaxPendingHandshakes < 1:
-		return fmt.Errorf("transport config: MaxPendingHandshakes must be positive")
+	case c.MaxPendingHandshakes < 1 || c.MaxPendingPerHost < 1:
+		return fmt.Errorf("transport config: MaxPendingHandshakes and MaxPendingPerHost must be positive (0 = default)")
 	}
 	return nil
 }
@@ -179,7 +232,7 @@ func (c *Config) validateTimes() error {
 		v    time.Duration
 	}{{"HandshakeTimeout", c.HandshakeTimeout}, {"DialTimeout", c.DialTimeout},
 		{"HeartbeatInterval", c.HeartbeatInterval}, {"HeartbeatTimeout", c.HeartbeatTimeout},
-		{"WriteTimeout", c.WriteTimeout}} {
+		{"WriteTimeout", c.WriteTimeout}, {"HelloTimeout", c.HelloTimeout}} {
 		if d.v <= 0 {
 			return fmt.Errorf("transport config: %s must be positive", d.name)
 		}

@@ -308,11 +308,7 @@ func TestHandshakeTimeoutAndPendingCap(t *testing.T) {
 		defer c.Close()
 		silent = append(silent, c)
 	}
-	waitFor(t, 5*time.Second, "two pending handshakes", func() bool {
-		a.ep.mu.Lock()
-		defer a.ep.mu.Unlock()
-		return a.ep.inbound == 2
-	})
+	waitFor(t, 5*time.Second, "two pending handshakes", func() bool { return a.ep.Stats().PendingInbound == 2 })
 	extra, err := net.Dial("tcp", a.ep.Addr())
 	if err != nil {
 		t.Fatal(err)

@@ -30,13 +30,17 @@ type Endpoint struct {
 	done   chan struct{} // closed by Close
 	wg     sync.WaitGroup
 
-	mu      sync.Mutex // guards the fields below
-	closed  bool
-	peers   map[string]*peer         // state per peer node name
-	addrs   map[string]string        // address book (SetAddr)
-	pending map[net.Conn]struct{}    // connections still in their handshake (both directions)
-	inbound int                      // inbound connections in their handshake
-	conns   atomic.Pointer[connsMap] // registered connections; replaced (never mutated) under mu
+	stats counters
+
+	mu         sync.Mutex // guards the fields below
+	closed     bool
+	peers      map[string]*peer         // state per peer node name
+	addrs      map[string]string        // address book (SetAddr)
+	pending    map[net.Conn]struct{}    // connections still in their handshake (both directions)
+	adm        admission                // inbound connections in their handshake (admit.go)
+	known      map[string]struct{}      // known members' IP addresses (knownLocked)
+	knownDirty bool                     // addrs or peers changed since known was built
+	conns      atomic.Pointer[connsMap] // registered connections; replaced (never mutated) under mu
 }
 
 type connsMap = map[string]*conn
@@ -56,7 +60,10 @@ type dialAttempt struct {
 	err      error
 }
 
-var _ Transport = (*Endpoint)(nil)
+var (
+	_ Transport   = (*Endpoint)(nil)
+	_ StatsSource = (*Endpoint)(nil)
+)
 
 // Listen validates cfg, starts listening (unless cfg.ListenAddr is empty)
 // and returns the running Endpoint. h receives messages and peer events.
@@ -67,6 +74,7 @@ func Listen(cfg Config, h Handler) (*Endpoint, error) {
 	if cfg.PortMin > 0 && cfg.PortMax == 0 {
 		cfg.PortMax = cfg.PortMin
 	}
+	cfg.fillDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -92,6 +100,7 @@ func newEndpoint(cfg Config, h Handler) *Endpoint {
 		peers:   make(map[string]*peer),
 		addrs:   make(map[string]string),
 		pending: make(map[net.Conn]struct{}),
+		adm:     newAdmission(cfg.MaxPendingHandshakes, cfg.MaxPendingPerHost),
 	}
 	e.log = newLogger(cfg.Logger.With().Str("component", "transport").Str("node", cfg.Name).Logger())
 	e.ctx, e.cancel = context.WithCancel(context.Background())
@@ -150,6 +159,7 @@ func (e *Endpoint) Addr() string { return e.addr }
 func (e *Endpoint) SetAddr(node, addr string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.knownDirty = true
 	if addr == "" {
 		delete(e.addrs, node)
 		return
@@ -237,6 +247,7 @@ func (e *Endpoint) Close() error {
 	}
 	e.mu.Unlock()
 	e.wg.Wait()
+	e.log.close()
 	return nil
 }
 

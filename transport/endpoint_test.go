@@ -388,7 +388,9 @@ func TestConfigValidation(t *testing.T) {
 		"fragment > frame": func(c *Config) { c.FragmentSize = 2 << 20 },
 		"tiny window":      func(c *Config) { c.BulkWindow = 100 },
 		"tiny queue":       func(c *Config) { c.MaxQueueBytes = 1000 },
-		"no handshakes":    func(c *Config) { c.MaxPendingHandshakes = 0 },
+		"no handshakes":    func(c *Config) { c.MaxPendingHandshakes = -1 },
+		"no per-host":      func(c *Config) { c.MaxPendingPerHost = -1 },
+		"negative hello":   func(c *Config) { c.HelloTimeout = -time.Second },
 		"zero timeout":     func(c *Config) { c.HandshakeTimeout = 0 },
 		"tight heartbeat":  func(c *Config) { c.HeartbeatTimeout = c.HeartbeatInterval },
 	}

@@ -71,6 +71,17 @@ type codec struct {
 
 const internMax = 4096
 
+// BodySize returns the size of m's frame body (docs/protocol.md §2) on a
+// connection from node local to node peer: what Send checks against the
+// peer's MaxFrameSize. It fails with ErrProtocol for a type Send does not
+// take. Other transports (transport/memnet) use it to enforce the same
+// limit.
+func BodySize(local, peer string, m *Message) (int, error) {
+	cd := codec{local: local, peer: peer}
+	n, _, err := cd.bodySize(m)
+	return n, err
+}
+
 // bodySize computes the encoded body size of m and its fields byte.
 func (cd *codec) bodySize(m *Message) (int, uint8, error) {
 	if !isDataType(m.Type) {

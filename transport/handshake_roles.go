@@ -3,8 +3,10 @@ package transport
 import (
 	"bufio"
 	"crypto/hmac"
+	"errors"
 	"fmt"
 	"io"
+	"syscall"
 )
 
 // dialDecisions are the endpoint's choices at the end of a dialer
@@ -20,6 +22,11 @@ type dialDecisions struct {
 // acceptDecisions are the endpoint's choices at the end of an acceptor
 // handshake.
 type acceptDecisions struct {
+	// step, if not nil, is called each time the acceptor starts waiting
+	// for the dialer's next message (Auth, then Confirm), with the name
+	// the dialer's Hello claimed, so that the endpoint can give it
+	// HelloTimeout and let admission know.
+	step func(s hsStage, claimed string) error
 	// decide picks the AuthAck status once the dialer has proved the
 	// cookie, registering the connection when it returns statusOK. An
 	// error (shutdown) rejects the dialer.
@@ -42,7 +49,7 @@ func dialHandshake(r *bufio.Reader, w io.Writer, c *hsConfig, want string, d dia
 	}
 	chBody, err := expectHS(r, hsChallenge)
 	if err != nil {
-		return hsPeer{}, err
+		return hsPeer{}, unanswered(err)
 	}
 	ch, err := parseHello(chBody)
 	if err != nil {
@@ -66,6 +73,21 @@ func dialHandshake(r *bufio.Reader, w io.Writer, c *hsConfig, want string, d dia
 	return peer, finishDial(w, peer, status, d)
 }
 
+// errUnanswered marks a dial whose connection the acceptor closed (or
+// reset) without a word before its Challenge or AuthAck: it was shedding
+// unauthenticated connections, so the dialer may try again at once. (An
+// acceptor that refuses us says so with a Reject.)
+var errUnanswered = errors.New("closed before the handshake was answered")
+
+// unanswered marks err with errUnanswered if the connection ended (EOF or
+// reset); a Reject, a malformed frame or a timeout is left as it is.
+func unanswered(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+		return fmt.Errorf("%w: %w", errUnanswered, err)
+	}
+	return err
+}
+
 // checkChallenge verifies the acceptor's Challenge against our Hello.
 func (c *hsConfig) checkChallenge(h, ch *hello, want string) error {
 	switch {
@@ -83,7 +105,7 @@ func (c *hsConfig) checkChallenge(h, ch *hello, want string) error {
 func readAuthAck(r *bufio.Reader, cookie, helloBody, chBody []byte) (uint8, error) {
 	ack, err := expectHS(r, hsAuthAck)
 	if err != nil {
-		return 0, err
+		return 0, unanswered(err)
 	}
 	if len(ack) != 1+proofSize {
 		return 0, fmt.Errorf("%w: AuthAck of %d bytes", ErrProtocol, len(ack))
@@ -131,6 +153,9 @@ func acceptHandshake(r *bufio.Reader, w io.Writer, c *hsConfig, d acceptDecision
 	}
 	h, version, err := c.checkHello(w, helloBody)
 	if err != nil {
+		return hsPeer{}, err
+	}
+	if err := d.await(stageAuth, h.name); err != nil {
 		return hsPeer{}, err
 	}
 	ch, err := c.newHello(version, 0)
@@ -191,12 +216,23 @@ func (c *hsConfig) checkHello(w io.Writer, body []byte) (hello, uint8, error) {
 	return h, v, nil
 }
 
+// await calls step, if set.
+func (d *acceptDecisions) await(s hsStage, claimed string) error {
+	if d.step == nil {
+		return nil
+	}
+	return d.step(s, claimed)
+}
+
 // finishAccept completes the handshake after the AuthAck was sent.
 func finishAccept(r *bufio.Reader, peer hsPeer, status uint8, d acceptDecisions) error {
 	switch status {
 	case statusNOK:
 		return errLostRace
 	case statusAlive:
+		if err := d.await(stageConfirm, peer.name); err != nil {
+			return err
+		}
 		body, err := expectHS(r, hsConfirm)
 		if err != nil {
 			return err

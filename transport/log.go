@@ -1,57 +1,48 @@
 package transport
 
 import (
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/placerhq/placer/transport/internal/ratelog"
 )
 
-// warnEvery is the least time between two warnings of one kind; the ones in
-// between are counted and reported with the next (an unauthenticated peer
-// must not be able to flood the log).
+// warnEvery is the least time between two warnings of one kind; the count
+// of the ones in between is logged one interval after the last line (an
+// unauthenticated peer must not be able to flood the log, and the operator
+// must still learn promptly how many failures there were).
 const warnEvery = time.Second
 
-// logger is the endpoint's zerolog logger plus a per-kind rate limit for
+// logger is the endpoint's zerolog logger plus per-kind rate-limited
 // warnings.
 type logger struct {
 	zerolog.Logger
-	mu         sync.Mutex // guards last and suppressed
-	last       map[string]time.Time
-	suppressed map[string]int
+	rl *ratelog.Logger
 }
 
 func newLogger(l zerolog.Logger) *logger {
-	return &logger{Logger: l, last: make(map[string]time.Time), suppressed: make(map[string]int)}
+	return &logger{Logger: l, rl: ratelog.New(l, warnEvery)}
 }
 
-// warn logs msg at warn level unless a warning of the same kind was logged
-// less than warnEvery ago. addr is the remote address ("" if none).
+// warn logs msg at warn level, rate-limited per kind. addr is the remote
+// address ("" if none). Never pass a secret.
 func (l *logger) warn(kind, msg string, err error, addr string) {
-	l.mu.Lock()
-	now := time.Now()
-	if now.Sub(l.last[kind]) < warnEvery {
-		l.suppressed[kind]++
-		l.mu.Unlock()
-		return
-	}
-	n := l.suppressed[kind]
-	l.last[kind] = now
-	delete(l.suppressed, kind)
-	l.mu.Unlock()
-	ev := l.Warn()
-	if addr != "" {
-		ev = ev.Str("addr", addr)
-	}
-	if err != nil {
-		ev = ev.Str("err", err.Error())
-	}
-	if n > 0 {
-		ev = ev.Int("suppressed", n)
-	}
-	ev.Msg(msg)
+	l.rl.Warn(kind, msg, func(ev *zerolog.Event) *zerolog.Event {
+		if addr != "" {
+			ev = ev.Str("addr", addr)
+		}
+		if err != nil {
+			ev = ev.Str("err", err.Error())
+		}
+		return ev
+	})
 }
 
 func (l *logger) debug(msg, addr string, err error) {
 	l.Debug().Str("addr", addr).Str("err", err.Error()).Msg(msg)
 }
+
+// close reports the pending counts of suppressed warnings and stops their
+// timers.
+func (l *logger) close() { l.rl.Close() }

@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"fmt"
+	"net"
 	"time"
 )
 
@@ -203,6 +204,7 @@ func (pe *peer) notifyLocked() {
 
 // publishLocked rebuilds the lock-free snapshot Send reads.
 func (e *Endpoint) publishLocked() {
+	e.knownDirty = true
 	m := make(connsMap, len(e.peers))
 	for name, pe := range e.peers {
 		if pe.conn != nil {
@@ -210,4 +212,37 @@ func (e *Endpoint) publishLocked() {
 		}
 	}
 	e.conns.Store(&m)
+}
+
+// knownLocked reports whether host is a known member's address: the host
+// of an address-book entry or of a connected peer. The set is rebuilt
+// after either changed (knownDirty).
+func (e *Endpoint) knownLocked(host string) bool {
+	if e.knownDirty {
+		e.known = make(map[string]struct{}, len(e.addrs)+len(e.peers))
+		for _, a := range e.addrs {
+			if h, _, err := net.SplitHostPort(a); err == nil {
+				e.known[h] = struct{}{}
+			}
+		}
+		for _, pe := range e.peers {
+			if pe.conn != nil {
+				e.known[hostOf(pe.conn.nc.RemoteAddr())] = struct{}{}
+			}
+		}
+		e.knownDirty = false
+	}
+	_, ok := e.known[host]
+	return ok
+}
+
+// memberLocked reports whether name is a known member at host: the
+// address book maps it to an address on host, or it is connected from
+// host.
+func (e *Endpoint) memberLocked(name, host string) bool {
+	if h, _, err := net.SplitHostPort(e.addrs[name]); err == nil && h == host {
+		return true
+	}
+	pe := e.peers[name]
+	return pe != nil && pe.conn != nil && hostOf(pe.conn.nc.RemoteAddr()) == host
 }

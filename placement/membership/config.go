@@ -46,7 +46,8 @@ type Config struct {
 	// for a node that serves keys; may be empty for a pure observer.
 	TransportAddr string
 	// Weight is this node's relative capacity on the ring, gossiped in a
-	// tag. Default 1; at least 1. Change it at run time with SetWeight.
+	// tag. Default 1; range 1..MaxWeight (4096). Change it at run time
+	// with SetWeight.
 	Weight int
 	// ProtocolVersion is the placer protocol version this node speaks,
 	// gossiped in a tag so that placement can refuse incompatible members.
@@ -54,14 +55,15 @@ type Config struct {
 	ProtocolVersion int
 	// Tags are extra key/value tags gossiped with this node and reported in
 	// Member.Tags. Keys "placer" and "placer.*" are reserved. The encoded
-	// tags (these plus placer's own, about 70 bytes) must fit memberlist's
-	// 512-byte metadata limit. Default none.
+	// tags (these plus placer's own and their signature, about 130 bytes)
+	// must fit memberlist's 512-byte metadata limit. Default none.
 	Tags map[string]string
 
 	// Cookie is the cluster secret (at least MinCookieLen bytes). The gossip
 	// encryption key is derived from it (DeriveGossipKey), so nodes with
-	// another cookie can neither join nor read the gossip. Required. Never
-	// logged.
+	// another cookie can neither join nor read the gossip; so is a second
+	// key that signs every member's tags, so that holding the gossip key
+	// alone never makes a member. Required. Never logged.
 	Cookie []byte
 
 	// Profile selects the timing: ProfileLAN (default; Serf's LAN
@@ -157,7 +159,13 @@ func (c *Config) validate() error {
 }
 
 func (c *Config) validateName() error {
-	return validNodeName(c.NodeName)
+	if err := validNodeName(c.NodeName); err != nil {
+		return err
+	}
+	if err := validMemberName(c.NodeName); err != nil { // what every peer checks
+		return fmt.Errorf("%w: NodeName: %w", ErrInvalidConfig, err)
+	}
+	return nil
 }
 
 // validNodeName checks the "name@host" form.
@@ -191,10 +199,8 @@ func (c *Config) validateAddrs() error {
 			return fmt.Errorf("%w: %s %d out of range", ErrInvalidConfig, p.name, p.v)
 		}
 	}
-	if c.TransportAddr != "" {
-		if _, _, err := net.SplitHostPort(c.TransportAddr); err != nil {
-			return fmt.Errorf("%w: TransportAddr %q: %w", ErrInvalidConfig, c.TransportAddr, err)
-		}
+	if err := validTransportAddr(c.TransportAddr); err != nil {
+		return fmt.Errorf("%w: TransportAddr: %w", ErrInvalidConfig, err)
 	}
 	for _, j := range c.Join {
 		if strings.TrimSpace(j) == "" {
@@ -205,8 +211,8 @@ func (c *Config) validateAddrs() error {
 }
 
 func (c *Config) validateTags() error {
-	if c.Weight < 1 {
-		return fmt.Errorf("%w: Weight %d, need at least 1", ErrInvalidConfig, c.Weight)
+	if c.Weight < 1 || c.Weight > MaxWeight {
+		return fmt.Errorf("%w: Weight %d not in 1..%d", ErrInvalidConfig, c.Weight, MaxWeight)
 	}
 	if c.ProtocolVersion < 1 {
 		return fmt.Errorf("%w: ProtocolVersion %d, need at least 1", ErrInvalidConfig, c.ProtocolVersion)
@@ -214,7 +220,9 @@ func (c *Config) validateTags() error {
 	if err := checkExtraTags(c.Tags); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
-	if err := checkTagSize(buildTags(c.TransportAddr, c.Weight, c.ProtocolVersion, c.Tags)); err != nil {
+	sized := buildTags(c.TransportAddr, c.Weight, c.ProtocolVersion, c.Tags)
+	sized[TagSignature] = strings.Repeat("s", sigLen) // the signature's size
+	if err := checkTagSize(sized); err != nil {
 		return fmt.Errorf("%w: Tags: %w", ErrInvalidConfig, err)
 	}
 	return nil

@@ -10,6 +10,11 @@
 //     weight, the placer protocol version and a placer marker. Serf members
 //     without the marker (a stock serf agent sharing the gossip pool) are
 //     never reported.
+//   - Signed tags. Every node signs its tags, name and gossip address with
+//     a key derived from the cookie (not the gossip key), and verifies
+//     everyone else's; a member with the marker but bad tags or signature
+//     is refused and logged, so the gossip key alone never makes a ring
+//     member.
 //   - A gossip key derived from the cookie (DeriveGossipKey: HKDF-SHA256,
 //     fixed salt and info, 32-byte AES key), so gossip is encrypted and
 //     authenticated and a process without the cookie can neither join nor

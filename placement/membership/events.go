@@ -1,6 +1,7 @@
 package membership
 
 import (
+	"errors"
 	"slices"
 	"time"
 
@@ -40,14 +41,19 @@ func (m *Membership) enqueue(e serf.Event) {
 		return
 	}
 	batch := make([]rawEvent, 0, len(me.Members))
+	refused := false
 	for _, sm := range me.Members {
-		pm, ok := memberFromSerf(sm)
-		if !ok {
-			continue // a stock serf agent or a malformed member: never reported
+		pm, err := m.tk.memberFromSerf(sm)
+		if err != nil { // a stock serf agent, or a refused member: never reported
+			refused = refused || !errors.Is(err, errNotPlacer)
+			continue
 		}
 		batch = append(batch, rawEvent{reap: me.Type == serf.EventMemberReap, member: pm})
 	}
 	if len(batch) == 0 {
+		if refused {
+			m.kickPublish() // so that the refusal is logged now
+		}
 		return
 	}
 	m.pendMu.Lock()
@@ -114,12 +120,34 @@ func (m *Membership) publish() {
 			changes = append(changes, c)
 		}
 	}
-	current := m.Members()
+	current, refused := m.scan()
+	m.logRefusals(refused)
 	changes = append(changes, m.tr.reconcile(current)...)
 	m.qMu.Lock()
 	q := m.qt.update(current)
 	m.qMu.Unlock()
 	m.install(current, changes, q)
+}
+
+// logRefusals logs, at warn level, each member refused (a placer tag but
+// bad tags or signature: never a ring member) that was not refused for the
+// same reason at the previous publish, and forgets members no longer
+// refused. So a refusal is logged once, not on every reconcile tick, and
+// the map is bounded by Serf's member list. Neither the signature nor a
+// key is ever logged.
+func (m *Membership) logRefusals(refused map[string]string) {
+	for name, why := range refused {
+		if m.rejected[name] == why {
+			continue
+		}
+		m.stats.rejections.Add(1)
+		m.log.Warn().Str("member", name).Str("reason", why).
+			Msg("refused a gossip member claiming to be a placer node: it never enters the ring")
+	}
+	if refused == nil {
+		refused = map[string]string{}
+	}
+	m.rejected = refused
 }
 
 // install publishes a View if changes is not empty or the quorum moved.

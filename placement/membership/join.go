@@ -234,13 +234,13 @@ func (m *Membership) serfLeave() (err error) {
 	return nil
 }
 
-// SetWeight changes this node's ring weight (w >= 1) and gossips it. The
+// SetWeight changes this node's ring weight (1..MaxWeight) and gossips it. The
 // others see a ChangeUpdate. ErrTagsUpdate means the new weight is in
 // effect locally but its broadcast did not go out within the profile's
 // broadcast timeout (gossip still carries it later).
 func (m *Membership) SetWeight(w int) error {
-	if w < 1 {
-		return fmt.Errorf("%w: weight %d, need at least 1", ErrInvalidArgument, w)
+	if w < 1 || w > MaxWeight {
+		return fmt.Errorf("%w: weight %d not in 1..%d", ErrInvalidArgument, w, MaxWeight)
 	}
 	m.tagsMu.Lock()
 	defer m.tagsMu.Unlock()
@@ -262,7 +262,7 @@ func (m *Membership) applyTagsLocked(w int, extra map[string]string) error {
 	if err := m.checkJoinable(); err != nil {
 		return err
 	}
-	tags := buildTags(m.cfg.TransportAddr, w, m.cfg.ProtocolVersion, extra)
+	tags := m.signedTags(w, extra)
 	if err := checkTagSize(tags); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 	}

@@ -32,7 +32,9 @@ const (
 // encrypted and authenticated without a second secret to distribute, and the
 // cookie itself never leaves the process. A stock `serf agent` can share the
 // pool only if it is given this key (base64, its -encrypt flag); it is then
-// still never listed as a placer member (it lacks the placer tag).
+// still never listed as a placer member: members must sign their tags with
+// a second key derived from the cookie (see TagSignature), so forged
+// placer tags are refused.
 //
 // The returned key is a secret: never log it.
 func DeriveGossipKey(cookie []byte) ([]byte, error) {

@@ -87,7 +87,8 @@ func TestCookieNeverLogged(t *testing.T) {
 		t.Fatal("expected both membership and bridged serf logs")
 	}
 	key, _ := DeriveGossipKey(c.cookie)
-	for _, secret := range [][]byte{c.cookie, wrong.Cookie, key} {
+	tk, _ := deriveTagKey(c.cookie)
+	for _, secret := range [][]byte{c.cookie, wrong.Cookie, key, tk} {
 		for _, enc := range []string{
 			string(secret), hex.EncodeToString(secret), base64.StdEncoding.EncodeToString(secret),
 			base64.RawStdEncoding.EncodeToString(secret), fmt.Sprint(secret),

@@ -12,6 +12,9 @@ import (
 	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/serf/serf"
+
+	"github.com/placerhq/placer/ring"
+	"github.com/placerhq/placer/transport"
 )
 
 // Tag keys placer gossips for every member. A Serf member without TagPlacer
@@ -19,7 +22,7 @@ import (
 const (
 	TagPlacer    = "placer"        // marker; its value is the tag schema version, PlacerTagValue
 	TagTransport = "placer.addr"   // the placer transport address (host:port)
-	TagWeight    = "placer.weight" // decimal weight >= 1
+	TagWeight    = "placer.weight" // decimal weight in 1..MaxWeight
 	TagProtocol  = "placer.proto"  // decimal placer protocol version >= 1
 
 	// PlacerTagValue is the value of TagPlacer written by this version.
@@ -27,6 +30,10 @@ const (
 
 	reservedTagPrefix = "placer."
 )
+
+// MaxWeight is the largest ring weight a member may have (the ring's own
+// bound): a member gossiping more is refused.
+const MaxWeight = ring.MaxWeight
 
 // Status is a member's state as Serf sees it.
 type Status uint8
@@ -96,44 +103,65 @@ func fromSerfStatus(s serf.MemberStatus) (Status, bool) {
 	return 0, false
 }
 
-// memberFromSerf converts a Serf member. ok is false for a member without
-// the placer marker, with an unknown status, or with malformed placer tags
-// (a member of a newer tag schema, or not a placer node at all).
-func memberFromSerf(sm serf.Member) (Member, bool) {
-	st, ok := fromSerfStatus(sm.Status)
-	if !ok {
-		return Member{}, false
+// memberFromTags parses and validates placer's tags (not the signature,
+// which tagKey.memberFromSerf checks); the error says what is wrong.
+func memberFromTags(name string, tags map[string]string) (Member, error) {
+	if v := tags[TagPlacer]; v != PlacerTagValue {
+		return Member{}, fmt.Errorf("tag schema %q, this node reads %q", v, PlacerTagValue)
 	}
-	m, ok := memberFromTags(sm.Name, sm.Tags)
-	if !ok {
-		return Member{}, false
+	if err := validMemberName(name); err != nil {
+		return Member{}, err
 	}
-	m.Status = st
-	m.GossipAddr = net.JoinHostPort(sm.Addr.String(), strconv.Itoa(int(sm.Port)))
-	return m, true
-}
-
-// memberFromTags parses placer's tags; ok is false unless every placer tag
-// is present and well formed.
-func memberFromTags(name string, tags map[string]string) (Member, bool) {
-	if tags[TagPlacer] != PlacerTagValue {
-		return Member{}, false
+	addr := tags[TagTransport]
+	if err := validTransportAddr(addr); err != nil {
+		return Member{}, err
 	}
 	w, err1 := strconv.Atoi(tags[TagWeight])
 	pv, err2 := strconv.Atoi(tags[TagProtocol])
-	if err1 != nil || err2 != nil || w < 1 || pv < 1 {
-		return Member{}, false
+	if err1 != nil || w < 1 || w > MaxWeight {
+		return Member{}, fmt.Errorf("weight %q not in 1..%d", tags[TagWeight], MaxWeight)
 	}
-	m := Member{
-		Name: name, TransportAddr: tags[TagTransport], Weight: w,
-		ProtocolVersion: pv, Tags: make(map[string]string),
+	if err2 != nil || pv < 1 {
+		return Member{}, fmt.Errorf("protocol version %q not a positive number", tags[TagProtocol])
 	}
+	m := Member{Name: name, TransportAddr: addr, Weight: w, ProtocolVersion: pv, Tags: make(map[string]string)}
 	for k, v := range tags {
 		if !reservedTag(k) {
 			m.Tags[k] = v
 		}
 	}
-	return m, true
+	return m, nil
+}
+
+// validMemberName checks a member's name as the transport will use it:
+// "name@host" (transport.ValidateName) within Serf's limits.
+func validMemberName(name string) error {
+	if err := transport.ValidateName(name); err != nil {
+		return err
+	}
+	if len(name) > maxNodeNameLen || strings.ContainsAny(name, "/ \t\r\n") {
+		return fmt.Errorf("node name %q: longer than %d bytes, or '/' or whitespace in it", name, maxNodeNameLen)
+	}
+	return nil
+}
+
+// validTransportAddr checks a transport address tag: empty (a node that
+// serves nothing) or host:port with both parts, printable, at most 255
+// bytes.
+func validTransportAddr(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" || port == "" || len(addr) > 255 {
+		return fmt.Errorf("transport address %q is not host:port", addr)
+	}
+	for _, r := range addr {
+		if r <= ' ' || r == 0x7f {
+			return fmt.Errorf("transport address %q has a space or control character", addr)
+		}
+	}
+	return nil
 }
 
 func reservedTag(k string) bool {

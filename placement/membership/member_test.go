@@ -1,6 +1,8 @@
 package membership
 
 import (
+	"bytes"
+	"errors"
 	"maps"
 	"net"
 	"testing"
@@ -12,11 +14,24 @@ func serfMember(name string, st serf.MemberStatus, tags map[string]string) serf.
 	return serf.Member{Name: name, Addr: net.IPv4(127, 0, 0, 1), Port: 7946, Status: st, Tags: tags}
 }
 
+// testTagKey is a tag key for unit tests.
+func testTagKey(t testing.TB, cookie []byte) tagKey {
+	t.Helper()
+	k, err := deriveTagKey(cookie)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+var unitCookie = []byte("membership-unit-test-cookie-0123456789")
+
 func TestMemberFromSerf(t *testing.T) {
-	good := buildTags("10.0.0.1:4000", 3, 2, map[string]string{"zone": "a"})
-	m, ok := memberFromSerf(serfMember("a@h", serf.StatusFailed, good))
-	if !ok {
-		t.Fatal("placer member rejected")
+	k := testTagKey(t, unitCookie)
+	good := k.sign("a@h", "127.0.0.1:7946", buildTags("10.0.0.1:4000", 3, 2, map[string]string{"zone": "a"}))
+	m, err := k.memberFromSerf(serfMember("a@h", serf.StatusFailed, good))
+	if err != nil {
+		t.Fatalf("placer member rejected: %v", err)
 	}
 	want := Member{
 		Name: "a@h", GossipAddr: "127.0.0.1:7946", TransportAddr: "10.0.0.1:4000",
@@ -25,22 +40,71 @@ func TestMemberFromSerf(t *testing.T) {
 	if !m.equal(want) {
 		t.Fatalf("got %+v, want %+v", m, want)
 	}
+	if _, err := k.memberFromSerf(serfMember("x@h", serf.StatusAlive, map[string]string{"role": "web"})); !errors.Is(err, errNotPlacer) {
+		t.Fatalf("stock serf agent: %v, want errNotPlacer", err)
+	}
+}
+
+// TestMemberRefused: every way a gossip-key holder could forge, edit or
+// replay tags, and every malformed tag, is refused (not as errNotPlacer:
+// these are logged).
+func TestMemberRefused(t *testing.T) {
+	k := testTagKey(t, unitCookie)
+	other := testTagKey(t, []byte("another-cookie-entirely-0123456789abcdef"))
+	base := buildTags("10.0.0.1:4000", 3, 1, nil)
+	signed := func(name string, tags map[string]string) map[string]string {
+		return k.sign(name, "127.0.0.1:7946", tags)
+	}
 	bad := []struct {
-		name string
-		st   serf.MemberStatus
-		tags map[string]string
+		name, member string
+		st           serf.MemberStatus
+		tags         map[string]string
 	}{
-		{"stock serf agent", serf.StatusAlive, map[string]string{"role": "web"}},
-		{"future schema", serf.StatusAlive, with(good, TagPlacer, "2")},
-		{"weight 0", serf.StatusAlive, with(good, TagWeight, "0")},
-		{"weight junk", serf.StatusAlive, with(good, TagWeight, "x")},
-		{"no proto", serf.StatusAlive, without(good, TagProtocol)},
-		{"status none", serf.StatusNone, good},
+		{"unsigned", "x@h", serf.StatusAlive, base},
+		{"signed with another cookie", "x@h", serf.StatusAlive, other.sign("x@h", "127.0.0.1:7946", base)},
+		{"signature of another name", "x@h", serf.StatusAlive, signed("y@h", base)},
+		{"signature of another gossip address", "x@h", serf.StatusAlive, k.sign("x@h", "10.9.9.9:7946", base)},
+		{"edited after signing", "x@h", serf.StatusAlive, with(signed("x@h", base), TagWeight, "4096")},
+		{"extra tag added after signing", "x@h", serf.StatusAlive, with(signed("x@h", base), "zone", "b")},
+		{"garbage signature", "x@h", serf.StatusAlive, with(base, TagSignature, "!!")},
+		{"name without @host", "evil", serf.StatusAlive, signed("evil", base)},
+		{"name with a space", "ev il@h", serf.StatusAlive, signed("ev il@h", base)},
+		{"future schema", "x@h", serf.StatusAlive, signed("x@h", with(base, TagPlacer, "2"))},
+		{"weight 0", "x@h", serf.StatusAlive, signed("x@h", with(base, TagWeight, "0"))},
+		{"weight over MaxWeight", "x@h", serf.StatusAlive, signed("x@h", with(base, TagWeight, "4097"))},
+		{"weight junk", "x@h", serf.StatusAlive, signed("x@h", with(base, TagWeight, "x"))},
+		{"bogus address", "x@h", serf.StatusAlive, signed("x@h", with(base, TagTransport, "bogus"))},
+		{"address without host", "x@h", serf.StatusAlive, signed("x@h", with(base, TagTransport, ":4000"))},
+		{"no proto", "x@h", serf.StatusAlive, signed("x@h", without(base, TagProtocol))},
+		{"status none", "x@h", serf.StatusNone, signed("x@h", base)},
 	}
 	for _, b := range bad {
-		if _, ok := memberFromSerf(serfMember("x@h", b.st, b.tags)); ok {
-			t.Errorf("%s: accepted as a placer member", b.name)
+		_, err := k.memberFromSerf(serfMember(b.member, b.st, b.tags))
+		if err == nil || errors.Is(err, errNotPlacer) {
+			t.Errorf("%s: %v, want a refusal", b.name, err)
 		}
+	}
+	if _, err := k.memberFromSerf(serfMember("x@h", serf.StatusAlive, signed("x@h", with(base, TagWeight, "4096")))); err != nil {
+		t.Errorf("weight 4096 signed: %v", err)
+	}
+}
+
+// TestTagKeyDistinct: the tag key is neither the gossip key nor the
+// cookie, and depends on the cookie.
+func TestTagKeyDistinct(t *testing.T) {
+	gk, err := DeriveGossipKey(unitCookie)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := testTagKey(t, unitCookie)
+	if len(k) != 32 || bytes.Equal(k, gk) || bytes.Contains(unitCookie, k) {
+		t.Fatal("the tag key must be 32 bytes distinct from the gossip key and the cookie")
+	}
+	if bytes.Equal(k, testTagKey(t, append([]byte{1}, unitCookie...))) {
+		t.Fatal("another cookie gave the same tag key")
+	}
+	if _, err := deriveTagKey(unitCookie[:MinCookieLen-1]); !errors.Is(err, ErrInvalidCookie) {
+		t.Fatalf("short cookie: %v", err)
 	}
 }
 
@@ -79,8 +143,8 @@ func FuzzMemberFromTags(f *testing.F) {
 	f.Add("2", "1", "99999999999999999999", "x", "", "")
 	f.Fuzz(func(t *testing.T, marker, weight, proto, addr, k, v string) {
 		tags := map[string]string{TagPlacer: marker, TagWeight: weight, TagProtocol: proto, TagTransport: addr, k: v}
-		if m, ok := memberFromTags("n@h", tags); ok {
-			if m.Weight < 1 || m.ProtocolVersion < 1 || m.TransportAddr != tags[TagTransport] {
+		if m, err := memberFromTags("n@h", tags); err == nil {
+			if m.Weight < 1 || m.Weight > MaxWeight || m.ProtocolVersion < 1 || m.TransportAddr != tags[TagTransport] {
 				t.Fatalf("accepted bad member %+v from %v", m, tags)
 			}
 			for key := range m.Tags {
@@ -89,13 +153,13 @@ func FuzzMemberFromTags(f *testing.F) {
 				}
 			}
 		}
-		if reservedTag(k) || k == "" {
+		if reservedTag(k) || k == "" || validTransportAddr(addr) != nil {
 			return
 		}
 		built := buildTags(addr, 2, 3, map[string]string{k: v})
-		m, ok := memberFromTags("n@h", built)
-		if !ok || m.Weight != 2 || m.ProtocolVersion != 3 || m.TransportAddr != addr || m.Tags[k] != v || len(m.Tags) != 1 {
-			t.Fatalf("round trip of %v gave %+v ok=%v", built, m, ok)
+		m, err := memberFromTags("n@h", built)
+		if err != nil || m.Weight != 2 || m.ProtocolVersion != 3 || m.TransportAddr != addr || m.Tags[k] != v || len(m.Tags) != 1 {
+			t.Fatalf("round trip of %v gave %+v, %v", built, m, err)
 		}
 	})
 }

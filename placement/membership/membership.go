@@ -1,9 +1,12 @@
 package membership
 
 import (
+	"errors"
 	"fmt"
 	"log"
 	"maps"
+	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -29,6 +32,8 @@ type Membership struct {
 	log    zerolog.Logger
 	serf   *serf.Serf
 	events chan serf.Event // Serf's EventCh, read only by drainLoop
+	tk     tagKey          // signs our tags, verifies everyone's; a secret
+	self   string          // our advertised gossip address, covered by our signature
 
 	done      chan struct{} // closed when Shutdown begins
 	drainStop chan struct{} // closed once serf.Shutdown has returned
@@ -54,8 +59,11 @@ type Membership struct {
 	pending []rawEvent
 	kick    chan struct{} // capacity 1; a token means "publish soon"
 
-	// tr is owned by the publish loop (and by Start before it runs).
-	tr *tracker
+	// tr and rejected are owned by the publish loop (and by Start before it
+	// runs). rejected maps each refused member's name to why, so each
+	// refusal is logged once until it changes or the member goes.
+	tr       *tracker
+	rejected map[string]string
 	// qMu guards qt (the publish loop and ResetQuorum use it).
 	qMu sync.Mutex
 	qt  *quorumTracker
@@ -75,7 +83,7 @@ type Membership struct {
 	joined       chan struct{} // closed at the first successful join
 
 	stats struct {
-		events, views, joinAttempts atomic.Uint64
+		events, views, joinAttempts, rejections atomic.Uint64
 	}
 }
 
@@ -122,6 +130,7 @@ func newMembership(c Config) *Membership {
 		extra:     maps.Clone(c.Tags),
 		kick:      make(chan struct{}, 1),
 		tr:        newTracker(),
+		rejected:  make(map[string]string),
 		qt:        newQuorumTracker(),
 		subs:      make(map[chan View]struct{}),
 		joined:    make(chan struct{}),
@@ -133,18 +142,8 @@ func newMembership(c Config) *Membership {
 func (m *Membership) startSerf() error {
 	c := &m.cfg
 	libLog := newStdLogger(c.Logger.With().Str("component", "serf").Str("node", c.NodeName).Logger())
-	key, err := DeriveGossipKey(c.Cookie)
+	key, tr, advPort, err := m.prepare(libLog)
 	if err != nil {
-		shutdownTransport(c.Transport)
-		return err
-	}
-	if err := checkSnapshotPath(c.SnapshotPath); err != nil {
-		shutdownTransport(c.Transport)
-		return err
-	}
-	tr, advPort, err := openTransport(c, libLog)
-	if err != nil {
-		shutdownTransport(c.Transport)
 		return err
 	}
 	m.wg.Add(1)
@@ -158,6 +157,34 @@ func (m *Membership) startSerf() error {
 	}
 	m.serf = s
 	return nil
+}
+
+// prepare derives the gossip key (returned) and the tag key, checks the
+// snapshot path, and opens the transport and the address we advertise on
+// it; on failure it shuts the transport down.
+func (m *Membership) prepare(libLog *log.Logger) ([]byte, memberlist.Transport, int, error) {
+	c := &m.cfg
+	key, err := DeriveGossipKey(c.Cookie)
+	if err == nil {
+		m.tk, err = deriveTagKey(c.Cookie)
+	}
+	if err == nil {
+		err = checkSnapshotPath(c.SnapshotPath)
+	}
+	if err != nil {
+		shutdownTransport(c.Transport)
+		return nil, nil, 0, err
+	}
+	tr, advPort, err := openTransport(c, libLog)
+	if err != nil {
+		shutdownTransport(c.Transport)
+		return nil, nil, 0, err
+	}
+	if m.self, err = advertisedAddr(tr, c, advPort); err != nil {
+		shutdownTransport(tr)
+		return nil, nil, 0, err
+	}
+	return key, tr, advPort, nil
 }
 
 func shutdownTransport(t memberlist.Transport) {
@@ -174,17 +201,14 @@ func (m *Membership) serfConfig(tr memberlist.Transport, port int, key []byte, l
 	applyProfile(ml, p)
 	ml.Transport = tr
 	ml.BindAddr, ml.BindPort = c.BindAddr, port
-	ml.AdvertiseAddr, ml.AdvertisePort = c.AdvertiseAddr, c.AdvertisePort
-	if ml.AdvertisePort == 0 {
-		ml.AdvertisePort = port
-	}
+	ml.AdvertiseAddr, ml.AdvertisePort = c.AdvertiseAddr, advertisePort(c, port)
 	ml.SecretKey = key
 	ml.GossipVerifyIncoming, ml.GossipVerifyOutgoing = true, true
 	ml.Logger, ml.LogOutput = libLog, nil
 
 	sc := serf.DefaultConfig()
 	sc.NodeName = c.NodeName
-	sc.Tags = buildTags(c.TransportAddr, c.Weight, c.ProtocolVersion, c.Tags)
+	sc.Tags = m.signedTags(c.Weight, c.Tags)
 	sc.EventCh = m.events
 	sc.MemberlistConfig = ml
 	sc.Logger, sc.LogOutput = libLog, nil
@@ -195,6 +219,32 @@ func (m *Membership) serfConfig(tr memberlist.Transport, port int, key []byte, l
 	sc.RejoinAfterLeave = c.RejoinAfterLeave
 	sc.DisableCoordinates = true // placement does not use network coordinates
 	return sc
+}
+
+// advertisePort is the gossip port memberlist advertises: AdvertisePort,
+// or the bound port.
+func advertisePort(c *Config, bound int) int {
+	if c.AdvertisePort != 0 {
+		return c.AdvertisePort
+	}
+	return bound
+}
+
+// advertisedAddr is the gossip address memberlist will advertise for us
+// (it asks the transport the same question), which our tag signature
+// covers.
+func advertisedAddr(tr memberlist.Transport, c *Config, bound int) (string, error) {
+	ip, port, err := tr.FinalAdvertiseAddr(c.AdvertiseAddr, advertisePort(c, bound))
+	if err != nil {
+		return "", fmt.Errorf("%w: advertise address: %w", ErrStart, err)
+	}
+	return net.JoinHostPort(ip.String(), strconv.Itoa(port)), nil
+}
+
+// signedTags builds and signs this node's full tag map.
+func (m *Membership) signedTags(weight int, extra map[string]string) map[string]string {
+	c := &m.cfg
+	return m.tk.sign(c.NodeName, m.self, buildTags(c.TransportAddr, weight, c.ProtocolVersion, extra))
 }
 
 func applyProfile(ml *memberlist.Config, p profile) {
@@ -264,15 +314,31 @@ func (m *Membership) GossipAddr() string {
 // left out. Each call copies and converts Serf's list: on hot paths keep the
 // latest View from Subscribe instead.
 func (m *Membership) Members() []Member {
+	out, _ := m.scan()
+	return out
+}
+
+// scan converts Serf's member list: the placer members, sorted by name,
+// and why each refused one (a member that claims to be a placer node but
+// fails validation or the signature check) was refused.
+func (m *Membership) scan() ([]Member, map[string]string) {
 	sms := m.serf.Members()
 	out := make([]Member, 0, len(sms))
+	var refused map[string]string
 	for _, sm := range sms {
-		if pm, ok := memberFromSerf(sm); ok {
+		pm, err := m.tk.memberFromSerf(sm)
+		switch {
+		case err == nil:
 			out = append(out, pm)
+		case !errors.Is(err, errNotPlacer):
+			if refused == nil {
+				refused = make(map[string]string)
+			}
+			refused[sm.Name] = net.JoinHostPort(sm.Addr.String(), strconv.Itoa(int(sm.Port))) + ": " + err.Error()
 		}
 	}
 	sortMembers(out)
-	return out
+	return out, refused
 }
 
 // Alive returns the alive placer members sorted by name, the local node
@@ -282,8 +348,8 @@ func (m *Membership) Alive() []Member { return aliveOnly(m.Members()) }
 // LocalMember returns this node as the cluster sees it (its status turns
 // leaving, then left, during Leave).
 func (m *Membership) LocalMember() Member {
-	pm, ok := memberFromSerf(m.serf.LocalMember())
-	if !ok { // our own tags are always placer tags; a status Serf has no name for
+	pm, err := m.tk.memberFromSerf(m.serf.LocalMember())
+	if err != nil { // our own tags are always valid placer tags; a status Serf has no name for
 		pm = Member{Name: m.cfg.NodeName, Tags: map[string]string{}}
 	}
 	return pm
@@ -322,6 +388,8 @@ type Stats struct {
 	Left            int
 	Failed          int
 	NonPlacer       int    // Serf members without the placer tag (ignored)
+	Rejected        int    // Serf members with the placer tag refused now: bad tags or signature (never ring members)
+	RejectedTotal   uint64 // refusals logged since Start (once per member and reason)
 	Version         uint64 // latest published View version
 	Heals           uint64 // ChangeRejoin count
 	EventsReceived  uint64 // Serf events drained
@@ -342,14 +410,18 @@ func (m *Membership) Stats() Stats {
 	sms := m.serf.Members()
 	st.SerfMemberCount = len(sms)
 	for _, sm := range sms {
-		pm, ok := memberFromSerf(sm)
-		if !ok {
+		pm, err := m.tk.memberFromSerf(sm)
+		switch {
+		case errors.Is(err, errNotPlacer):
 			st.NonPlacer++
-			continue
+		case err != nil:
+			st.Rejected++
+		default:
+			st.Members++
+			countStatus(&st, pm.Status)
 		}
-		st.Members++
-		countStatus(&st, pm.Status)
 	}
+	st.RejectedTotal = m.stats.rejections.Load()
 	v := m.View()
 	st.Version, st.Heals = v.Version, v.Heals
 	st.QuorumFull, st.QuorumAlive, st.QuorumMajority = len(v.Quorum.Full), v.Quorum.Alive, v.Quorum.Majority

@@ -7,10 +7,13 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/placerhq/placer/transport"
+	"github.com/placerhq/placer/transport/internal/ratelog"
 )
 
 // EndpointConfig configures one endpoint (one node) on a Network. The fields
@@ -34,6 +37,12 @@ type EndpointConfig struct {
 	// DialOnly means nobody can dial this endpoint (the TCP transport's
 	// ListenAddr ""); it can still dial others. Default false.
 	DialOnly bool
+	// MaxFrameSize is the largest frame body, in bytes, this endpoint
+	// accepts, as transport.Config.MaxFrameSize: a Send whose body
+	// (transport.BodySize) exceeds the receiver's limit fails with
+	// transport.ErrFrameTooLarge, as on TCP. 0 means the TCP default,
+	// 1 MiB; range 1 KiB–1 GiB.
+	MaxFrameSize int
 	// QueueLen bounds each direction of each connection, in frames. A sender
 	// that finds the queue full blocks until its ctx ends. Default 4096;
 	// larger absorbs longer bursts at the price of memory per connection.
@@ -43,10 +52,13 @@ type EndpointConfig struct {
 	Logger zerolog.Logger
 }
 
+// defaultMaxFrame is transport.DefaultConfig().MaxFrameSize.
+const defaultMaxFrame = 1 << 20
+
 // DefaultEndpointConfig returns the defaults for the optional fields; Name
 // and Cookie must still be set.
 func DefaultEndpointConfig() EndpointConfig {
-	return EndpointConfig{QueueLen: 4096, Logger: zerolog.Nop()}
+	return EndpointConfig{QueueLen: 4096, MaxFrameSize: defaultMaxFrame, Logger: zerolog.Nop()}
 }
 
 func (c *EndpointConfig) validate() error {
@@ -58,6 +70,12 @@ func (c *EndpointConfig) validate() error {
 	}
 	if c.QueueLen == 0 {
 		c.QueueLen = 4096
+	}
+	if c.MaxFrameSize == 0 {
+		c.MaxFrameSize = defaultMaxFrame
+	}
+	if c.MaxFrameSize < 1<<10 || c.MaxFrameSize > 1<<30 {
+		return fmt.Errorf("%w: MaxFrameSize %d out of range [1 KiB, 1 GiB]", ErrBadConfig, c.MaxFrameSize)
 	}
 	if c.QueueLen < 1 {
 		return fmt.Errorf("%w: QueueLen %d < 1", ErrBadConfig, c.QueueLen)
@@ -80,6 +98,11 @@ type Endpoint struct {
 	cfg EndpointConfig
 	h   transport.Handler
 	log zerolog.Logger
+	rl  *ratelog.Logger // rate-limited warnings (rejected handshakes)
+
+	stats struct {
+		accepted, authenticated, authFailed, outAuth, outFailed atomic.Uint64
+	}
 
 	// mu guards the fields below. Lock order: Network.mu, then mu.
 	mu       sync.RWMutex
@@ -90,7 +113,10 @@ type Endpoint struct {
 	wg sync.WaitGroup // reader goroutines whose handler is h
 }
 
-var _ transport.Transport = (*Endpoint)(nil)
+var (
+	_ transport.Transport   = (*Endpoint)(nil)
+	_ transport.StatsSource = (*Endpoint)(nil)
+)
 
 // Listen opens an endpoint named cfg.Name on the network; frames and peer
 // events for it go to h. The caller's cfg is copied.
@@ -108,6 +134,7 @@ func (n *Network) Listen(cfg EndpointConfig, h transport.Handler) (*Endpoint, er
 		conns:    map[string]*side{},
 		lastDone: map[string]chan struct{}{},
 	}
+	e.rl = ratelog.New(e.log, time.Second)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if _, dup := n.endpoints[cfg.Name]; dup {
@@ -142,7 +169,32 @@ func (e *Endpoint) Send(ctx context.Context, node string, m *transport.Message) 
 	if err != nil {
 		return err
 	}
+	if err := e.checkSize(node, s.other.owner.cfg.MaxFrameSize, m); err != nil {
+		return err
+	}
 	return s.c.send(ctx, s.other, m)
+}
+
+// checkSize refuses a data frame over the receiver's limit, as the TCP
+// transport does (other types pass: memnet has no framing of its own).
+func (e *Endpoint) checkSize(node string, limit int, m *transport.Message) error {
+	n, err := transport.BodySize(e.cfg.Name, node, m)
+	if err == nil && n > limit {
+		return fmt.Errorf("%w: %v body of %d bytes, %s accepts %d", transport.ErrFrameTooLarge, m.Type, n, node, limit)
+	}
+	return nil
+}
+
+// Stats returns the endpoint's connection counters: the fields of
+// transport.Stats that exist without sockets (connections accepted,
+// authenticated and refused for their cookie, in both directions).
+func (e *Endpoint) Stats() transport.Stats {
+	s := &e.stats
+	return transport.Stats{
+		InboundAccepted: s.accepted.Load(), InboundAuthenticated: s.authenticated.Load(),
+		InboundAuthFailed: s.authFailed.Load(), OutboundAuthFailed: s.outAuth.Load(),
+		OutboundFailed: s.outFailed.Load(),
+	}
 }
 
 // Connect establishes (or confirms) a connection to node.
@@ -204,6 +256,7 @@ func (e *Endpoint) Close() error {
 	}
 	n.mu.Unlock()
 	e.wg.Wait()
+	e.rl.Close()
 	return nil
 }
 
@@ -262,10 +315,17 @@ func (n *Network) dialLocked(e, peer *Endpoint, mine, theirs []byte) (*side, err
 	if n.endpoints[peer.cfg.Name] != peer || peer.isClosed() {
 		return nil, fmt.Errorf("%w: no endpoint listening as %s", transport.ErrNoConnection, peer.cfg.Name)
 	}
+	peer.stats.accepted.Add(1)
 	if subtle.ConstantTimeCompare(mine, theirs) != 1 {
-		peer.log.Warn().Str("peer", e.cfg.Name).Str("addr", e.Addr()).Msg("handshake rejected: cookie mismatch")
+		peer.stats.authFailed.Add(1)
+		e.stats.outAuth.Add(1)
+		name := e.cfg.Name
+		peer.rl.Warn("inbound-auth", "handshake rejected: cookie mismatch", func(ev *zerolog.Event) *zerolog.Event {
+			return ev.Str("peer", name)
+		})
 		return nil, fmt.Errorf("%w: %w: %s rejected the handshake", transport.ErrNoConnection, transport.ErrAuth, peer.cfg.Name)
 	}
+	peer.stats.authenticated.Add(1)
 	c := n.newConnLocked(e, peer)
 	return c.sideOf(e), nil
 }

@@ -22,6 +22,10 @@
 //     previous connection's PeerDown);
 //   - a full inbound queue blocks the sender until its ctx ends
 //     (transport.ErrQueueFull), like the TCP outbound queue;
+//   - a data frame whose body (transport.BodySize) exceeds the receiver's
+//     MaxFrameSize fails with transport.ErrFrameTooLarge;
+//   - Stats counts dials accepted, authenticated and refused for the
+//     cookie, and cookie-mismatch warnings are rate-limited as on TCP;
 //   - Close ends every goroutine the endpoint started.
 //
 // Close reasons: Endpoint.Close gives PeerDown(transport.ErrShutdown) locally
