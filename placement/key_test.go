@@ -1,7 +1,6 @@
 package placement
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"unicode/utf8"
@@ -9,42 +8,6 @@ import (
 	"github.com/placerhq/placer/internal/fuzzseed"
 	"github.com/placerhq/placer/node"
 )
-
-// TestProbeBinaryKeysRefused: keys that are not valid UTF-8 used to be
-// turned into U+FFFD by the Client's JSON, so "\xff", "\xfe" and "\ufffd"
-// reached one process. Now they are refused with ErrBadKey on every path
-// (Client and Cluster), and U+FFFD itself stays a key of its own.
-func TestProbeBinaryKeysRefused(t *testing.T) {
-	t.Parallel()
-	tc := newTestCluster(t, false)
-	cs := tc.startN("bk", 2, nil)
-	setView(cs, cs...)
-	cl := newMemClient(t, tc, testCookie, cs[0])
-	ctx := context.Background()
-	for _, key := range []string{"\xff", "\xfe", "bin-\x80", "bin-\x81", "a\xc3"} {
-		if _, err := cl.Call(ctx, kindCounter, key, []byte("inc")); !errors.Is(err, ErrBadKey) {
-			t.Errorf("client call %q: %v, want ErrBadKey", key, err)
-		}
-		if err := cl.Send(ctx, kindCounter, key, nil); !errors.Is(err, ErrBadKey) {
-			t.Errorf("client send %q: %v, want ErrBadKey", key, err)
-		}
-		if _, err := cl.Lookup(ctx, key, 1); !errors.Is(err, ErrBadKey) {
-			t.Errorf("client lookup %q: %v, want ErrBadKey", key, err)
-		}
-		if _, err := cs[0].Call(ctx, kindCounter, key, []byte("inc")); !errors.Is(err, ErrBadKey) {
-			t.Errorf("cluster call %q: %v, want ErrBadKey", key, err)
-		}
-	}
-	if _, err := cl.Call(ctx, "kind-\xff", "k", nil); !errors.Is(err, ErrBadKey) {
-		t.Errorf("invalid UTF-8 kind: %v, want ErrBadKey", err)
-	}
-	for i, key := range []string{"\ufffd", "\ufffd\ufffd", "bin-é"} {
-		out, err := cl.Call(ctx, kindCounter, key, []byte("inc"))
-		if err != nil || string(out) != "1" {
-			t.Fatalf("key %q (call %d): %q %v, want a fresh process answering 1", key, i, out, err)
-		}
-	}
-}
 
 // keySeeds are the seeds of FuzzKey: keys that must pass, and the
 // invalid UTF-8 the probe used.

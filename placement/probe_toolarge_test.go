@@ -1,4 +1,4 @@
-package placement
+package placement_test
 
 import (
 	"context"
@@ -7,18 +7,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/placerhq/placer/placement"
+	"github.com/placerhq/placer/placement/placementtest"
+
 	"github.com/placerhq/placer/node"
 )
 
 // TestProbeTooLarge: a payload over the frame limit fails with
 // node.ErrTooLarge naming the limit, never with ErrNoConnection (which
-// callers retry), on a node and through the Client, whose JSON request
+// callers retry), on a node and through the placement.Client, whose JSON request
 // inflates the payload by 4/3 (docs/placement.md).
 func TestProbeTooLarge(t *testing.T) {
 	t.Parallel()
-	tc := newTestCluster(t, false)
-	tc.tcp = true
-	cs := tc.startN("tl", 2, func(c *Config) { c.Kinds["blob"] = func() node.Behavior { return blob{} } })
+	tc := newTestCluster(t, false, placementtest.Options{TCP: true})
+	cs := tc.startN(2, func(c *placement.Config) { c.Kinds["blob"] = func() node.Behavior { return blob{} } })
 	setView(cs, cs...)
 	cs[0].Node().SetAddr(cs[1].Name(), cs[1].Node().Addr())
 	cs[1].Node().SetAddr(cs[0].Name(), cs[0].Node().Addr())
@@ -64,7 +66,7 @@ func checkTooLarge(t *testing.T, what string, err error) {
 }
 
 // remoteKey returns a key that owner owns in from's view.
-func remoteKey(t *testing.T, from, owner *Cluster) string {
+func remoteKey(t *testing.T, from, owner *placement.Cluster) string {
 	t.Helper()
 	for i := range 1000 {
 		if k := "key" + strconv.Itoa(i); from.View().Owner(k) == owner.Name() {
