@@ -125,16 +125,34 @@ type GossipStats struct {
 	QuorumFull     int    `json:"quorum_full"`
 	QuorumAlive    int    `json:"quorum_alive"`
 	QuorumMajority bool   `json:"quorum_majority"`
+	Rejected       int    `json:"rejected"`       // members refused now (bad tags or signature)
+	RejectedTotal  uint64 `json:"rejected_total"` // refusals since start
+}
+
+// TransportStats are the transport's handshake counters (transport.Stats).
+type TransportStats struct {
+	InboundAccepted       uint64 `json:"inbound_accepted"`
+	InboundAuthenticated  uint64 `json:"inbound_authenticated"`
+	InboundAuthFailed     uint64 `json:"inbound_auth_failed"`
+	InboundTimedOut       uint64 `json:"inbound_timed_out"`
+	InboundFailed         uint64 `json:"inbound_failed"`
+	InboundEvicted        uint64 `json:"inbound_evicted"`
+	InboundRefusedBusy    uint64 `json:"inbound_refused_busy"`
+	InboundRefusedPerHost uint64 `json:"inbound_refused_per_host"`
+	OutboundAuthFailed    uint64 `json:"outbound_auth_failed"`
+	OutboundFailed        uint64 `json:"outbound_failed"`
+	PendingInbound        int    `json:"pending_inbound"`
 }
 
 // StatsReport is everything a node counts: placement, runtime, gossip.
 type StatsReport struct {
-	Node       string       `json:"node"`
-	Creation   uint32       `json:"creation"`
-	UptimeMS   int64        `json:"uptime_ms"`
-	Placement  Stats        `json:"placement"`
-	Runtime    RuntimeStats `json:"runtime"`
-	Membership *GossipStats `json:"membership,omitempty"` // nil without Serf
+	Node       string          `json:"node"`
+	Creation   uint32          `json:"creation"`
+	UptimeMS   int64           `json:"uptime_ms"`
+	Placement  Stats           `json:"placement"`
+	Runtime    RuntimeStats    `json:"runtime"`
+	Membership *GossipStats    `json:"membership,omitempty"` // nil without Serf
+	Transport  *TransportStats `json:"transport,omitempty"`  // nil if the transport does not count
 }
 
 // registerAdmin adds the admin rpc functions to the node. A name the user
@@ -263,7 +281,7 @@ const viewPollTimeout = time.Second
 // nobody. ErrBadKey for an empty or too long key, ErrNoMembers for an
 // empty view.
 func (c *Cluster) Lookup(key string, n int) (Lookup, error) {
-	if err := checkName("key", key); err != nil {
+	if err := checkKey("key", key); err != nil {
 		return Lookup{}, err
 	}
 	n = min(max(n, 1), MaxLookupN)
@@ -296,6 +314,15 @@ func (c *Cluster) StatsReport() StatsReport {
 			Addr: ms.GossipAddr, Members: ms.Members, Alive: ms.Alive, Leaving: ms.Leaving, Left: ms.Left,
 			Failed: ms.Failed, Heals: ms.Heals, Joined: ms.Joined, HealthScore: ms.HealthScore,
 			QuorumFull: ms.QuorumFull, QuorumAlive: ms.QuorumAlive, QuorumMajority: ms.QuorumMajority,
+			Rejected: ms.Rejected, RejectedTotal: ms.RejectedTotal,
+		}
+	}
+	if ts, ok := c.node.TransportStats(); ok {
+		r.Transport = &TransportStats{
+			InboundAccepted: ts.InboundAccepted, InboundAuthenticated: ts.InboundAuthenticated,
+			InboundAuthFailed: ts.InboundAuthFailed, InboundTimedOut: ts.InboundTimedOut, InboundFailed: ts.InboundFailed,
+			InboundEvicted: ts.InboundEvicted, InboundRefusedBusy: ts.InboundRefusedBusy, InboundRefusedPerHost: ts.InboundRefusedPerHost,
+			OutboundAuthFailed: ts.OutboundAuthFailed, OutboundFailed: ts.OutboundFailed, PendingInbound: ts.PendingInbound,
 		}
 	}
 	return r

@@ -43,3 +43,18 @@ func TestProbeBinaryKeysRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestLookupRefusesInvalidUTF8: Lookup (and so /api/lookup and placer
+// lookup) applies the same key rule as routing.
+func TestLookupRefusesInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t, false)
+	cs := tc.startN(1, nil)
+	setView(cs, cs...)
+	if _, err := cs[0].Lookup("\xff", 1); !errors.Is(err, placement.ErrBadKey) {
+		t.Fatalf("lookup of invalid UTF-8: %v, want ErrBadKey", err)
+	}
+	if l, err := cs[0].Lookup("\ufffd", 1); err != nil || l.Owner != cs[0].Name() {
+		t.Fatalf("lookup of U+FFFD: %+v %v", l, err)
+	}
+}

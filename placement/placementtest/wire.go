@@ -85,6 +85,15 @@ func (e *wireEnd) Connect(ctx context.Context, peer string) error {
 	return e.Transport.Connect(ctx, peer)
 }
 
+// Stats passes the transport's handshake counters through (zero if it
+// does not count).
+func (e *wireEnd) Stats() transport.Stats {
+	if s, ok := e.Transport.(transport.StatsSource); ok {
+		return s.Stats()
+	}
+	return transport.Stats{}
+}
+
 func (e *wireEnd) usable(peer string) error {
 	if e.crashed.Load() {
 		return fmt.Errorf("%w: crashed", transport.ErrShutdown)

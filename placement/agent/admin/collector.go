@@ -22,9 +22,10 @@ type statMetric struct {
 // statsCollector exports a node's StatsReport (placement, runtime and
 // membership figures) at every scrape; it keeps no state of its own.
 type statsCollector struct {
-	b       Backend
-	up      *prometheus.Desc
-	metrics []statMetric
+	b        Backend
+	up       *prometheus.Desc
+	metrics  []statMetric
+	labelled []labelled
 }
 
 // NewCollector returns a Prometheus collector of b's figures: placer_up,
@@ -44,8 +45,9 @@ func newStatsCollector(b Backend) *statsCollector {
 	p := func(r *placement.StatsReport) *placement.Stats { return &r.Placement }
 	f := func(v uint64) float64 { return float64(v) }
 	return &statsCollector{
-		b:  b,
-		up: prometheus.NewDesc("placer_up", "1 if the node's stats could be read at this scrape", nil, nil),
+		b:        b,
+		labelled: transportFailureMetrics(),
+		up:       prometheus.NewDesc("placer_up", "1 if the node's stats could be read at this scrape", nil, nil),
 		metrics: append([]statMetric{
 			m("uptime_seconds", "time since the node started", g, func(r *placement.StatsReport) float64 { return float64(r.UptimeMS) / 1000 }),
 			m("view_epoch", "local epoch of the ownership view", g, func(r *placement.StatsReport) float64 { return f(p(r).Epoch) }),
@@ -96,7 +98,64 @@ func runtimeMetrics(m func(string, string, prometheus.ValueType, func(*placement
 			}
 			return float64(r.Membership.Heals)
 		}),
+		m("membership_rejected_members", "members refused now: bad tags or signature (never ring members)", g, gossip(func(s *placement.GossipStats) int { return s.Rejected })),
+		m("membership_rejected_total", "member refusals since start", c, func(r *placement.StatsReport) float64 {
+			if r.Membership == nil {
+				return 0
+			}
+			return float64(r.Membership.RejectedTotal)
+		}),
+		m("transport_inbound_accepted_total", "TCP connections accepted", c, tstat(func(s *placement.TransportStats) uint64 { return s.InboundAccepted })),
+		m("transport_inbound_authenticated_total", "peers that proved the cookie", c, tstat(func(s *placement.TransportStats) uint64 { return s.InboundAuthenticated })),
+		m("transport_pending_handshakes", "connections in their handshake now", g, tstat(func(s *placement.TransportStats) uint64 { return uint64(s.PendingInbound) })),
 	}
+}
+
+// tstat reads a transport figure (0 if the transport does not count).
+func tstat(get func(*placement.TransportStats) uint64) func(*placement.StatsReport) float64 {
+	return func(r *placement.StatsReport) float64 {
+		if r.Transport == nil {
+			return 0
+		}
+		return float64(get(r.Transport))
+	}
+}
+
+// labelled is one metric family with extra labels (after node): one series
+// per label set.
+type labelled struct {
+	desc   *prometheus.Desc
+	series []labelledSeries
+}
+
+type labelledSeries struct {
+	labels []string
+	get    func(*placement.TransportStats) uint64
+}
+
+// transportFailureMetrics: handshake failures by direction and reason, and
+// inbound connections turned away by reason.
+func transportFailureMetrics() []labelled {
+	ts := func(get func(*placement.TransportStats) uint64, labels ...string) labelledSeries {
+		return labelledSeries{labels: labels, get: get}
+	}
+	return []labelled{{
+		desc: prometheus.NewDesc("placer_transport_handshake_failures_total", "failed handshakes by direction and reason (auth: wrong cookie; timeout: silent or slow peer)", []string{"node", "dir", "reason"}, nil),
+		series: []labelledSeries{
+			ts(func(s *placement.TransportStats) uint64 { return s.InboundAuthFailed }, "inbound", "auth"),
+			ts(func(s *placement.TransportStats) uint64 { return s.InboundTimedOut }, "inbound", "timeout"),
+			ts(func(s *placement.TransportStats) uint64 { return s.InboundFailed }, "inbound", "other"),
+			ts(func(s *placement.TransportStats) uint64 { return s.OutboundAuthFailed }, "outbound", "auth"),
+			ts(func(s *placement.TransportStats) uint64 { return s.OutboundFailed }, "outbound", "other"),
+		},
+	}, {
+		desc: prometheus.NewDesc("placer_transport_inbound_rejected_total", "inbound connections turned away before authenticating, by reason", []string{"node", "reason"}, nil),
+		series: []labelledSeries{
+			ts(func(s *placement.TransportStats) uint64 { return s.InboundEvicted }, "evicted"),
+			ts(func(s *placement.TransportStats) uint64 { return s.InboundRefusedBusy }, "busy"),
+			ts(func(s *placement.TransportStats) uint64 { return s.InboundRefusedPerHost }, "per_host"),
+		},
+	}}
 }
 
 // gossip reads a membership figure (0 without membership).
@@ -115,6 +174,9 @@ func (s *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, m := range s.metrics {
 		ch <- m.desc
 	}
+	for _, l := range s.labelled {
+		ch <- l.desc
+	}
 }
 
 // Collect implements prometheus.Collector: one stats read per scrape.
@@ -129,5 +191,13 @@ func (s *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(s.up, prometheus.GaugeValue, 1)
 	for _, m := range s.metrics {
 		ch <- prometheus.MustNewConstMetric(m.desc, m.kind, m.get(&r), r.Node)
+	}
+	if r.Transport == nil {
+		return
+	}
+	for _, l := range s.labelled {
+		for _, ser := range l.series {
+			ch <- prometheus.MustNewConstMetric(l.desc, prometheus.CounterValue, float64(ser.get(r.Transport)), append([]string{r.Node}, ser.labels...)...)
+		}
 	}
 }

@@ -40,6 +40,7 @@ func (f *fakeBackend) Lookup(_ context.Context, key string, n int) (placement.Lo
 func (f *fakeBackend) Stats(context.Context) (placement.StatsReport, error) {
 	r := placement.StatsReport{Node: "a@h", UptimeMS: 1500}
 	r.Placement.Routed, r.Placement.Members = 7, 1
+	r.Transport = &placement.TransportStats{InboundAuthFailed: 999, InboundTimedOut: 3, InboundRefusedPerHost: 2, PendingInbound: 5}
 	return r, nil
 }
 
@@ -159,5 +160,27 @@ func TestConfigValidate(t *testing.T) {
 	cfg.RequestTimeout = -1
 	if _, err := NewHandler(cfg); !errors.Is(err, ErrBadConfig) {
 		t.Fatalf("negative timeout: %v", err)
+	}
+}
+
+// TestTransportMetrics: the transport's handshake failures and rejections
+// are exported per direction and reason.
+func TestTransportMetrics(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Backend = &fakeBackend{}
+	h, err := NewHandler(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body := get(t, h, "/metrics")
+	for _, want := range []string{
+		`placer_transport_handshake_failures_total{dir="inbound",node="a@h",reason="auth"} 999`,
+		`placer_transport_handshake_failures_total{dir="inbound",node="a@h",reason="timeout"} 3`,
+		`placer_transport_inbound_rejected_total{node="a@h",reason="per_host"} 2`,
+		`placer_transport_pending_handshakes{node="a@h"} 5`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("no %s in\n%.2000s", want, body)
+		}
 	}
 }
