@@ -128,6 +128,14 @@ type Config struct {
 	// for this long (the peer stopped reading); blocked senders then fail
 	// with ErrNoConnection. Default 10 s.
 	WriteTimeout time.Duration
+	// CloseTimeout bounds the graceful part of Close: each connection may
+	// take this long to hand what is queued to the socket and then, after
+	// it half-closed (a FIN behind the data), to see the peer close its
+	// side, so that the peer reads every frame sent before Close instead
+	// of losing the tail to a reset. Past it the connection closes at once.
+	// Longer protects slow peers' tails at the price of a slower Close.
+	// 0 means the default, 1 s.
+	CloseTimeout time.Duration
 
 	hooks *testHooks // test-only interleaving hooks; nil outside tests
 	rand  io.Reader  // nonce source; nil means crypto/rand
@@ -155,6 +163,7 @@ func DefaultConfig() Config {
 		HeartbeatInterval:    500 * time.Millisecond,
 		HeartbeatTimeout:     2 * time.Second,
 		WriteTimeout:         10 * time.Second,
+		CloseTimeout:         defaultCloseTimeout,
 	}
 }
 
@@ -163,6 +172,7 @@ const (
 	defaultMaxPending   = 256
 	defaultMaxPerHost   = 64
 	defaultHelloTimeout = time.Second
+	defaultCloseTimeout = time.Second
 )
 
 // fillDefaults replaces the zero admission limits with their defaults.
@@ -175,6 +185,9 @@ func (c *Config) fillDefaults() {
 	}
 	if c.HelloTimeout == 0 {
 		c.HelloTimeout = defaultHelloTimeout
+	}
+	if c.CloseTimeout == 0 {
+		c.CloseTimeout = defaultCloseTimeout
 	}
 }
 
@@ -232,7 +245,7 @@ func (c *Config) validateTimes() error {
 		v    time.Duration
 	}{{"HandshakeTimeout", c.HandshakeTimeout}, {"DialTimeout", c.DialTimeout},
 		{"HeartbeatInterval", c.HeartbeatInterval}, {"HeartbeatTimeout", c.HeartbeatTimeout},
-		{"WriteTimeout", c.WriteTimeout}, {"HelloTimeout", c.HelloTimeout}} {
+		{"WriteTimeout", c.WriteTimeout}, {"HelloTimeout", c.HelloTimeout}, {"CloseTimeout", c.CloseTimeout}} {
 		if d.v <= 0 {
 			return fmt.Errorf("transport config: %s must be positive", d.name)
 		}

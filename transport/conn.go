@@ -71,6 +71,7 @@ type conn struct {
 	lastEligible time.Time     // last send that found the writer idle and the queue empty
 	inlineOff    time.Time     // no inline writes before this: they met contention
 	space        chan struct{} // closed when the writer frees queue space; nil if nobody waits
+	sent         chan struct{} // closed when the writer is idle with nothing queued; nil if nobody waits
 	closedW      bool          // the connection is closed: sends fail
 
 	w writerState // owned by the writer goroutine
@@ -81,6 +82,10 @@ type conn struct {
 	done      chan struct{} // closed by closeWith
 	closeOnce sync.Once
 	reason    error // why it closed; written once inside closeOnce
+	// closing is the reason of a graceful close under way (shutdown): a
+	// read or write that fails meanwhile (the peer's answering FIN) closes
+	// with it.
+	closing atomic.Pointer[error]
 
 	// Guarded by ep.mu.
 	registered bool
@@ -292,10 +297,14 @@ func (c *conn) bulkCredit(n int) error {
 	return nil
 }
 
-// closeWith closes the connection once, recording reason. It never takes
-// ep.mu, so it may be called with ep.mu held.
+// closeWith closes the connection once, recording reason (or that of a
+// graceful close under way). It never takes ep.mu, so it may be called
+// with ep.mu held.
 func (c *conn) closeWith(reason error) {
 	c.closeOnce.Do(func() {
+		if r := c.closing.Load(); r != nil {
+			reason = *r
+		}
 		c.reason = reason
 		c.wmu.Lock()
 		c.closedW = true
@@ -303,6 +312,7 @@ func (c *conn) closeWith(reason error) {
 			close(c.space)
 			c.space = nil
 		}
+		c.releaseSentLocked()
 		c.wmu.Unlock()
 		close(c.done)
 		_ = c.nc.Close()
@@ -315,5 +325,67 @@ func (c *conn) isClosed() bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// shutdown closes c gracefully (Endpoint.Close), by deadline at the
+// latest: it waits until the writer has handed everything queued to the
+// socket, stops sends, half-closes (TLS close_notify, then a TCP FIN behind
+// the data), and waits for the peer to close its side (our reader sees
+// EOF), so that the peer reads every frame sent before. A plain close with
+// unread input would reset the connection and could lose that tail.
+func (c *conn) shutdown(reason error, deadline time.Time) {
+	c.closing.Store(&reason)
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	c.awaitSent(timer.C)
+	c.wmu.Lock()
+	c.closedW = true
+	c.wakeWriterLocked() // it sees closedW and ends
+	c.wmu.Unlock()
+	if tc, ok := c.rw.(interface{ CloseWrite() error }); ok && c.rw != c.nc {
+		_ = tc.CloseWrite() // TLS: close_notify
+	}
+	if hc, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		_ = hc.CloseWrite()
+	}
+	select {
+	case <-c.done:
+	case <-timer.C:
+	}
+	c.closeWith(reason)
+}
+
+// awaitSent returns once the writer is idle with nothing queued, the
+// connection closed, or stop fired.
+func (c *conn) awaitSent(stop <-chan time.Time) {
+	c.wmu.Lock()
+	if c.closedW || (c.writerIdle && c.allSentLocked()) {
+		c.wmu.Unlock()
+		return
+	}
+	if c.sent == nil {
+		c.sent = make(chan struct{})
+	}
+	ch := c.sent
+	c.wmu.Unlock()
+	select {
+	case <-ch:
+	case <-c.done:
+	case <-stop:
+	}
+}
+
+// allSentLocked reports whether nothing is queued on either lane or the
+// control buffer and no inline write is under way.
+func (c *conn) allSentLocked() bool {
+	return c.queued == 0 && len(c.ctrl) == 0 && len(c.bulk) == 0 && !c.inline
+}
+
+// releaseSentLocked wakes awaitSent.
+func (c *conn) releaseSentLocked() {
+	if c.sent != nil {
+		close(c.sent)
+		c.sent = nil
 	}
 }

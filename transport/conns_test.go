@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -156,8 +157,13 @@ func TestHeartbeatTimeoutSilentPeer(t *testing.T) {
 // TestHeartbeatsKeepIdleConnection: an idle endpoint sends heartbeats, and
 // a peer that keeps sending them stays connected past many timeouts.
 func TestHeartbeatsKeepIdleConnection(t *testing.T) {
+	// The heartbeat timeout spans several heartbeats of both sides, and the
+	// connection must survive several timeouts of pure heartbeats. A
+	// timeout of tens of milliseconds would measure the scheduler of a
+	// loaded machine, not the transport; the peer records its own longest
+	// gap between heartbeats so that a failure says which side stalled.
 	cfg := testConfig("a@127.0.0.1")
-	cfg.HeartbeatInterval, cfg.HeartbeatTimeout = 10*time.Millisecond, 60*time.Millisecond
+	cfg.HeartbeatInterval, cfg.HeartbeatTimeout = 25*time.Millisecond, 400*time.Millisecond
 	a := startNode(t, cfg)
 	r, err := dialRaw(t, a.ep.Addr(), a.ep.Name(), rawOpts{name: "r@127.0.0.1"})
 	if err != nil {
@@ -168,23 +174,34 @@ func TestHeartbeatsKeepIdleConnection(t *testing.T) {
 	done := make(chan struct{})
 	go func() { r.countHeartbeats(&beats, &mu); close(done) }()
 	stop := make(chan struct{})
+	var maxGap atomic.Int64
 	go func() {
-		tick := time.NewTicker(10 * time.Millisecond)
+		tick := time.NewTicker(25 * time.Millisecond)
 		defer tick.Stop()
+		last := time.Now()
 		for {
 			select {
 			case <-stop:
 				return
-			case <-tick.C:
+			case now := <-tick.C:
+				if gap := now.Sub(last); gap > time.Duration(maxGap.Load()) {
+					maxGap.Store(int64(gap))
+				}
+				last = now
 				_, _ = r.nc.Write(heartbeatFrame[:])
 			}
 		}
 	}()
-	// 30 heartbeats take ≥ 300 ms, five heartbeat timeouts.
-	waitFor(t, 10*time.Second, "30 heartbeats from A", func() bool { mu.Lock(); defer mu.Unlock(); return beats >= 30 })
+	start := time.Now()
+	// 40 heartbeats from A and 2.5 timeouts of nothing but heartbeats.
+	waitFor(t, 10*time.Second, "40 heartbeats from A over 1 s", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return (beats >= 40 && time.Since(start) >= 1000*time.Millisecond) || a.rec.count("down", "") > 0
+	})
 	close(stop)
 	if n := a.rec.count("down", ""); n != 0 {
-		t.Fatalf("connection went down: %v", a.rec.lastDown("r@127.0.0.1"))
+		t.Fatalf("connection went down: %v (the peer's longest gap between heartbeats: %v)", a.rec.lastDown("r@127.0.0.1"), time.Duration(maxGap.Load()))
 	}
 	_ = r.nc.Close()
 	<-done

@@ -55,6 +55,9 @@ func (c *conn) nextBatch(tick <-chan time.Time) bool {
 		}
 		c.trimFreeLocked()
 		c.writerIdle = true
+		if c.allSentLocked() {
+			c.releaseSentLocked()
+		}
 		c.wmu.Unlock()
 		heartbeat := false
 		select {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Endpoint is the TCP implementation of Transport: a listener (unless
@@ -224,18 +225,25 @@ func (e *Endpoint) Peers() []PeerInfo {
 
 // Close closes the listener and every connection, delivers PeerDown with
 // ErrShutdown for each connected peer, and returns once every goroutine the
-// endpoint started has ended. Idempotent. It must not be called from a
-// Handler callback, which runs on one of those goroutines.
+// endpoint started has ended. Connections close gracefully first (see
+// Config.CloseTimeout): frames sent before Close reach a peer that keeps
+// reading. New sends and connections are refused from the start.
+// Idempotent. It must not be called from a Handler callback, which runs on
+// one of those goroutines.
 func (e *Endpoint) Close() error {
+	reason := fmt.Errorf("%w: endpoint closed", ErrShutdown)
 	e.mu.Lock()
 	if !e.closed {
 		e.closed = true
+		conns := e.registeredLocked()
+		e.mu.Unlock()
+		shutdownAll(conns, reason, time.Now().Add(e.cfg.CloseTimeout))
+		e.mu.Lock()
 		close(e.done)
 		e.cancel()
 		if e.ln != nil {
 			_ = e.ln.Close()
 		}
-		reason := fmt.Errorf("%w: endpoint closed", ErrShutdown)
 		for _, pe := range e.peers {
 			if pe.conn != nil {
 				pe.conn.closeWith(reason)
@@ -249,6 +257,30 @@ func (e *Endpoint) Close() error {
 	e.wg.Wait()
 	e.log.close()
 	return nil
+}
+
+// registeredLocked lists the peers' connections.
+func (e *Endpoint) registeredLocked() []*conn {
+	var out []*conn
+	for _, pe := range e.peers {
+		if pe.conn != nil {
+			out = append(out, pe.conn)
+		}
+	}
+	return out
+}
+
+// shutdownAll closes conns gracefully, in parallel, by deadline.
+func shutdownAll(conns []*conn, reason error, deadline time.Time) {
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.shutdown(reason, deadline)
+		}()
+	}
+	wg.Wait()
 }
 
 // goTrack runs f on a tracked goroutine unless the endpoint is closed.
