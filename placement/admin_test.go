@@ -42,7 +42,7 @@ func staticCluster(t *testing.T, n int) (*testCluster, []*placement.Cluster) {
 func TestClientOperations(t *testing.T) {
 	t.Parallel()
 	tc, cs := staticCluster(t, 3)
-	cl := newMemClient(t, tc, testCookie, cs[0])
+	cl := newMemClient(t, tc, tc.Cookie(), cs[0])
 	ctx := context.Background()
 
 	ms, err := cl.Members(ctx)
@@ -122,7 +122,7 @@ func TestClientErrors(t *testing.T) {
 		c.Kinds["failing"] = func() node.Behavior { return failing{} }
 	})
 	setView(cs, cs...)
-	cl := newMemClient(t, tc, testCookie, cs[0])
+	cl := newMemClient(t, tc, tc.Cookie(), cs[0])
 	ctx := context.Background()
 	cases := []struct {
 		name string
@@ -173,7 +173,7 @@ func TestClientNotOwnerAcrossWire(t *testing.T) {
 		}
 	}
 	setView(cs[1:], cs[0]) // cs[1] believes cs[0] owns everything; cs[0] still routes to cs[1]
-	cl := newMemClient(t, tc, testCookie, cs[0])
+	cl := newMemClient(t, tc, tc.Cookie(), cs[0])
 	_, err := cl.Call(context.Background(), kindCounter, key, nil)
 	var no *placement.NotOwnerError
 	if !errors.As(err, &no) || no.Owner != cs[0].Name() || !errors.Is(err, placement.ErrNotOwner) {
@@ -202,7 +202,7 @@ func TestClientFailover(t *testing.T) {
 	t.Parallel()
 	tc, cs := staticCluster(t, 3)
 	cfg := placement.DefaultClientConfig()
-	cfg.Cookie, cfg.Transport, cfg.ConnectTimeout = testCookie, tc.ClientTransport(testCookie), time.Second
+	cfg.Cookie, cfg.Transport, cfg.ConnectTimeout = tc.Cookie(), tc.ClientTransport(tc.Cookie()), time.Second
 	cfg.Agents = []placement.AgentAddr{{Name: "gone@127.0.0.1"}, {Name: cs[0].Name()}, {Name: cs[1].Name()}}
 	cl, err := placement.NewClient(cfg)
 	if err != nil {

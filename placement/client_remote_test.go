@@ -56,7 +56,7 @@ func TestClientSerfTCP(t *testing.T) {
 	tc := newTestCluster(t, true, placementtest.Options{TCP: true})
 	cs := tc.startN(3, nil)
 	converged(t, serfTimeout, cs, 3)
-	cl := tcpClient(t, testCookie, cs[0], cs[1])
+	cl := tcpClient(t, tc.Cookie(), cs[0], cs[1])
 	ctx := context.Background()
 
 	ms, err := cl.Members(ctx)
@@ -129,7 +129,7 @@ func BenchmarkClientCall(b *testing.B) {
 		}
 	}
 	cfg := placement.DefaultClientConfig()
-	cfg.Cookie, cfg.Agents = testCookie, []placement.AgentAddr{{Name: cs[0].Name(), Addr: cs[0].Node().Addr()}}
+	cfg.Cookie, cfg.Agents = tc.Cookie(), []placement.AgentAddr{{Name: cs[0].Name(), Addr: cs[0].Node().Addr()}}
 	cl, err := placement.NewClient(cfg)
 	if err != nil {
 		b.Fatal(err)

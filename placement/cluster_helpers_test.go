@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,6 +39,8 @@ func testLogger() zerolog.Logger {
 	return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).With().Timestamp().Logger()
 }
 
+var clusterSeq atomic.Int64
+
 // testCluster is a placementtest cluster whose nodes a test starts one by
 // one (startN, start), each possibly configured differently.
 type testCluster struct {
@@ -53,7 +56,13 @@ func newTestCluster(t testing.TB, serf bool, o ...placementtest.Options) *testCl
 	if len(o) > 0 {
 		opt = o[0]
 	}
-	opt.Gossip, opt.ManualViews, opt.Logger, opt.Cookie = serf, !serf, testLogger(), testCookie
+	// Each cluster has its own random cookie (so its own gossip key): a
+	// Serf node of one test that reaches a port another test's closed node
+	// freed must not merge the two clusters.
+	opt.Gossip, opt.ManualViews, opt.Logger = serf, !serf, testLogger()
+	if opt.Prefix == "" { // distinct names across parallel tests, for the logs
+		opt.Prefix = fmt.Sprintf("c%dn", clusterSeq.Add(1))
+	}
 	tc := &testCluster{t: t, Cluster: placementtest.New(t, opt)}
 	tc.logStatsOnFailure()
 	return tc

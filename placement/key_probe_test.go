@@ -17,7 +17,7 @@ func TestProbeBinaryKeysRefused(t *testing.T) {
 	tc := newTestCluster(t, false)
 	cs := tc.startN(2, nil)
 	setView(cs, cs...)
-	cl := newMemClient(t, tc, testCookie, cs[0])
+	cl := newMemClient(t, tc, tc.Cookie(), cs[0])
 	ctx := context.Background()
 	for _, key := range []string{"\xff", "\xfe", "bin-\x80", "bin-\x81", "a\xc3"} {
 		if _, err := cl.Call(ctx, kindCounter, key, []byte("inc")); !errors.Is(err, placement.ErrBadKey) {

@@ -17,7 +17,7 @@ func TestProbeUnknownKindNamed(t *testing.T) {
 	tc := newTestCluster(t, false)
 	cs := tc.startN(2, nil)
 	setView(cs, cs...)
-	cl := newMemClient(t, tc, testCookie, cs[0])
+	cl := newMemClient(t, tc, tc.Cookie(), cs[0])
 	ctx := context.Background()
 	for i := range 8 { // keys owned by either node: local and one-hop replies
 		key := "k" + strconv.Itoa(i)

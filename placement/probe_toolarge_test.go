@@ -24,7 +24,7 @@ func TestProbeTooLarge(t *testing.T) {
 	setView(cs, cs...)
 	cs[0].Node().SetAddr(cs[1].Name(), cs[1].Node().Addr())
 	cs[1].Node().SetAddr(cs[0].Name(), cs[0].Node().Addr())
-	cl := tcpClient(t, testCookie, cs[0])
+	cl := tcpClient(t, tc.Cookie(), cs[0])
 	ctx := context.Background()
 	remote := remoteKey(t, cs[0], cs[1])
 	big := make([]byte, 1<<20+1)
