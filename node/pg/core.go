@@ -171,7 +171,11 @@ func (c *core) discover(from node.PID, visible bool) effects {
 	return fx
 }
 
-// sync replaces everything we held for the sender by its message.
+// sync replaces everything we held for the sender by its message. A sync
+// from a scope we do not know (any more) is answered with ours: we sent it
+// no joins or leaves while we did not know it, so what it holds of us may
+// be stale. (This happens when our inbox handles the down of an earlier
+// connection to its node after the new connection's first messages.)
 func (c *core) sync(from node.PID, entries []entry, visible bool) effects {
 	var fx effects
 	if !c.knows(from) {
@@ -179,6 +183,7 @@ func (c *core) sync(from node.PID, entries []entry, visible bool) effects {
 			return effects{ignored: true}
 		}
 		fx.events = c.adopt(from)
+		fx.out = []outMsg{{from.Node, &outgoing{msg: message{op: opSync, entries: c.snapshot()}}}}
 	}
 	p := c.remote[from.Node]
 	next := map[string][]node.PID{}
