@@ -36,8 +36,9 @@ type Event struct {
 	Kind  EventKind
 	PIDs  []node.PID // shared between subscribers: do not modify
 	// Dropped is non-zero when this subscriber fell behind and that many
-	// older events were discarded to make room (drop-oldest). The
-	// subscriber should then re-read the group with Members.
+	// events before this one were discarded to make room (drop-oldest);
+	// the sum over the events received is the number lost. The subscriber
+	// should then re-read the group with Members.
 	Dropped uint64
 }
 
@@ -82,8 +83,8 @@ func (s *subscriber) offer(ev Event) {
 		default:
 		}
 		select {
-		case <-s.ch:
-			s.dropped++
+		case old := <-s.ch: // its own count of losses is lost with it: carry it
+			s.dropped += 1 + old.Dropped
 		default:
 		}
 	}
