@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/placerhq/placer/node"
 )
@@ -81,7 +80,3 @@ func unique(pids []node.PID) []node.PID {
 	}
 	return out
 }
-
-// defaultWait bounds the benchmark helper's waits for a change to become
-// visible.
-const defaultWait = 10 * time.Second
