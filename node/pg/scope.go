@@ -70,7 +70,7 @@ func Start(n *node.Node, cfg Config) (*Scope, error) {
 		return nil, fmt.Errorf("%w: %w", ErrClosed, err)
 	}
 	s := newScope(n, cfg, watch)
-	if err := n.RegisterService(s.svc, node.ServiceFuncs{Cast: s.onCast}); err != nil {
+	if err := n.RegisterService(s.svc, node.ServiceFuncs{Cast: s.onCast, Call: s.onCall}); err != nil {
 		watch.Close()
 		s.cancel()
 		return nil, fmt.Errorf("pg: scope %q: %w", cfg.Scope, err)
@@ -187,8 +187,8 @@ func (s *Scope) handle(m node.Msg) {
 		f = func(c *core) effects { return c.nodeUp(m.Node) }
 	case node.NodeDown:
 		f = func(c *core) effects { return c.nodeDown(m.Node) }
-	case node.Call:
-		m.Reply(nil, fmt.Errorf("%w: a pg scope takes no calls", node.ErrBadArg))
+	case node.Call: // to the watch inbox: calls go to the service
+		m.Reply(nil, fmt.Errorf("%w: call the scope's service %s", node.ErrBadArg, s.svc))
 		return
 	default:
 		return
