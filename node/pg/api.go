@@ -60,7 +60,8 @@ func (s *Scope) checkLocal(group string, pids []node.PID) error {
 
 // Members returns every member of group this node knows, on any node, in
 // no particular order, a process once per join (pg:get_members). It is a
-// local read: no network, no lock. Nil if the group has no members.
+// local read: no network and not the scope's lock, only a sync.Map load
+// and a copy. Nil if the group has no members.
 func (s *Scope) Members(group string) []node.PID {
 	if v := s.view(group); v != nil {
 		return slices.Clone(v.all)

@@ -8,7 +8,7 @@ import (
 
 // groupView is one group's members as readers see them. It is never
 // changed once stored: every change stores a new one (copy on write), so
-// Members and LocalMembers read it without locks.
+// Members and LocalMembers read it without the scope's lock.
 type groupView struct {
 	all   []node.PID // every member this node knows, with repeats
 	local []node.PID // the members on this node
