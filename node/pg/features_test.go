@@ -262,3 +262,38 @@ func TestTCP(t *testing.T) {
 	}
 	waitMembers(t, scopes, "g", a.Self())
 }
+
+// A sync larger than MaxMessageSize arrives in several messages and adds
+// up to the whole membership.
+func TestLargeSync(t *testing.T) {
+	c := nodetest.New(t, 2, nodetest.Options{})
+	if err := c.ConnectAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cfg := pg.DefaultConfig()
+	cfg.MaxMessageSize = 1024
+	s0 := startScope(t, c.Node(0), cfg)
+	var pids []node.PID
+	for i := range 600 {
+		p := inbox(t, c.Node(0)).Self()
+		if err := s0.Join([]string{"a", "b"}[i%2], p); err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, p)
+	}
+	s1 := startScope(t, c.Node(1), cfg) // learns everything from one split sync
+	nodetest.WaitFor(t, wait, "the whole sync", func() bool {
+		return len(s1.Members("a")) == 300 && len(s1.Members("b")) == 300
+	})
+	if st := s0.Stats(); st.Sent < 3 { // a discover and a sync of 1.2 KB of ids in two parts
+		t.Fatalf("a sync of 600 members and a discover in %d messages of 1 KiB", st.Sent)
+	}
+	bad := pg.DefaultConfig()
+	bad.MaxMessageSize = 100
+	if _, err := pg.Start(c.Node(1), bad); !errors.Is(err, pg.ErrBadConfig) {
+		t.Fatalf("tiny MaxMessageSize: %v", err)
+	}
+	if _, err := pg.Start(c.Node(1), pg.DefaultConfig()); err == nil {
+		t.Fatal("a second scope of one name on one node")
+	}
+}
