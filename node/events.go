@@ -92,8 +92,8 @@ func (s *eventSub) offer(ev NodeEvent) {
 		default:
 		}
 		select {
-		case <-s.ch:
-			s.dropped++
+		case old := <-s.ch:
+			s.dropped += 1 + old.Dropped // it carried earlier losses too
 		default:
 		}
 	}

@@ -324,3 +324,23 @@ func TestHandlerErrorPrefixOnce(t *testing.T) {
 		}
 	}
 }
+
+// A subscriber that never reads loses the oldest events, and the Dropped
+// counts of the events it finally reads add up to exactly what was lost,
+// also when a dropped event itself carried a count.
+func TestEventSubDroppedCountsExact(t *testing.T) {
+	s := &eventSub{ch: make(chan NodeEvent, 2)}
+	const total = 50
+	for i := range total {
+		s.offer(NodeEvent{Node: fmt.Sprint(i)})
+	}
+	var got, dropped uint64
+	for len(s.ch) > 0 {
+		ev := <-s.ch
+		got++
+		dropped += ev.Dropped
+	}
+	if got+dropped != total {
+		t.Fatalf("read %d, reported %d dropped: %d events accounted for, %d offered", got, dropped, got+dropped, total)
+	}
+}
