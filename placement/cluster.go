@@ -33,6 +33,7 @@ type Cluster struct {
 	self    string
 	selfPID node.PID // the node's own identity: From of every route and handoff frame we send
 	kinds   map[string]bool
+	spec    string // this node's strategy spec (strategySpec's text form)
 
 	snap     atomic.Pointer[snapshot]
 	draining atomic.Bool
@@ -94,7 +95,8 @@ func newCluster(cfg Config) *Cluster {
 	for k := range cfg.Kinds {
 		c.kinds[k] = true
 	}
-	c.snap.Store(emptySnapshot(cfg.VNodes))
+	c.spec = specOf(&c.cfg).String()
+	c.snap.Store(emptySnapshot(c.spec))
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c
 }
@@ -269,10 +271,10 @@ func (c *Cluster) awaitConvergence(ctx context.Context) {
 // Drain marks this node draining and waits until it hosts no key (or ctx
 // ends: then the error wraps ErrDrain). The node stays a cluster member
 // and keeps routing; it just owns nothing. If no other member is left to
-// take the keys (none alive, and none marked failed that may come back),
-// Drain returns at once (they stop with the node); while others are marked
-// failed it waits for them until ctx ends. Leave is Drain, then a graceful
-// Serf leave and Close.
+// take the keys, Drain returns (they stop with the node): at once if no
+// other member is marked failed, else after waiting HandoffTimeout for one
+// to come back (a stall or a short partition looks like a failure). Leave
+// is Drain, then a graceful Serf leave and Close.
 func (c *Cluster) Drain(ctx context.Context) error {
 	if c.isClosing() {
 		return ErrShutdown
@@ -284,21 +286,23 @@ func (c *Cluster) Drain(ctx context.Context) error {
 		c.applyInput(in) // stop owning at once; pushes succeed as the others learn
 		c.announceDraining()
 	}
-	warned := false
+	var alone time.Time // since when no member was there to take the keys
 	for {
 		n := c.reg.len()
 		switch {
 		case n == 0:
 			return nil
-		case c.View().Ring().Len() == 0 && !c.failedPeers():
+		case c.View().Ring().Len() > 0:
+			alone = time.Time{}
+		case alone.IsZero() && c.failedPeers():
+			// Members marked failed may be alive and back soon (a stall, a
+			// short partition): wait for them for a while rather than
+			// drop the keys at once.
+			alone = time.Now()
+			c.log.Warn().Int("keys", n).Dur("wait", c.cfg.HandoffTimeout).Msg("no member to hand keys to while others are marked failed; waiting for them")
+		case alone.IsZero() || time.Since(alone) >= c.cfg.HandoffTimeout:
 			c.log.Warn().Int("keys", n).Msg("no other member to hand keys to; they stop with this node")
 			return nil
-		case c.View().Ring().Len() == 0 && !warned:
-			// Members marked failed may be alive and back soon (a stall, a
-			// short partition): wait for them until ctx ends rather than
-			// drop the keys.
-			warned = true
-			c.log.Warn().Int("keys", n).Msg("no member to hand keys to while others are marked failed; waiting for them")
 		}
 		wctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 		err := c.reg.waitEmpty(wctx)
@@ -331,12 +335,7 @@ func (c *Cluster) announceDraining() {
 	if c.mem == nil {
 		return
 	}
-	tags := map[string]string{}
-	for k, v := range c.cfg.Membership.Tags {
-		tags[k] = v
-	}
-	tags[tagDraining] = "1"
-	if err := c.mem.SetTags(tags); err != nil {
+	if err := c.mem.SetTags(c.cfg.gossipTags(true)); err != nil {
 		c.log.Warn().Err(err).Msg("draining tag not broadcast yet")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -59,7 +60,10 @@ func newTestCluster(t testing.TB, serf bool, o ...placementtest.Options) *testCl
 	// Each cluster has its own random cookie (so its own gossip key): a
 	// Serf node of one test that reaches a port another test's closed node
 	// freed must not merge the two clusters.
-	opt.Gossip, opt.ManualViews, opt.Logger = serf, !serf, testLogger()
+	opt.Gossip, opt.ManualViews = serf, !serf
+	if reflect.ValueOf(opt.Logger).IsZero() {
+		opt.Logger = testLogger()
+	}
 	if opt.Prefix == "" { // distinct names across parallel tests, for the logs
 		opt.Prefix = fmt.Sprintf("c%dn", clusterSeq.Add(1))
 	}

@@ -105,6 +105,24 @@ type Config struct {
 	// Weight is this node's relative share of the keys, gossiped to the
 	// others. Default 1; range 1..ring.MaxWeight.
 	Weight int
+	// Strategy places keys on members: StrategyRing (the vnode ring; the
+	// default) or StrategyBounded (bounded loads over fixed partitions:
+	// peak load at most LoadFactor times a member's share, lookups one
+	// table read at any size). Every member must use the same strategy and
+	// parameters (Strategy, VNodes, LoadFactor, PartitionBits): they are
+	// gossiped with the member, the ring is built with the choice of most
+	// alive members, and a member that disagrees is kept out of the ring
+	// (it owns no keys, still routes) with an error log line on it and a
+	// warning on the others (View.Excluded). Default StrategyRing.
+	Strategy string
+	// LoadFactor is the bounded strategy's c: no member holds more than c
+	// times its share of the partitions. Lower evens the load and moves
+	// more keys on a change. Default 1.25; range (1, 10].
+	LoadFactor float64
+	// PartitionBits: the bounded strategy cuts the hash space into
+	// 2^PartitionBits partitions (its unit of balance; 4 bytes each in the
+	// owner table). Default 16; range 1..22.
+	PartitionBits int
 
 	// Quorum turns on quorum mode: while this node's side of the cluster
 	// does not hold a strict majority of the last full membership (see
@@ -190,6 +208,9 @@ func DefaultConfig() Config {
 		JoinTimeout:       10 * time.Second,
 		VNodes:            ring.DefaultVNodes,
 		Weight:            1,
+		Strategy:          StrategyRing,
+		LoadFactor:        ring.DefaultBoundedConfig().LoadFactor,
+		PartitionBits:     ring.DefaultBoundedConfig().PartitionBits,
 		MaxHops:           2,
 		MigrationBudget:   64,
 		HandoffTimeout:    5 * time.Second,
@@ -239,6 +260,9 @@ func (c *Config) fillDefaults() {
 	setDefault(&c.ListenAddr, d.ListenAddr)
 	setDefault(&c.VNodes, d.VNodes)
 	setDefault(&c.Weight, d.Weight)
+	setDefault(&c.Strategy, d.Strategy)
+	setDefault(&c.LoadFactor, d.LoadFactor)
+	setDefault(&c.PartitionBits, d.PartitionBits)
 	setDefault(&c.MigrationBudget, d.MigrationBudget)
 	setDefault(&c.HandoffTimeout, d.HandoffTimeout)
 	setDefault(&c.ReconcileInterval, d.ReconcileInterval)
@@ -256,6 +280,9 @@ func setDefault[T comparable](p *T, d T) {
 }
 
 func (c *Config) validateRanges() error {
+	if err := specOf(c).validate(); err != nil {
+		return err
+	}
 	switch {
 	case c.VNodes < 1 || c.VNodes > ring.MaxVNodes:
 		return fmt.Errorf("%w: VNodes %d not in 1..%d", ErrBadConfig, c.VNodes, ring.MaxVNodes)
@@ -381,6 +408,20 @@ func (c *Config) nodeConfig(factory node.TransportFactory, log zerolog.Logger) n
 	return nc
 }
 
+// gossipTags are the membership tags this node gossips: the caller's
+// (Membership.Tags), its strategy spec, and the draining mark.
+func (c *Config) gossipTags(draining bool) map[string]string {
+	tags := maps.Clone(c.Membership.Tags)
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	tags[tagStrategy] = specOf(c).String()
+	if draining {
+		tags[tagDraining] = "1"
+	}
+	return tags
+}
+
 // membershipConfig builds the membership config from c, filling the zero
 // fields membership does not default itself.
 func (c *Config) membershipConfig(transportAddr string, log zerolog.Logger) membership.Config {
@@ -390,6 +431,7 @@ func (c *Config) membershipConfig(transportAddr string, log zerolog.Logger) memb
 	setDefault(&mc.RetryJoinInterval, d.RetryJoinInterval)
 	setDefault(&mc.ReconcileInterval, d.ReconcileInterval)
 	mc.NodeName, mc.TransportAddr, mc.Weight, mc.Logger = c.Name, transportAddr, c.Weight, orLogger(mc.Logger, log)
+	mc.Tags = c.gossipTags(false)
 	mc.ProtocolVersion = protocolVersion
 	if len(c.Cookie) > 0 {
 		mc.Cookie = c.Cookie

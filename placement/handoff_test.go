@@ -136,7 +136,7 @@ func TestHandoffDownCarriesNewPID(t *testing.T) {
 func buildTestRing(t *testing.T, cs ...*placement.Cluster) *ring.Ring {
 	t.Helper()
 	cfg := ring.DefaultConfig()
-	cfg.VNodes = cs[0].View().Ring().Config().VNodes
+	cfg.VNodes = cs[0].View().Ring().(*ring.Ring).Config().VNodes
 	ms := make([]ring.Member, len(cs))
 	for i, c := range cs {
 		ms[i] = ring.Member{Name: c.Name(), Weight: 1}

@@ -1,6 +1,10 @@
 package placement
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/placerhq/placer/ring"
+)
 
 // testCookie is the cookie of the internal tests' nodes.
 var testCookie = []byte("placement-test-cookie-0123456789abcdef")
@@ -21,4 +25,12 @@ func findKey(t interface {
 	}
 	t.Fatal("no such key")
 	return ""
+}
+
+// buildRing builds a vnode ring of members with vnodes (the "ring/vN"
+// strategy).
+func buildRing(vnodes int, members []ring.Member) (*ring.Ring, error) {
+	cfg := ring.DefaultConfig()
+	cfg.VNodes = vnodes
+	return ring.New(cfg, members...)
 }

@@ -29,21 +29,23 @@ type move struct {
 }
 
 // planDiff plans the moves of a view change from old to new for the keys
-// hosted by self: a key moves when its hash lies in a range that
-// ring.Diff(old, new) gives from self to another member. It is exact for
-// keys that self owned in old (the common case: every hosted key is owned);
-// a hosted key that self did not own in old (a handoff that failed, a
-// duplicate found at heal) is only caught by planFull.
-func planDiff(self string, hosted []hostedKey, old, new *ring.Ring) []move {
-	diff := ring.Diff(old, new)
-	if len(diff) == 0 {
+// hosted by self: a key moves when self owned it in old and another member
+// owns it in new. (A per-key comparison works for every strategy; for two
+// vnode rings it gives exactly the keys whose hash lies in a range that
+// ring.Diff gives from self to another member.) A hosted key that self did
+// not own in old (a handoff that failed, a duplicate found at heal) is
+// only caught by planFull.
+func planDiff(self string, hosted []hostedKey, old, new ring.Strategy) []move {
+	if old.Checksum() == new.Checksum() {
 		return nil
 	}
 	var out []move
 	for _, h := range hosted {
-		m, ok := ring.FindMove(diff, h.Hash)
-		if ok && m.From == self && m.To != "" {
-			out = append(out, move{ID: h.ID, To: m.To})
+		if old.LocateHash(h.Hash) != self {
+			continue
+		}
+		if to := new.LocateHash(h.Hash); to != "" && to != self {
+			out = append(out, move{ID: h.ID, To: to})
 		}
 	}
 	return out
@@ -52,7 +54,7 @@ func planDiff(self string, hosted []hostedKey, old, new *ring.Ring) []move {
 // planFull plans the moves that make every hosted key live on its owner in
 // r: each hosted key whose owner is not self moves to its owner. Keys stay
 // when r has no members.
-func planFull(self string, hosted []hostedKey, r *ring.Ring) []move {
+func planFull(self string, hosted []hostedKey, r ring.Strategy) []move {
 	var out []move
 	for _, h := range hosted {
 		if o := r.LocateHash(h.Hash); o != "" && o != self {

@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -24,14 +25,22 @@ type View struct {
 	// Draining lists alive members left out of the ring because they are
 	// handing their keys off (Leave), sorted.
 	Draining []string
+	// Strategy is the placement strategy and parameters the ring is built
+	// with (e.g. "ring/v1024", "bounded/v1024/c1.25/p16"): the one most
+	// alive members use (see Config.Strategy).
+	Strategy string
+	// Excluded lists alive members left out of the ring because they use
+	// another strategy or parameters, sorted. It may hold this node.
+	Excluded []string
 	// Since is when this node adopted the view.
 	Since time.Time
 
-	ring *ring.Ring
+	ring ring.Strategy
 }
 
-// Ring returns the view's ring (immutable, safe for concurrent use).
-func (v *View) Ring() *ring.Ring { return v.ring }
+// Ring returns the view's placement (immutable, safe for concurrent use):
+// a *ring.Ring or a *ring.Bounded, per Strategy.
+func (v *View) Ring() ring.Strategy { return v.ring }
 
 // Owner returns the member that owns key in this view, or "" if the view
 // has no members.
@@ -51,6 +60,7 @@ type memberInfo struct {
 	weight   int
 	draining bool
 	proto    int
+	strategy string // its strategySpec's text; "" for the builder's own (static views)
 }
 
 // viewInput is what a view is built from: the alive members and the side
@@ -65,7 +75,7 @@ type viewInput struct {
 // other side of a healed partition, or the whole cluster for a node that
 // just joined). It is consulted until expires.
 type pastRing struct {
-	ring    *ring.Ring
+	ring    ring.Strategy
 	expires time.Time
 }
 
@@ -73,7 +83,7 @@ type pastRing struct {
 // atomically as a whole: readers never lock.
 type snapshot struct {
 	view   *View
-	wide   *ring.Ring          // alive members including draining ones
+	wide   ring.Strategy       // alive members including draining ones
 	alive  map[string]struct{} // alive members (any ring status)
 	past   []pastRing          // newest first
 	quorum bool
@@ -111,19 +121,17 @@ func (s *snapshot) candidates(self, key string, now time.Time) []string {
 	return out
 }
 
-// buildRing builds a ring of members with vnodes.
-func buildRing(vnodes int, members []ring.Member) (*ring.Ring, error) {
-	cfg := ring.DefaultConfig()
-	cfg.VNodes = vnodes
-	return ring.New(cfg, members...)
-}
-
-// ringMembers splits the alive members into ring members and draining ones;
-// members speaking another protocol version are left out of both. The
-// local node counts as draining when selfDraining is set.
-func ringMembers(alive []memberInfo, self string, selfDraining bool) (members, wide []ring.Member, draining []string) {
+// ringMembers splits the alive members into ring members and draining
+// ones, for the strategy spec chosen (own: this node's): members speaking
+// another protocol version are left out of both, members with another spec
+// are excluded. The local node counts as draining when selfDraining is set.
+func ringMembers(alive []memberInfo, self string, selfDraining bool, chosen, own string) (members, wide []ring.Member, draining, excluded []string) {
 	for _, m := range alive {
 		if m.proto != protocolVersion {
+			continue
+		}
+		if spec := cmp.Or(m.strategy, own); spec != chosen {
+			excluded = append(excluded, m.name)
 			continue
 		}
 		rm := ring.Member{Name: m.name, Weight: m.weight}
@@ -138,7 +146,8 @@ func ringMembers(alive []memberInfo, self string, selfDraining bool) (members, w
 	slices.SortFunc(members, byName)
 	slices.SortFunc(wide, byName)
 	slices.Sort(draining)
-	return members, wide, draining
+	slices.Sort(excluded)
+	return members, wide, draining, excluded
 }
 
 func compareStrings(a, b string) int {
@@ -163,18 +172,25 @@ func added(prev, next []ring.Member) []ring.Member {
 }
 
 // nextSnapshot builds the snapshot that follows cur (nil for the first)
-// for input in, and reports whether the ring changed. When the ring is the
-// same, the view keeps its epoch (only Draining, liveness and quorum are
-// refreshed). window is Config.PullWindow.
-func nextSnapshot(cur *snapshot, in viewInput, self string, selfDraining bool, vnodes int, now time.Time, window time.Duration) (*snapshot, bool, error) {
-	members, wideMembers, draining := ringMembers(in.alive, self, selfDraining)
-	r, err := buildRing(vnodes, members)
+// for input in, and reports whether the placement changed. own is this
+// node's strategy spec (its text form); the ring is built with the spec
+// most alive members use (clusterSpec). When the placement is the same,
+// the view keeps its epoch (only Draining, Excluded, liveness and quorum
+// are refreshed). window is Config.PullWindow.
+func nextSnapshot(cur *snapshot, in viewInput, self string, selfDraining bool, own string, now time.Time, window time.Duration) (*snapshot, bool, error) {
+	chosen := clusterSpec(in.alive, own)
+	spec, err := parseSpec(chosen)
+	if err != nil {
+		return nil, false, err
+	}
+	members, wideMembers, draining, excluded := ringMembers(in.alive, self, selfDraining, chosen, own)
+	r, err := spec.build(members)
 	if err != nil {
 		return nil, false, err
 	}
 	wide := r
 	if len(wideMembers) != len(members) {
-		if wide, err = buildRing(vnodes, wideMembers); err != nil {
+		if wide, err = spec.build(wideMembers); err != nil {
 			return nil, false, err
 		}
 	}
@@ -184,42 +200,46 @@ func nextSnapshot(cur *snapshot, in viewInput, self string, selfDraining bool, v
 	}
 	if cur != nil && cur.view.Checksum == r.Checksum() {
 		v := cur.view
-		if !slices.Equal(v.Draining, draining) {
+		if !slices.Equal(v.Draining, draining) || !slices.Equal(v.Excluded, excluded) {
 			cp := *v
-			cp.Draining = draining
+			cp.Draining, cp.Excluded = draining, excluded
 			v = &cp
 		}
 		next.view, next.past = v, cur.past
 		return next, false, nil
 	}
-	next.view = &View{Checksum: r.Checksum(), Members: members, Draining: draining, Since: now, ring: r, Epoch: 1}
+	next.view = &View{Checksum: r.Checksum(), Members: members, Draining: draining, Strategy: chosen, Excluded: excluded, Since: now, ring: r, Epoch: 1}
 	if cur == nil {
 		return next, true, nil
 	}
 	next.view.Epoch = cur.view.Epoch + 1
-	next.past, err = nextPast(cur, members, self, vnodes, now, window)
+	next.past, err = nextPast(cur, members, self, spec, now, window)
 	return next, true, err
 }
 
 // emptySnapshot is the snapshot before the first view: no members, epoch
 // 0. Requests routed to a node in this state find no owner, and its
 // handoff service answers "not yet".
-func emptySnapshot(vnodes int) *snapshot {
-	r, err := buildRing(vnodes, nil)
+func emptySnapshot(own string) *snapshot {
+	spec, err := parseSpec(own)
 	if err != nil {
-		panic("placement: an empty ring must build: " + err.Error()) // vnodes was validated
+		panic("placement: the own strategy must parse: " + err.Error()) // the config was validated
 	}
-	return &snapshot{view: &View{Checksum: r.Checksum(), ring: r}, wide: r, alive: map[string]struct{}{}}
+	r, err := spec.build(nil)
+	if err != nil {
+		panic("placement: an empty ring must build: " + err.Error())
+	}
+	return &snapshot{view: &View{Checksum: r.Checksum(), Strategy: own, ring: r}, wide: r, alive: map[string]struct{}{}}
 }
 
 // nextPast records the superseded view and, if members other than self
-// were added, the ring of those members, newest first, dropping expired
-// entries.
-func nextPast(cur *snapshot, members []ring.Member, self string, vnodes int, now time.Time, window time.Duration) ([]pastRing, error) {
+// were added, the placement of those members, newest first, dropping
+// expired entries.
+func nextPast(cur *snapshot, members []ring.Member, self string, spec strategySpec, now time.Time, window time.Duration) ([]pastRing, error) {
 	var out []pastRing
 	add := slices.DeleteFunc(added(cur.view.Members, members), func(m ring.Member) bool { return m.Name == self })
 	if len(add) > 0 {
-		r, err := buildRing(vnodes, add)
+		r, err := spec.build(add)
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"slices"
 	"time"
 
 	"github.com/placerhq/placer/placement/membership"
@@ -39,7 +40,7 @@ func (c *Cluster) applyMembership(v membership.View) {
 	for _, m := range v.Alive {
 		in.alive = append(in.alive, memberInfo{
 			name: m.Name, addr: m.TransportAddr, weight: m.Weight,
-			draining: m.Tags[tagDraining] == "1", proto: m.ProtocolVersion,
+			draining: m.Tags[tagDraining] == "1", proto: m.ProtocolVersion, strategy: m.Tags[tagStrategy],
 		})
 	}
 	c.applyInput(in)
@@ -72,7 +73,7 @@ func (c *Cluster) quorumOK(q membership.Quorum) bool {
 func (c *Cluster) applyInput(in viewInput) {
 	c.viewMu.Lock()
 	cur := c.snap.Load()
-	next, changed, err := nextSnapshot(cur, in, c.self, c.draining.Load(), c.cfg.VNodes, time.Now(), c.cfg.PullWindow)
+	next, changed, err := nextSnapshot(cur, in, c.self, c.draining.Load(), c.spec, time.Now(), c.cfg.PullWindow)
 	if err != nil {
 		c.viewMu.Unlock()
 		c.log.Error().Err(err).Msg("cannot build the ring; keeping the previous view")
@@ -81,6 +82,7 @@ func (c *Cluster) applyInput(in viewInput) {
 	c.lastIn = in
 	c.snap.Store(next)
 	c.viewMu.Unlock()
+	c.logExcluded(cur.view, next.view, in)
 	if !changed {
 		return
 	}
@@ -128,5 +130,27 @@ func (c *Cluster) reconcile(now time.Time) {
 			c.log.Warn().Str("kind", e.id.Kind).Str("key", e.id.Key).Msg("handoff finish never came; activating")
 			c.activate(e, stateImporting)
 		}
+	}
+}
+
+// logExcluded reports the members a view change left out of the ring for
+// another strategy: a warning per member newly excluded, an error when it
+// is this node (it then owns no keys).
+func (c *Cluster) logExcluded(prev, next *View, in viewInput) {
+	for _, name := range next.Excluded {
+		if slices.Contains(prev.Excluded, name) {
+			continue
+		}
+		spec := c.spec
+		if i := slices.IndexFunc(in.alive, func(m memberInfo) bool { return m.name == name }); i >= 0 && in.alive[i].strategy != "" {
+			spec = in.alive[i].strategy
+		}
+		if name == c.self {
+			c.log.Error().Str("strategy", spec).Str("cluster_strategy", next.Strategy).
+				Msg("this node's placement strategy disagrees with most members: it owns no keys (set the same Strategy, VNodes, LoadFactor, PartitionBits everywhere)")
+			continue
+		}
+		c.log.Warn().Str("member", name).Str("strategy", spec).Str("cluster_strategy", next.Strategy).
+			Msg("member left out of the ring: its placement strategy disagrees with most members")
 	}
 }

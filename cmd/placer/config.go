@@ -89,6 +89,8 @@ func agentFlags(c *agentConfig, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.TLSCA, "tls-ca", c.TLSCA, "PEM CA that signs every node's certificate")
 	fs.StringVar(&c.Profile, "profile", c.Profile, "gossip timing profile: lan (Serf defaults; failures seen in 5-7 s) or local (loopback; about 1 s)")
 	fs.IntVar(&c.Weight, "weight", c.Weight, fmt.Sprintf("ring weight, 1..%d: this node's relative share of the keys", ring.MaxWeight))
+	fs.StringVar(&c.Strategy, "strategy", c.Strategy, "placement strategy, the same on every member: ring (vnode ring) or bounded (bounded loads, lookups one table read)")
+	fs.Float64Var(&c.LoadFactor, "load-factor", c.LoadFactor, "bounded strategy: no member holds more than this times its share, (1, 10]")
 	fs.BoolVar(&c.Quorum, "quorum", c.Quorum, "quorum mode: a side without a majority of the last full membership refuses keyed requests")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: trace, debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format on stderr: console or json")
@@ -171,6 +173,10 @@ func (c *agentConfig) validate() error {
 		return bad("--profile %q: want lan or local", c.Profile)
 	case c.Weight < 1 || c.Weight > ring.MaxWeight:
 		return bad("--weight %d not in 1..%d", c.Weight, ring.MaxWeight)
+	case c.Strategy != "ring" && c.Strategy != "bounded":
+		return bad("--strategy %q: want ring or bounded", c.Strategy)
+	case !(c.LoadFactor > 1 && c.LoadFactor <= 10):
+		return bad("--load-factor %v not in (1, 10]", c.LoadFactor)
 	case c.LogFormat != "console" && c.LogFormat != "json":
 		return bad("--log-format %q: want console or json", c.LogFormat)
 	case c.DrainTimeout <= 0 || c.JoinTimeout < 0:

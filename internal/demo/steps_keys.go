@@ -36,7 +36,7 @@ func (d *demo) compareChurn() error {
 	v := d.nodes[0].c.View()
 	next := ring.Member{Name: d.nextName(), Weight: 1}
 	d.iex(d.nodes[0].name, "def node_for_list(name), do: Enum.at(Enum.sort(Node.list([:this, :visible])), :erlang.phash2(name, length(...)))")
-	d.placer("ring.NewModulo(members...)   vs   c1.View().Ring()   (%d virtual nodes per member)", v.Ring().Config().VNodes)
+	d.placer("ring.NewModulo(members...)   vs   c1.View().Ring()   (strategy %s)", v.Strategy)
 	mod, err := ring.NewModulo(v.Members...)
 	if err != nil {
 		return err
@@ -45,7 +45,7 @@ func (d *demo) compareChurn() error {
 	if err != nil {
 		return err
 	}
-	r2, err := v.Ring().Add(next)
+	r2, err := v.Ring().With(ring.AddChange(next))
 	if err != nil {
 		return err
 	}

@@ -141,6 +141,7 @@ func (a *Agent) placementConfig(secret []byte) placement.Config {
 	pc.Kinds = Kinds()
 	maps.Copy(pc.Kinds, c.Kinds)
 	pc.Weight, pc.Quorum = c.Weight, c.Quorum
+	pc.Strategy, pc.LoadFactor = c.Strategy, c.LoadFactor
 	pc.JoinTimeout, pc.DrainTimeout = c.JoinTimeout, c.DrainTimeout
 	pc.Membership.Profile, pc.Membership.Join = c.Profile, c.Join
 	pc.Membership.BindAddr, pc.Membership.BindPort = c.gossipBind()

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/placerhq/placer/node"
+	"github.com/placerhq/placer/placement"
 	"github.com/placerhq/placer/placement/agent/cookie"
 	"github.com/placerhq/placer/placement/membership"
 	"github.com/placerhq/placer/ring"
@@ -79,6 +80,13 @@ type Config struct {
 	// Weight is this node's relative share of the keys, 1..ring.MaxWeight.
 	// Default 1.
 	Weight int `toml:"weight"`
+	// Strategy places keys on members: "ring" (the vnode ring) or
+	// "bounded" (bounded loads; placement.Config.Strategy). Every member
+	// must use the same strategy and load factor; one that disagrees owns
+	// no keys. Default ring.
+	Strategy string `toml:"strategy"`
+	// LoadFactor is the bounded strategy's c, in (1, 10]. Default 1.25.
+	LoadFactor float64 `toml:"load_factor"`
 	// Quorum turns on quorum mode (placement.Config.Quorum). Default false.
 	Quorum bool `toml:"quorum"`
 	// Kinds are keyed kinds to register beside the built-in counter and kv
@@ -113,7 +121,8 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		CookieFile: cookie.DefaultPath(), HTTP: "127.0.0.1:0", Profile: membership.ProfileLAN,
-		Weight: 1, DrainTimeout: 30 * time.Second, JoinTimeout: 10 * time.Second, Logger: zerolog.Nop(),
+		Weight: 1, Strategy: placement.StrategyRing, LoadFactor: placement.DefaultConfig().LoadFactor,
+		DrainTimeout: 30 * time.Second, JoinTimeout: 10 * time.Second, Logger: zerolog.Nop(),
 	}
 }
 
@@ -126,13 +135,16 @@ func (c Config) clone() Config {
 // validate checks c and fills the zero fields that have a default.
 func (c *Config) validate() error {
 	d := DefaultConfig()
-	for p, v := range map[*string]string{&c.CookieFile: d.CookieFile, &c.HTTP: d.HTTP, &c.Profile: d.Profile} {
+	for p, v := range map[*string]string{&c.CookieFile: d.CookieFile, &c.HTTP: d.HTTP, &c.Profile: d.Profile, &c.Strategy: d.Strategy} {
 		if *p == "" {
 			*p = v
 		}
 	}
 	if c.Weight == 0 {
 		c.Weight = d.Weight
+	}
+	if c.LoadFactor == 0 {
+		c.LoadFactor = d.LoadFactor
 	}
 	if c.DrainTimeout == 0 {
 		c.DrainTimeout = d.DrainTimeout
@@ -155,6 +167,10 @@ func (c *Config) validateNode() error {
 		return fmt.Errorf("Profile %q: want lan or local", c.Profile)
 	case c.Weight < 1 || c.Weight > ring.MaxWeight:
 		return fmt.Errorf("Weight %d not in 1..%d", c.Weight, ring.MaxWeight)
+	case c.Strategy != placement.StrategyRing && c.Strategy != placement.StrategyBounded:
+		return fmt.Errorf("Strategy %q: want ring or bounded", c.Strategy)
+	case !(c.LoadFactor > 1 && c.LoadFactor <= 10):
+		return fmt.Errorf("LoadFactor %v not in (1, 10]", c.LoadFactor)
 	case c.DrainTimeout < 0 || c.JoinTimeout < 0:
 		return errors.New("DrainTimeout and JoinTimeout must not be negative")
 	case c.Reload != nil && c.Level == nil:
