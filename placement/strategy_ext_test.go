@@ -19,7 +19,9 @@ import (
 // views use.
 func TestBoundedStrategyEndToEnd(t *testing.T) {
 	t.Parallel()
-	bounded := func(c *placement.Config) { c.Strategy, c.LoadFactor, c.PartitionBits = placement.StrategyBounded, 1.1, 12 }
+	bounded := func(c *placement.Config) {
+		c.Strategy, c.LoadFactor, c.PartitionBits = placement.StrategyBounded, 1.1, 12
+	}
 	tc := newTestCluster(t, true)
 	cs := tc.startN(3, bounded)
 	converged(t, serfTimeout, cs, 3)
