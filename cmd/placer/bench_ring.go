@@ -13,6 +13,8 @@ import (
 
 	"github.com/placerhq/placer/bench"
 	"github.com/placerhq/placer/ring"
+
+	"github.com/placerhq/placer/internal/chart"
 )
 
 func init() {
@@ -76,7 +78,7 @@ func runBenchRing(args []string, stdout, stderr io.Writer) error {
 
 func reportRing(rs []bench.RingResult, asJSON bool, dir string, stdout, stderr io.Writer) error {
 	if asJSON {
-		if err := bench.WriteJSONLines(stdout, rs); err != nil {
+		if err := chart.WriteJSONLines(stdout, rs); err != nil {
 			return err
 		}
 	} else {

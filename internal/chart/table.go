@@ -1,4 +1,4 @@
-package bench
+package chart
 
 import (
 	"encoding/json"
@@ -62,7 +62,7 @@ func WriteJSONLines[T any](w io.Writer, values []T) error {
 	enc := json.NewEncoder(w)
 	for _, v := range values {
 		if err := enc.Encode(v); err != nil {
-			return fmt.Errorf("bench: encode JSON: %w", err)
+			return fmt.Errorf("chart: encode JSON: %w", err)
 		}
 	}
 	return nil
