@@ -11,17 +11,20 @@ import (
 // MultiProbeConfig configures MultiProbe.
 type MultiProbeConfig struct {
 	// Probes is k, the positions looked at per key. Default 21, the
-	// paper's choice for a peak-to-mean load of about 1.05; range 1..1024.
+	// paper's choice for a peak-to-mean load of about 1.05; range 1..255.
 	// A lookup costs k binary searches.
 	Probes int
 }
+
+// MaxProbes is the largest MultiProbeConfig.Probes.
+const MaxProbes = 255
 
 // DefaultMultiProbeConfig returns Probes 21.
 func DefaultMultiProbeConfig() MultiProbeConfig { return MultiProbeConfig{Probes: 21} }
 
 func (c MultiProbeConfig) validate() error {
-	if c.Probes < 1 || c.Probes > 1024 {
-		return fmt.Errorf("%w: MultiProbe Probes %d not in 1..1024", ring.ErrBadConfig, c.Probes)
+	if c.Probes < 1 || c.Probes > MaxProbes {
+		return fmt.Errorf("%w: MultiProbe Probes %d not in 1..%d", ring.ErrBadConfig, c.Probes, MaxProbes)
 	}
 	return nil
 }
@@ -83,11 +86,12 @@ func newMultiProbe(cfg MultiProbeConfig, ms []ring.Member) (*MultiProbe, error) 
 	return p, nil
 }
 
-// Probe returns probe i of key hash h: h + i·step, step an odd number
-// derived from h.
-func Probe(h uint64, i int) uint64 { return h + uint64(i)*probeStep(h) }
+// Probe returns probe i of key hash h: h + i·ProbeStep(h).
+func Probe(h uint64, i int) uint64 { return h + uint64(i)*ProbeStep(h) }
 
-func probeStep(h uint64) uint64 { return HRWRaw(h, 0x9e3779b97f4a7c15) | 1 }
+// ProbeStep returns the distance between consecutive probes of key hash h:
+// an odd number derived from h.
+func ProbeStep(h uint64) uint64 { return HRWRaw(h, 0x9e3779b97f4a7c15) | 1 }
 
 // Name returns "multiprobe".
 func (p *MultiProbe) Name() string { return "multiprobe" }
@@ -103,7 +107,7 @@ func (p *MultiProbe) Nearest(h uint64) (member int, dist uint64, probe int) {
 		return -1, 0, 0
 	}
 	member, dist = -1, 0
-	step := probeStep(h)
+	step := ProbeStep(h)
 	x := h
 	for i := range p.cfg.Probes {
 		j, _ := slices.BinarySearch(p.pos, x)
