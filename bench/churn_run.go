@@ -97,8 +97,7 @@ func runScheme(res *ChurnResult, tr churnTracker, o ChurnOptions, s Scenario, ks
 	res.LookupNs = timeChurnLookups(tr, min(len(ks.hashes), 1<<14))
 	res.Timeline = []ChurnStep{{PeakToAvg: peakToAvg(t, reg, ws, len(ks.hashes))}}
 	p.step(fmt.Sprintf("%s %s n=%d", res.Scheme, s.Name, len(s.Initial)))
-	vw := newViewsRecorder(o, s, reg)
-	vw.record(tr, reg)
+	vw := newViewsRecorder(o, s, len(ks.hashes))
 	var rebuild []float64
 	for i, ev := range s.Events {
 		before := maps2(ws)
@@ -110,13 +109,15 @@ func runScheme(res *ChurnResult, tr churnTracker, o ChurnOptions, s Scenario, ks
 		if err := tr.apply(changesOf(ev), t); err != nil {
 			return err
 		}
-		vw.record(tr, reg)
+		vw.record(ev, t, len(ws))
 		rebuild = append(rebuild, float64(t.rebuildNs)/1e3)
 		res.Timeline = append(res.Timeline, res.step(i+1, ev, t, idealMoved(before, ws, len(ks.hashes)), peakToAvg(t, reg, ws, len(ks.hashes))))
 		p.step(fmt.Sprintf("%s %s n=%d", res.Scheme, s.Name, len(s.Initial)))
 	}
 	res.finish(rebuild)
-	res.Views = vw.result(s)
+	if len(s.Events) > 0 {
+		res.Views = vw.result(s.Events[len(s.Events)-1].At + o.Interval)
+	}
 	return nil
 }
 

@@ -49,6 +49,8 @@ func (r *registry) of(name string) int32 {
 // from is -1) and keeps every member's load.
 type tally struct {
 	changed           []bool  // by member: joined, left or re-weighted in this event
+	gone              []bool  // by member: left or failed in this event
+	fromGone, toNew   int64   // moved from a member that left; to a changed member (--views)
 	load, loadBytes   []int64 // keys and bytes per member
 	moved, betweenOld int64
 	movedBytes        int64
@@ -56,7 +58,7 @@ type tally struct {
 }
 
 func newTally(members int) *tally {
-	return &tally{changed: make([]bool, members), load: make([]int64, members), loadBytes: make([]int64, members)}
+	return &tally{changed: make([]bool, members), gone: make([]bool, members), load: make([]int64, members), loadBytes: make([]int64, members)}
 }
 
 // move records keys (and their bytes) whose owner went from one member to
@@ -74,7 +76,12 @@ func (t *tally) move(from, to int32, keys, bytes int64) {
 	t.loadBytes[from] -= bytes
 	t.moved += keys
 	t.movedBytes += bytes
-	if !t.changed[from] && !t.changed[to] {
+	switch {
+	case t.gone[from]:
+		t.fromGone += keys
+	case t.changed[to]:
+		t.toNew += keys
+	case !t.changed[from]:
 		t.betweenOld += keys
 	}
 }
@@ -83,10 +90,12 @@ func (t *tally) move(from, to int32, keys, bytes int64) {
 // counts.
 func (t *tally) begin(reg *registry, ev ChurnEvent) {
 	clear(t.changed)
+	clear(t.gone)
 	for _, c := range ev.Changes {
 		t.changed[reg.of(c.Member.Name)] = true
+		t.gone[reg.of(c.Member.Name)] = c.Op == ring.OpRemove
 	}
-	t.moved, t.betweenOld, t.movedBytes, t.rebuildNs = 0, 0, 0, 0
+	t.moved, t.betweenOld, t.movedBytes, t.rebuildNs, t.fromGone, t.toNew = 0, 0, 0, 0, 0, 0
 }
 
 // weights tracks the member set through a scenario (name -> weight).

@@ -62,3 +62,16 @@ func TestCheckSVG(t *testing.T) {
 		}
 	}
 }
+
+func TestTableHTML(t *testing.T) {
+	tb := &Table{Header: []string{"a", "b<"}}
+	tb.Add("x&", "1")
+	var b bytes.Buffer
+	if err := tb.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "<table>\n<tr><th>a</th><th>b&lt;</th></tr>\n<tr><td>x&amp;</td><td class=\"n\">1</td></tr>\n</table>\n"
+	if b.String() != want {
+		t.Fatalf("got %q", b.String())
+	}
+}
