@@ -23,7 +23,10 @@ func ChurnTable(run *ChurnRun) *chart.Table {
 	for _, r := range run.Results {
 		row := []string{r.Scenario, fmt.Sprint(r.Nodes), r.Scheme, r.Params, fmt.Sprint(r.Events)}
 		if r.Unsupported != "" {
-			t.Add(append(row, "n/a: "+r.Unsupported)...)
+			for len(row) < len(t.Header) {
+				row = append(row, "n/a")
+			}
+			t.Add(row...)
 			continue
 		}
 		row = append(row, fmt.Sprint(r.MovedTotal), fmt.Sprintf("%.0f", r.IdealTotal), fmt.Sprintf("%.3f", r.MovedRatio),
@@ -102,6 +105,17 @@ func CheckChurnTargets(run *ChurnRun) []TargetCheck {
 		sec := run.ScenarioSec[fmt.Sprintf("%s@%d", r.Scenario, r.Nodes)]
 		out = append(out, TargetCheck{Target: fmt.Sprintf("%s: 1000 nodes, 1M keys, 100 events, every scheme, within 30 s", r.Scenario),
 			Measured: fmt.Sprintf("%.1f s", sec), OK: sec <= 30})
+	}
+	return out
+}
+
+// ChurnNotes lists why schemes could not run some scenarios.
+func ChurnNotes(run *ChurnRun) []string {
+	var out []string
+	for _, r := range run.Results {
+		if r.Unsupported != "" {
+			out = append(out, fmt.Sprintf("n/a: %s in %s at %d nodes: %s", r.Scheme, r.Scenario, r.Nodes, r.Unsupported))
+		}
 	}
 	return out
 }

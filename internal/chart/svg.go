@@ -54,9 +54,9 @@ const (
 )
 
 // chartColour returns the i-th colour of a colour-blind friendly palette
-// (Okabe–Ito).
+// (Okabe–Ito, then grey).
 func chartColour(i int) string {
-	p := [...]string{"#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"}
+	p := [...]string{"#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000", "#999999"}
 	return p[i%len(p)]
 }
 
