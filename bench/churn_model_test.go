@@ -46,7 +46,7 @@ func naiveStrategy(t *testing.T, name string, o ChurnOptions, s Scenario, ms []r
 func TestChurnTrackersMatchRelocation(t *testing.T) {
 	o := DefaultChurnOptions()
 	o.VNodes, o.Probes = 16, 7
-	ks := newKeySet(3000, StateBytes{Kind: "exp", A: 100})
+	ks := newKeySet(2000, StateBytes{Kind: "exp", A: 100})
 	p := ScenarioParams{Nodes: 9, Events: 12, Flaps: 2, Seed: 7, Interval: 1, Drain: 3}
 	file := "join extra-1 2\nmark two at once\nleave node-00003; weight extra-1 1\nfail node-00001; join node-00001\nweight node-00002 0\n"
 	var scs []Scenario

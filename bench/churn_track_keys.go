@@ -4,6 +4,8 @@ import (
 	"context"
 	"runtime"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/placerhq/placer/internal/par"
@@ -26,13 +28,25 @@ func newKeyOwners(k int) keyOwners {
 	return keyOwners{owner: make([]int32, k), stamp: make([]uint32, k), event: 1}
 }
 
-func (o *keyOwners) set(k int, owner int32) {
-	if o.stamp[k] != o.event {
-		o.stamp[k] = o.event
-		o.touched = append(o.touched, int32(k))
-		o.orig = append(o.orig, o.owner[k])
-	}
-	o.owner[k] = owner
+// scan runs f over every key in chunks on every processor; f reports new
+// owners through set. Chunks hold disjoint keys: per-key state needs no
+// lock, and each chunk's record of touched keys is merged at its end.
+func (o *keyOwners) scan(f func(lo, hi int, set func(k int, owner int32))) {
+	var mu sync.Mutex
+	forChunks(len(o.owner), func(lo, hi int) {
+		var touched, orig []int32
+		f(lo, hi, func(k int, owner int32) {
+			if o.stamp[k] != o.event {
+				o.stamp[k] = o.event
+				touched = append(touched, int32(k))
+				orig = append(orig, o.owner[k])
+			}
+			o.owner[k] = owner
+		})
+		mu.Lock()
+		o.touched, o.orig = append(o.touched, touched...), append(o.orig, orig...)
+		mu.Unlock()
+	})
 }
 
 // flush reports the keys whose owner differs from the event's start.
@@ -154,13 +168,15 @@ func lastOf(b []int32, id int32) int {
 // grow moves the keys that jump into the new buckets.
 func (x *jumpTracker) grow() {
 	n := uint32(len(x.buckets))
-	for i := range x.cur {
-		if x.next[i] < n {
-			b, next := schemes.JumpNext(x.ks.hashes[i], int(n))
-			x.cur[i], x.next[i] = uint32(b), uint32(min(next, 1<<32-1))
-			x.own.set(i, x.buckets[b])
+	x.own.scan(func(lo, hi int, set func(int, int32)) {
+		for i := lo; i < hi; i++ {
+			if x.next[i] < n {
+				b, next := schemes.JumpNext(x.ks.hashes[i], int(n))
+				x.cur[i], x.next[i] = uint32(b), uint32(min(next, 1<<32-1))
+				set(i, x.buckets[b])
+			}
 		}
-	}
+	})
 }
 
 // drop removes bucket b with the remap rule: the last bucket's member takes
@@ -169,16 +185,18 @@ func (x *jumpTracker) drop(b int) {
 	last := len(x.buckets) - 1
 	x.buckets[b] = x.buckets[last]
 	x.buckets = x.buckets[:last]
-	for i := range x.cur {
-		switch int(x.cur[i]) {
-		case last:
-			bb, next := schemes.JumpNext(x.ks.hashes[i], last)
-			x.cur[i], x.next[i] = uint32(bb), uint32(min(next, 1<<32-1))
-			x.own.set(i, x.buckets[bb])
-		case b:
-			x.own.set(i, x.buckets[b])
+	x.own.scan(func(lo, hi int, set func(int, int32)) {
+		for i := lo; i < hi; i++ {
+			switch int(x.cur[i]) {
+			case last:
+				bb, next := schemes.JumpNext(x.ks.hashes[i], last)
+				x.cur[i], x.next[i] = uint32(bb), uint32(min(next, 1<<32-1))
+				set(i, x.buckets[bb])
+			case b:
+				set(i, x.buckets[b])
+			}
 		}
-	}
+	})
 }
 
 func (x *jumpTracker) locate(key []byte) string { return x.j.Locate(key) }
@@ -256,28 +274,32 @@ func (x *hrwTracker) apply(cs []ring.Change, t *tally) error {
 // challenge gives member id every key it now wins.
 func (x *hrwTracker) challenge(id int32) {
 	seed, w, name := schemes.HRWSeed(x.reg.names[id]), x.ws[id], x.reg.names[id]
-	for i, h := range x.ks.hashes {
-		o := x.own.owner[i]
-		if o == id {
-			continue
+	x.own.scan(func(lo, hi int, set func(int, int32)) {
+		for i := lo; i < hi; i++ {
+			o := x.own.owner[i]
+			if o == id {
+				continue
+			}
+			if raw := schemes.HRWRaw(x.ks.hashes[i], seed); schemes.HRWBeats(raw, w, name, x.best[i], x.ws[o], x.reg.names[o]) {
+				x.best[i] = raw
+				set(i, id)
+			}
 		}
-		if raw := schemes.HRWRaw(h, seed); schemes.HRWBeats(raw, w, name, x.best[i], x.ws[o], x.reg.names[o]) {
-			x.best[i] = raw
-			x.own.set(i, id)
-		}
-	}
+	})
 }
 
 // rescore places member id's keys again over the current members.
 func (x *hrwTracker) rescore(id int32) {
 	num := x.numbers()
-	for i, h := range x.ks.hashes {
-		if x.own.owner[i] == id {
-			m, raw := x.r.LocateIndex(h)
-			x.best[i] = raw
-			x.own.set(i, num[m])
+	x.own.scan(func(lo, hi int, set func(int, int32)) {
+		for i := lo; i < hi; i++ {
+			if x.own.owner[i] == id {
+				m, raw := x.r.LocateIndex(x.ks.hashes[i])
+				x.best[i] = raw
+				set(i, num[m])
+			}
 		}
-	}
+	})
 }
 
 func (x *hrwTracker) locate(key []byte) string { return x.r.Locate(key) }
@@ -328,58 +350,122 @@ func (x *probeTracker) numbers() []int32 {
 	return num
 }
 
+// apply takes the net change of each member over the event: first the
+// members that lose points (their keys placed again), then every point
+// gained at once (the placement is a function of the point set).
 func (x *probeTracker) apply(cs []ring.Change, t *tally) error {
-	for _, c := range cs {
+	downs, ups, before := netChanges(cs, x.ws, x.reg)
+	for _, step := range [][]ring.Change{downs, ups} {
+		if len(step) == 0 {
+			continue
+		}
 		t0 := time.Now()
-		n, err := x.p.With(c)
+		n, err := x.p.With(step...)
 		if err != nil {
 			return err
 		}
 		t.since(t0)
 		x.p = n.(*schemes.MultiProbe)
-		id := x.reg.of(c.Member.Name)
-		before := x.ws[id]
-		x.ws[id] = 0
-		if c.Op != ring.OpRemove {
-			x.ws[id] = c.Member.Weight
+		var pts []probePoint
+		for _, c := range step {
+			id := x.reg.of(c.Member.Name)
+			old := before[id]
+			x.ws[id] = 0
+			if c.Op != ring.OpRemove {
+				x.ws[id] = c.Member.Weight
+			}
+			if x.ws[id] < old {
+				x.replace(id)
+			}
+			for j := old; j < x.ws[id]; j++ {
+				pts = append(pts, probePoint{ring.VNodePosition(c.Member.Name, uint32(j)), id})
+			}
 		}
-		switch {
-		case x.ws[id] > before:
-			x.gain(id, before, x.ws[id])
-		case x.ws[id] < before:
-			x.replace(id)
+		if len(pts) > 0 {
+			x.gain(pts)
 		}
 	}
 	x.own.flush(x.ks, t)
 	return nil
 }
 
-// gain gives member id the keys one of whose probes now lies closer to one
-// of its new points (indexes from..to-1) than the key's best: for such a
-// probe the new point is its successor, since the old successor was no
-// closer than the best.
-func (x *probeTracker) gain(id int32, from, to int) {
-	name := x.reg.names[id]
-	pts := make([]uint64, 0, to-from)
-	for j := from; j < to; j++ {
-		pts = append(pts, ring.VNodePosition(name, uint32(j)))
-	}
-	slices.Sort(pts)
-	k := x.cfg.Probes
-	for i, h := range x.ks.hashes {
-		p, step := h, schemes.ProbeStep(h)
-		for pr := 0; pr < k; pr, p = pr+1, p+step {
-			d := pts[0] - p // one new point: no search
-			if len(pts) > 1 {
-				j, _ := slices.BinarySearch(pts, p)
-				d = pts[j%len(pts)] - p
-			}
-			if d <= x.dist[i] && x.wins(i, d, pr, name) {
-				x.dist[i], x.probe[i] = d, uint8(pr)
-				x.own.set(i, id)
-			}
+// netChanges turns an event's changes into the net change of each member:
+// the ones that end with less weight (removals or weight steps down), the
+// ones that end with more, and every member's weight before the event.
+func netChanges(cs []ring.Change, ws []int, reg *registry) (downs, ups []ring.Change, before map[int32]int) {
+	before, after := map[int32]int{}, map[int32]int{}
+	var order []int32
+	for _, c := range cs {
+		id := reg.of(c.Member.Name)
+		if _, ok := before[id]; !ok {
+			before[id] = ws[id]
+			order = append(order, id)
+		}
+		after[id] = 0
+		if c.Op != ring.OpRemove {
+			after[id] = c.Member.Weight
 		}
 	}
+	for _, id := range order {
+		b, a, name := before[id], after[id], reg.names[id]
+		switch {
+		case a < b && a == 0:
+			downs = append(downs, ring.RemoveChange(name))
+		case a < b:
+			downs = append(downs, ring.SetWeightChange(name, a))
+		case a > b && b == 0:
+			ups = append(ups, ring.AddChange(ring.Member{Name: name, Weight: a}))
+		case a > b:
+			ups = append(ups, ring.SetWeightChange(name, a))
+		}
+	}
+	return downs, ups, before
+}
+
+type probePoint struct {
+	pos uint64
+	id  int32
+}
+
+// gain gives the new points the keys one of whose probes now lies closer to
+// one of them than the key's best: for such a probe the new point is its
+// successor, since the old successor was no closer than the best.
+func (x *probeTracker) gain(pts []probePoint) {
+	slices.SortFunc(pts, func(a, b probePoint) int {
+		if a.pos != b.pos {
+			return cmpU64(a.pos, b.pos)
+		}
+		return strings.Compare(x.reg.names[a.id], x.reg.names[b.id])
+	})
+	pos := make([]uint64, len(pts))
+	for i, p := range pts {
+		pos[i] = p.pos
+	}
+	k := x.cfg.Probes
+	x.own.scan(func(lo, hi int, set func(int, int32)) {
+		for i := lo; i < hi; i++ {
+			h := x.ks.hashes[i]
+			p, step := h, schemes.ProbeStep(h)
+			for pr := 0; pr < k; pr, p = pr+1, p+step {
+				j := 0
+				if len(pos) > 1 {
+					j, _ = slices.BinarySearch(pos, p)
+					j %= len(pos)
+				}
+				if d := pos[j] - p; d <= x.dist[i] && x.wins(i, d, pr, x.reg.names[pts[j].id]) {
+					x.dist[i], x.probe[i] = d, uint8(pr)
+					set(i, pts[j].id)
+				}
+			}
+		}
+	})
+}
+
+func cmpU64(a, b uint64) int {
+	if a < b {
+		return -1
+	}
+	return 1
 }
 
 // wins reports whether a new point at distance d from probe pr of key i
@@ -398,13 +484,15 @@ func (x *probeTracker) wins(i int, d uint64, pr int, name string) bool {
 // replace places member id's keys again.
 func (x *probeTracker) replace(id int32) {
 	num := x.numbers()
-	for i, h := range x.ks.hashes {
-		if x.own.owner[i] == id {
-			m, d, pr := x.p.Nearest(h)
-			x.dist[i], x.probe[i] = d, uint8(pr)
-			x.own.set(i, num[m])
+	x.own.scan(func(lo, hi int, set func(int, int32)) {
+		for i := lo; i < hi; i++ {
+			if x.own.owner[i] == id {
+				m, d, pr := x.p.Nearest(x.ks.hashes[i])
+				x.dist[i], x.probe[i] = d, uint8(pr)
+				set(i, num[m])
+			}
 		}
-	}
+	})
 }
 
 func (x *probeTracker) locate(key []byte) string { return x.p.Locate(key) }
