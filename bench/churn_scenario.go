@@ -249,6 +249,9 @@ func ParseScenario(name string, r io.Reader, initial []ring.Member, interval flo
 				return Scenario{}, fmt.Errorf("%w: %s:%d: %v", ErrBadScenario, name, line, err)
 			}
 			ev.Changes = append(ev.Changes, c)
+			if len(live) == 0 {
+				return Scenario{}, fmt.Errorf("%w: %s:%d: the last member cannot leave", ErrBadScenario, name, line)
+			}
 		}
 		if len(ev.Changes) > 0 {
 			ev.Label, label = label, ""
