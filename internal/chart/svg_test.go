@@ -75,3 +75,22 @@ func TestTableHTML(t *testing.T) {
 		t.Fatalf("got %q", b.String())
 	}
 }
+
+// A long line chart labels a dozen x values and draws no markers.
+func TestLongLineChart(t *testing.T) {
+	c := LineChart{Series: []Series{{"s", make([]float64, 500)}}}
+	for i := range 500 {
+		c.X = append(c.X, float64(i+1))
+		c.Series[0].Values[i] = float64(i % 7)
+	}
+	var b bytes.Buffer
+	if err := c.WriteSVG(&b); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(b.String(), `text-anchor="middle">`); n > maxXLabels+4 {
+		t.Fatalf("%d x labels", n)
+	}
+	if strings.Contains(b.String(), "<circle") {
+		t.Fatal("markers on a 500-point line")
+	}
+}
