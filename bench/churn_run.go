@@ -159,22 +159,27 @@ func (res *ChurnResult) finish(rebuild []float64) {
 	}
 }
 
-// timeChurnLookups returns the median ns per lookup over passes of the first
-// n keys, repeated for about 30 ms (at least one pass, at most 51).
+// timeChurnLookups returns the median ns per lookup over passes of 1024
+// keys each (cycling through the first n keys), repeated for about 40 ms:
+// at least 5 passes, at most 256. Many short passes let the median drop the
+// ones another process interrupted.
 func timeChurnLookups(tr churnTracker, n int) float64 {
 	keys := make([][]byte, n)
 	for i := range keys {
 		keys[i] = keyName(nil, i)
 	}
+	const pass = 1024
 	var per []float64
 	sink := 0
 	start := time.Now()
-	for len(per) == 0 || (time.Since(start) < 30*time.Millisecond && len(per) < 51) {
+	for p := 0; p < 5 || (time.Since(start) < 40*time.Millisecond && p < 256); p++ {
+		lo := (p * pass) % n
+		batch := keys[lo:min(lo+pass, n)]
 		t0 := time.Now()
-		for _, k := range keys {
+		for _, k := range batch {
 			sink += len(tr.locate(k))
 		}
-		per = append(per, float64(time.Since(t0).Nanoseconds())/float64(n))
+		per = append(per, float64(time.Since(t0).Nanoseconds())/float64(len(batch)))
 	}
 	if sink < 0 {
 		panic("unreachable: sink keeps the lookups alive")
