@@ -45,6 +45,24 @@ func (r *registry) of(name string) int32 {
 	return r.idx[name]
 }
 
+// numbers maps a member list's indexes to member numbers.
+func (r *registry) numbers(ms []ring.Member) []int32 {
+	num := make([]int32, len(ms))
+	for i, m := range ms {
+		num[i] = r.of(m.Name)
+	}
+	return num
+}
+
+// weights returns each member's weight by member number (0: absent).
+func (r *registry) weights(ms []ring.Member) []int {
+	ws := make([]int, len(r.names))
+	for _, m := range ms {
+		ws[r.of(m.Name)] = m.Weight
+	}
+	return ws
+}
+
 // tally collects the moves of one event (or of the initial placement, where
 // from is -1) and keeps every member's load.
 type tally struct {

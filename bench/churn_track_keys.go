@@ -218,13 +218,10 @@ func (x *hrwTracker) start(ms []ring.Member, t *tally) error {
 	if err != nil {
 		return err
 	}
-	x.r, x.ws = r, make([]int, len(x.reg.names))
-	for _, m := range ms {
-		x.ws[x.reg.of(m.Name)] = m.Weight
-	}
+	x.r, x.ws = r, x.reg.weights(ms)
 	k := len(x.ks.hashes)
 	x.best, x.own = make([]uint64, k), newKeyOwners(k)
-	num := x.numbers()
+	num := x.reg.numbers(x.r.Members())
 	forChunks(k, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			m, raw := x.r.LocateIndex(x.ks.hashes[i])
@@ -233,16 +230,6 @@ func (x *hrwTracker) start(ms []ring.Member, t *tally) error {
 	})
 	x.own.place(x.ks, t)
 	return nil
-}
-
-// numbers maps the snapshot's member indexes to member numbers.
-func (x *hrwTracker) numbers() []int32 {
-	ms := x.r.Members()
-	num := make([]int32, len(ms))
-	for i, m := range ms {
-		num[i] = x.reg.of(m.Name)
-	}
-	return num
 }
 
 func (x *hrwTracker) apply(cs []ring.Change, t *tally) error {
@@ -290,7 +277,7 @@ func (x *hrwTracker) challenge(id int32) {
 
 // rescore places member id's keys again over the current members.
 func (x *hrwTracker) rescore(id int32) {
-	num := x.numbers()
+	num := x.reg.numbers(x.r.Members())
 	x.own.scan(func(lo, hi int, set func(int, int32)) {
 		for i := lo; i < hi; i++ {
 			if x.own.owner[i] == id {
@@ -324,13 +311,10 @@ func (x *probeTracker) start(ms []ring.Member, t *tally) error {
 	if err != nil {
 		return err
 	}
-	x.p, x.ws = p, make([]int, len(x.reg.names))
-	for _, m := range ms {
-		x.ws[x.reg.of(m.Name)] = m.Weight
-	}
+	x.p, x.ws = p, x.reg.weights(ms)
 	k := len(x.ks.hashes)
 	x.dist, x.probe, x.own = make([]uint64, k), make([]uint8, k), newKeyOwners(k)
-	num := x.numbers()
+	num := x.reg.numbers(x.p.Members())
 	forChunks(k, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			m, d, pr := x.p.Nearest(x.ks.hashes[i])
@@ -339,15 +323,6 @@ func (x *probeTracker) start(ms []ring.Member, t *tally) error {
 	})
 	x.own.place(x.ks, t)
 	return nil
-}
-
-func (x *probeTracker) numbers() []int32 {
-	ms := x.p.Members()
-	num := make([]int32, len(ms))
-	for i, m := range ms {
-		num[i] = x.reg.of(m.Name)
-	}
-	return num
 }
 
 // apply takes the net change of each member over the event: first the
@@ -483,7 +458,7 @@ func (x *probeTracker) wins(i int, d uint64, pr int, name string) bool {
 
 // replace places member id's keys again.
 func (x *probeTracker) replace(id int32) {
-	num := x.numbers()
+	num := x.reg.numbers(x.p.Members())
 	x.own.scan(func(lo, hi int, set func(int, int32)) {
 		for i := lo; i < hi; i++ {
 			if x.own.owner[i] == id {
