@@ -208,7 +208,7 @@ func writeChurnHTML(w io.Writer, run *ChurnRun, charts []churnChartFile) error {
 	b.WriteString(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>placer bench churn</title>
 <style>body{font-family:sans-serif;margin:2em;max-width:1500px}table{border-collapse:collapse;margin:1em 0;font-size:13px}
-td,th{border:1px solid #ccc;padding:3px 8px}th{background:#eee}td.n{text-align:right;font-variant-numeric:tabular-nums}
+td,th{border:1px solid #ccc;padding:3px 8px;white-space:nowrap}th{background:#eee}td.n{text-align:right;font-variant-numeric:tabular-nums}
 img{max-width:100%;border:1px solid #ddd;margin:4px}</style></head><body>
 <h1>placer bench churn</h1>
 `)
