@@ -67,7 +67,10 @@ func newViewsRecorder(o ChurnOptions, s Scenario, keys int) *viewsRecorder {
 	if o.Views == "" {
 		return nil
 	}
-	tm, _ := membership.ProfileTiming(o.Views, max(1, len(s.Initial)))
+	tm, err := membership.ProfileTiming(o.Views, max(1, len(s.Initial)))
+	if err != nil {
+		panic("bench: broken invariant: validated views profile refused: " + err.Error())
+	}
 	return &viewsRecorder{o: o, timing: tm, rng: rand.New(rand.NewPCG(o.Seed, 0x7669657773)), keys: keys}
 }
 
