@@ -1,11 +1,15 @@
 package bench
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/placerhq/placer/internal/chart"
+)
 
 // ClusterTable lays out a cluster result: the eight figures, then
 // the figures that explain them.
-func ClusterTable(r ClusterResult) *Table {
-	t := &Table{Header: []string{"figure", "value", "unit", "what"}}
+func ClusterTable(r ClusterResult) *chart.Table {
+	t := &chart.Table{Header: []string{"figure", "value", "unit", "what"}}
 	f := func(v float64) string { return fmt.Sprintf("%.1f", v) }
 	d := func(v int64) string { return fmt.Sprintf("%d", v) }
 	t.Add("join_rebalance_ms", f(r.JoinRebalanceMS), "ms", "new node started -> every key on its owner")
@@ -29,4 +33,4 @@ func ClusterTable(r ClusterResult) *Table {
 
 // ClusterTargetTable lays out the targets of a cluster result (values
 // with enough digits for a ratio near 1).
-func ClusterTargetTable(ts []Target) *Table { return targetTable(ts, "%.4g") }
+func ClusterTargetTable(ts []Target) *chart.Table { return targetTable(ts, "%.4g") }

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/placerhq/placer/internal/chart"
 )
 
 // WriteRingReport writes into dir (created if needed): results.jsonl (one
@@ -34,7 +36,7 @@ func WriteRingReport(dir string, rs []RingResult) ([]string, error) {
 		return err
 	}
 	err := errors.Join(
-		write("results.jsonl", func(f *os.File) error { return WriteJSONLines(f, rs) }),
+		write("results.jsonl", func(f *os.File) error { return chart.WriteJSONLines(f, rs) }),
 		write("targets.json", func(f *os.File) error {
 			b, err := json.MarshalIndent(CheckRingTargets(rs), "", "  ")
 			if err != nil {
@@ -54,14 +56,14 @@ func WriteRingReport(dir string, rs []RingResult) ([]string, error) {
 		}),
 	)
 	for _, c := range ringCharts(rs) {
-		err = errors.Join(err, write(c.file, func(f *os.File) error { return c.chart.WriteSVG(f) }))
+		err = errors.Join(err, write(c.file, func(f *os.File) error { return c.svg.WriteSVG(f) }))
 	}
 	return written, err
 }
 
 type ringChart struct {
-	file  string
-	chart interface{ WriteSVG(w io.Writer) error }
+	file string
+	svg  interface{ WriteSVG(w io.Writer) error }
 }
 
 // ringRowLabel names a strategy row in charts: "bounded c=1.05".
@@ -97,7 +99,7 @@ func ringGrid(rs []RingResult, value func(RingResult) float64) (labels []string,
 	return labels, nodes, vals
 }
 
-func ringBars(rs []RingResult, title, ylabel string, logY bool, refs []RefLine, value func(RingResult) float64, keep func(RingResult) bool) BarChart {
+func ringBars(rs []RingResult, title, ylabel string, logY bool, refs []chart.RefLine, value func(RingResult) float64, keep func(RingResult) bool) chart.BarChart {
 	var sel []RingResult
 	for _, r := range rs {
 		if keep == nil || keep(r) {
@@ -105,24 +107,24 @@ func ringBars(rs []RingResult, title, ylabel string, logY bool, refs []RefLine, 
 		}
 	}
 	labels, nodes, vals := ringGrid(sel, value)
-	c := BarChart{Title: title, XLabel: "members", YLabel: ylabel, Ref: refs, LogY: logY}
+	c := chart.BarChart{Title: title, XLabel: "members", YLabel: ylabel, Ref: refs, LogY: logY}
 	for _, n := range nodes {
 		c.Categories = append(c.Categories, fmt.Sprint(n))
 	}
 	for i, l := range labels {
-		c.Series = append(c.Series, Series{Name: l, Values: vals[i]})
+		c.Series = append(c.Series, chart.Series{Name: l, Values: vals[i]})
 	}
 	return c
 }
 
-func ringLines(rs []RingResult, title, ylabel string, value func(RingResult) float64) LineChart {
+func ringLines(rs []RingResult, title, ylabel string, value func(RingResult) float64) chart.LineChart {
 	labels, nodes, vals := ringGrid(rs, value)
-	c := LineChart{Title: title, XLabel: "members", YLabel: ylabel, LogX: true, LogY: true}
+	c := chart.LineChart{Title: title, XLabel: "members", YLabel: ylabel, LogX: true, LogY: true}
 	for _, n := range nodes {
 		c.X = append(c.X, float64(n))
 	}
 	for i, l := range labels {
-		c.Series = append(c.Series, Series{Name: l, Values: vals[i]})
+		c.Series = append(c.Series, chart.Series{Name: l, Values: vals[i]})
 	}
 	return c
 }
@@ -131,14 +133,14 @@ func ringCharts(rs []RingResult) []ringChart {
 	notModulo := func(r RingResult) bool { return r.Strategy != "modulo" }
 	return []ringChart{
 		{"churn-join.svg", ringBars(rs, "Keys moved when one member joins (modulo omitted: ≈ N)", "moved / ideal K/(N+1)", false,
-			[]RefLine{{"ideal 1", 1}, {"ring target 1.05", 1.05}, {"bounded target 1.25", 1.25}},
+			[]chart.RefLine{{Label: "ideal 1", Y: 1}, {Label: "ring target 1.05", Y: 1.05}, {Label: "bounded target 1.25", Y: 1.25}},
 			func(r RingResult) float64 { return r.JoinMovedRatio }, notModulo)},
 		{"churn-join-old.svg", ringBars(rs, "Keys moved between old members on a join (modulo omitted)", "moved / K/(N+1)", false,
-			[]RefLine{{"target 0.02", 0.02}}, func(r RingResult) float64 { return r.JoinMovedBetweenOldRatio }, notModulo)},
+			[]chart.RefLine{{Label: "target 0.02", Y: 0.02}}, func(r RingResult) float64 { return r.JoinMovedBetweenOldRatio }, notModulo)},
 		{"churn-leave.svg", ringBars(rs, "Keys moved when one member leaves (modulo omitted: ≈ N)", "moved / ideal K/N", false,
-			[]RefLine{{"ideal 1", 1}}, func(r RingResult) float64 { return r.LeaveMovedRatio }, notModulo)},
+			[]chart.RefLine{{Label: "ideal 1", Y: 1}}, func(r RingResult) float64 { return r.LeaveMovedRatio }, notModulo)},
 		{"balance-peak.svg", ringBars(rs, "Most loaded member", "peak / average keys", false,
-			[]RefLine{{"ring target 1.10", 1.10}, {"c=1.05", 1.05}, {"c=1.25", 1.25}}, func(r RingResult) float64 { return r.PeakToAvg }, nil)},
+			[]chart.RefLine{{Label: "ring target 1.10", Y: 1.10}, {Label: "c=1.05", Y: 1.05}, {Label: "c=1.25", Y: 1.25}}, func(r RingResult) float64 { return r.PeakToAvg }, nil)},
 		{"balance-cv.svg", ringBars(rs, "Spread of keys per member", "coefficient of variation", false, nil,
 			func(r RingResult) float64 { return r.CV }, nil)},
 		{"lookup.svg", ringLines(rs, "Lookup time (median over the keys)", "ns per lookup", func(r RingResult) float64 { return r.LookupNs })},

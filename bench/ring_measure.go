@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/placerhq/placer/ring"
+
+	"github.com/placerhq/placer/internal/chart"
 )
 
 // ringStepsPerSubject is the number of progress steps measure reports.
@@ -166,7 +168,7 @@ func timeMedian(budget time.Duration, fn func() error) (float64, error) {
 		}
 		ds = append(ds, time.Since(t).Seconds())
 	}
-	return Median(ds), nil
+	return chart.Median(ds), nil
 }
 
 // retainedBytes builds one instance and returns the heap bytes it keeps alive.
@@ -206,7 +208,7 @@ func ringTimeLookups(b builtStrategy, keys [][]byte, rounds int) (ns, allocs flo
 	if sink < 0 {
 		panic("unreachable: sink keeps the lookups alive")
 	}
-	return Median(per), float64(after.Mallocs-before.Mallocs) / float64(len(keys)*rounds)
+	return chart.Median(per), float64(after.Mallocs-before.Mallocs) / float64(len(keys)*rounds)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

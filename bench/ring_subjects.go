@@ -7,6 +7,7 @@ import (
 	"github.com/buraksezer/consistent"
 	"github.com/cespare/xxhash/v2"
 
+	"github.com/placerhq/placer/internal/schemes"
 	"github.com/placerhq/placer/ring"
 )
 
@@ -42,7 +43,7 @@ func ringSubjectList(o RingOptions) []strategyUnderTest {
 		cfg.LoadFactor = c
 		out = append(out, boundedSubject{cfg: cfg})
 	}
-	return append(out, consistentSubject{cfg: ring.DefaultConsistentConfig()}, moduloSubject{})
+	return append(out, consistentSubject{cfg: schemes.DefaultConsistentConfig()}, moduloSubject{})
 }
 
 func ringNoUndo() error { return nil }
@@ -135,11 +136,11 @@ func (moduloSubject) name() string         { return "modulo" }
 func (moduloSubject) loadFactor() float64  { return 0 }
 func (moduloSubject) vnodesPerMember() int { return 1 }
 func (moduloSubject) build(ms []ring.Member) (builtStrategy, error) {
-	m, err := ring.NewModulo(ms...)
+	m, err := schemes.NewModulo(ms...)
 	return builtModulo{m}, err
 }
 
-type builtModulo struct{ m *ring.Modulo }
+type builtModulo struct{ m *schemes.Modulo }
 
 func (b builtModulo) lookups(keys [][]byte) int {
 	n := 0
@@ -169,7 +170,7 @@ func (b builtModulo) variant(c ring.Change) (func(uint64) string, func() error, 
 
 // ---- buraksezer/consistent, used directly ----
 
-type consistentSubject struct{ cfg ring.ConsistentConfig }
+type consistentSubject struct{ cfg schemes.ConsistentConfig }
 
 type consistentHasher struct{}
 
@@ -206,7 +207,7 @@ func guardConsistent(fn func()) (err error) {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("buraksezer/consistent panicked: %v", p)
 			if strings.Contains(fmt.Sprint(p), "not enough room") {
-				err = fmt.Errorf("%w (%v)", ring.ErrNoRoom, p)
+				err = fmt.Errorf("%w (%v)", schemes.ErrNoRoom, p)
 			}
 		}
 	}()

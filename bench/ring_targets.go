@@ -3,6 +3,8 @@ package bench
 import (
 	"fmt"
 	"math"
+
+	"github.com/placerhq/placer/internal/chart"
 )
 
 // TargetCheck is one target of issue 2 evaluated on measured results.
@@ -82,8 +84,8 @@ func ringResultKey(strategy string, nodes int, c float64) string {
 }
 
 // RingTable renders results as a text table.
-func RingTable(rs []RingResult) *Table {
-	t := &Table{Header: []string{"strategy", "c", "nodes", "vnodes", "lookup ns", "allocs", "add+rm µs", "build ms",
+func RingTable(rs []RingResult) *chart.Table {
+	t := &chart.Table{Header: []string{"strategy", "c", "nodes", "vnodes", "lookup ns", "allocs", "add+rm µs", "build ms",
 		"B/vnode", "peak/avg", "cv", "join", "join→old", "leave", "leave extra"}}
 	for _, r := range rs {
 		c := "-"
@@ -99,8 +101,8 @@ func RingTable(rs []RingResult) *Table {
 }
 
 // TargetTable renders target checks as a text table.
-func TargetTable(cs []TargetCheck) *Table {
-	t := &Table{Header: []string{"target", "measured", "met"}}
+func TargetTable(cs []TargetCheck) *chart.Table {
+	t := &chart.Table{Header: []string{"target", "measured", "met"}}
 	for _, c := range cs {
 		met := "yes"
 		if !c.OK {

@@ -1,11 +1,15 @@
 package bench
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/placerhq/placer/internal/chart"
+)
 
 // TransportTable lays out a transport result: each figure beside its
 // raw-TCP baseline from the same run.
-func TransportTable(r TransportResult) *Table {
-	t := &Table{Header: []string{"figure", "transport", "raw TCP", "unit"}}
+func TransportTable(r TransportResult) *chart.Table {
+	t := &chart.Table{Header: []string{"figure", "transport", "raw TCP", "unit"}}
 	num := func(x float64) string { return fmt.Sprintf("%.1f", x) }
 	t.Add("msgs_per_s / tcp_frames_per_s", fmt.Sprintf("%.0f", r.MsgsPerS), fmt.Sprintf("%.0f", r.TCPFramesPerS), "msg/s")
 	t.Add("call_rtt_p50_us / tcp_rtt_p50_us", num(r.CallRTTP50us), num(r.TCPRTTP50us), "µs")
@@ -24,11 +28,11 @@ func TransportTable(r TransportResult) *Table {
 }
 
 // TransportTargetTable lays out the targets of a transport result.
-func TransportTargetTable(ts []Target) *Table { return targetTable(ts, "%.1f") }
+func TransportTargetTable(ts []Target) *chart.Table { return targetTable(ts, "%.1f") }
 
 // targetTable lays out targets with their values and limits in format.
-func targetTable(ts []Target, format string) *Table {
-	t := &Table{Header: []string{"target", "measured", "limit", "met"}}
+func targetTable(ts []Target, format string) *chart.Table {
+	t := &chart.Table{Header: []string{"target", "measured", "limit", "met"}}
 	for _, x := range ts {
 		met := "yes"
 		if !x.Met {
@@ -65,8 +69,8 @@ func NewTransportReport(tr TransportResult, nr *NodeResult) TransportReport {
 
 // NodeTable lays out the process-to-process figures beside the
 // transport-level call measured in the same run.
-func NodeTable(f NodeFigures) *Table {
-	t := &Table{Header: []string{"figure", "process", "transport", "unit"}}
+func NodeTable(f NodeFigures) *chart.Table {
+	t := &chart.Table{Header: []string{"figure", "process", "transport", "unit"}}
 	num := func(x float64) string { return fmt.Sprintf("%.1f", x) }
 	rate := func(x float64) string { return fmt.Sprintf("%.0f", x) }
 	t.Add("proc_local_send_per_s", rate(f.ProcLocalSendPerS), "", "msg/s")

@@ -15,7 +15,6 @@ func TestLookupsDoNotAllocate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _ := NewModulo(ms...)
 	h := NewHolder(r)
 	key := []byte("user:42")
 	dst := make([]string, 0, 8)
@@ -25,7 +24,6 @@ func TestLookupsDoNotAllocate(t *testing.T) {
 		"Ring.AppendLocateN":    func() { dst = r.AppendLocateN(dst[:0], key, 5) },
 		"Bounded.Locate":        func() { _ = b.Locate(key) },
 		"Bounded.AppendLocateN": func() { dst = b.AppendLocateN(dst[:0], key, 5) },
-		"Modulo.LocateString":   func() { _ = m.LocateString("user:42") },
 		"Holder.Load().Locate":  func() { _ = h.Load().Locate(key) },
 	} {
 		if got := testing.AllocsPerRun(200, fn); got != 0 {

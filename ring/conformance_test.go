@@ -16,10 +16,6 @@ func strategyBuilders() map[string]func(ms ...Member) (Strategy, error) {
 	return map[string]func(ms ...Member) (Strategy, error){
 		"ring":    func(ms ...Member) (Strategy, error) { return New(small, ms...) },
 		"bounded": func(ms ...Member) (Strategy, error) { return NewBounded(bcfg, ms...) },
-		"modulo":  func(ms ...Member) (Strategy, error) { return NewModulo(ms...) },
-		"consistent": func(ms ...Member) (Strategy, error) {
-			return NewConsistent(DefaultConsistentConfig(), ms...)
-		},
 	}
 }
 

@@ -1,6 +1,5 @@
 // Package ring maps keys to members: a consistent-hash ring with virtual
-// nodes, a bounded-load variant, and two baselines, behind one Strategy
-// interface. It is a pure library: no I/O, no goroutines, no clock, no
+// nodes and a bounded-load variant, behind one Strategy interface. It is a pure library: no I/O, no goroutines, no clock, no
 // logging; every value is an immutable snapshot, safe for concurrent use.
 //
 // # Placement rule (the compatibility promise; docs/ring.md has the details)
@@ -44,10 +43,10 @@
 //   - *Bounded: consistent hashing with bounded loads (Mirrokni, Thorup and
 //     Zadimoghaddam) over 2^16 fixed partitions ordered by the ring: no
 //     member holds more than c times its share of partitions.
-//   - *Modulo: sorted[Hash(key) mod n], the naive scheme the seed notes
-//     start from; balanced but nearly every key moves on any change.
-//   - *Consistent: github.com/buraksezer/consistent v0.10.0, for comparison;
-//     its panics are returned as errors.
+//
+// The schemes the benchmarks compare with (the seed's hash-mod-n,
+// buraksezer/consistent, jump, rendezvous, Maglev, multi-probe) live outside
+// this package, which depends on xxhash alone.
 //
 // A Holder keeps the current snapshot for concurrent readers.
 //

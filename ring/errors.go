@@ -8,29 +8,21 @@ var (
 	// ErrBadName: a member name is empty or longer than MaxNameLen bytes.
 	ErrBadName = errors.New("ring: bad member name")
 	// ErrBadWeight: a weight is below 1 or above MaxWeight, or the strategy
-	// does not support weights other than 1 (Consistent).
+	// does not support weights other than 1.
 	ErrBadWeight = errors.New("ring: bad member weight")
 	// ErrDuplicate: a member is added twice, or is already in the ring.
 	ErrDuplicate = errors.New("ring: duplicate member")
 	// ErrUnknownMember: a removed or re-weighted member is not in the ring.
 	ErrUnknownMember = errors.New("ring: unknown member")
-	// ErrBadConfig: a Config, BoundedConfig or ConsistentConfig field is out
-	// of range.
+	// ErrBadConfig: a Config or BoundedConfig field is out of range.
 	ErrBadConfig = errors.New("ring: bad config")
 	// ErrTooLarge: the ring would hold more than MaxPoints virtual nodes.
 	ErrTooLarge = errors.New("ring: too many virtual nodes")
 	// ErrBadChange: a Change has an unknown Op.
 	ErrBadChange = errors.New("ring: bad change")
-	// ErrNoRoom: a bounded-load strategy cannot place every partition
-	// under its load bound (buraksezer/consistent panics with "not enough
-	// room to distribute partitions" in this state; we return this instead).
-	ErrNoRoom = errors.New("ring: not enough room to distribute partitions")
-	// ErrPanic: a third-party library panicked; the panic value is in the
-	// error text. Nothing is left half-built: the previous snapshot stays.
-	ErrPanic = errors.New("ring: recovered panic")
 	// ErrNilStrategy: a Holder update function returned a nil Strategy.
 	ErrNilStrategy = errors.New("ring: nil strategy")
-	// ErrNoRanges: Diff was asked to compare strategies that do not map
-	// contiguous hash ranges to owners (Modulo, Consistent).
+	// ErrNoRanges: Diff or Shares was given a strategy that does not map
+	// contiguous hash ranges to owners (one implemented elsewhere).
 	ErrNoRanges = errors.New("ring: strategy has no hash ranges")
 )

@@ -110,6 +110,19 @@ func memberSet(ms []Member) ([]Member, error) {
 	return out, nil
 }
 
+// MemberSet validates members as New does (names, weights, no duplicates)
+// and returns a copy sorted by name. It is for Strategy implementations
+// outside this package, so that they accept and refuse the same input.
+func MemberSet(members ...Member) ([]Member, error) { return memberSet(members) }
+
+// ApplyChanges applies changes in order to members (sorted by name, as
+// MemberSet and Strategy.Members return them), with the validation of
+// Ring.Apply, and returns the result sorted by name; members is not
+// modified. It is for Strategy implementations outside this package.
+func ApplyChanges(members []Member, changes ...Change) ([]Member, error) {
+	return applyChanges(members, changes)
+}
+
 // applyChanges applies changes in order to a copy of ms (sorted by name) and
 // returns the result, sorted by name. It does not modify ms.
 func applyChanges(ms []Member, changes []Change) ([]Member, error) {

@@ -111,6 +111,14 @@ func (r *Ring) FootprintBytes() int {
 	return n
 }
 
+// StrategyChecksum returns the checksum of docs/ring.md for a strategy
+// called name with the given parameters over members (sorted by name): what
+// Checksum returns for the strategies of this package, and what a Strategy
+// implemented elsewhere should return, with its own name and parameters.
+func StrategyChecksum(name string, members []Member, params ...uint64) uint64 {
+	return checksum(name, members, params...)
+}
+
 // checksum returns the digest described at Ring.Checksum: XXH64 over
 // "placer-ring-v1", the strategy name, the parameters and the members, each
 // length-prefixed. params are strategy-specific 64-bit values.

@@ -7,9 +7,8 @@ import (
 
 // Shares returns each member's fraction of the 64-bit hash space under s:
 // the share of uniformly random keys it owns, computed exactly from the
-// ranges (*Ring, *Bounded), the table (*Modulo) or the partitions
-// (*Consistent). Members that own nothing are listed with 0. Other
-// strategies return ErrNoRanges.
+// ranges (*Ring, *Bounded). Members that own nothing are listed with 0.
+// Other strategies return ErrNoRanges.
 func Shares(s Strategy) (map[string]float64, error) {
 	out := make(map[string]float64, s.Len())
 	for _, m := range s.Members() {
@@ -29,17 +28,6 @@ func Shares(s Strategy) (map[string]float64, error) {
 				out[owner] += (float64(end-start) + 1) / math.Exp2(64)
 			}
 			start, owner, ok = ns, no, nok
-		}
-	case *Modulo:
-		for _, name := range s.table {
-			out[name] += 1 / float64(len(s.table))
-		}
-	case *Consistent:
-		p := s.cfg.PartitionCount
-		for i := 0; i < p && s.c != nil; i++ {
-			if name := s.LocateHash(uint64(i)); name != "" {
-				out[name] += 1 / float64(p)
-			}
 		}
 	default:
 		return nil, fmt.Errorf("%w: %s", ErrNoRanges, s.Name())

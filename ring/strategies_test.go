@@ -180,60 +180,6 @@ func TestBoundedPeakWithinLoadFactor(t *testing.T) {
 	}
 }
 
-func TestModulo(t *testing.T) {
-	m, err := NewModulo(Member{"b", 1}, Member{"a", 2}, Member{"c", 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	table := []string{"a", "a", "b", "c"}
-	for i := 0; i < 1000; i++ {
-		k := fmt.Sprint("k", i)
-		if got, want := m.LocateString(k), table[HashString(k)%4]; got != want {
-			t.Fatalf("%s: %s want %s", k, got, want)
-		}
-		if got := m.LocateN([]byte(k), 5); len(got) != 3 || got[0] != m.LocateString(k) {
-			t.Fatalf("LocateN = %v", got)
-		}
-	}
-	empty, _ := NewModulo()
-	if empty.LocateString("x") != "" || empty.LocateN([]byte("x"), 2) != nil {
-		t.Fatal("empty modulo must locate nothing")
-	}
-	if _, err := m.With(RemoveChange("zz")); !errors.Is(err, ErrUnknownMember) {
-		t.Fatalf("With: %v", err)
-	}
-}
-
-// The consistent adapter turns the library's panics into errors.
-func TestConsistentNoPanicEscapes(t *testing.T) {
-	cfg := DefaultConsistentConfig()
-	cfg.PartitionCount = 7
-	_, err := NewConsistent(cfg, members(10)...) // fewer partitions than members: the library panics
-	if !errors.Is(err, ErrNoRoom) {
-		t.Fatalf("NewConsistent with 7 partitions and 10 members: %v, want ErrNoRoom", err)
-	}
-	c, err := NewConsistent(DefaultConsistentConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.LocateString("k") != "" || c.LocateN([]byte("k"), 3) != nil {
-		t.Fatal("empty consistent must locate nothing")
-	}
-	s, err := c.With(AddChange(Member{"a", 1}), AddChange(Member{"b", 1}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := s.LocateN([]byte("k"), 5); len(got) != 2 || got[0] != s.LocateString("k") {
-		t.Fatalf("LocateN = %v", got)
-	}
-	if _, err := s.With(AddChange(Member{"c", 2})); !errors.Is(err, ErrBadWeight) {
-		t.Fatalf("weight 2: %v", err)
-	}
-	if _, err := NewConsistent(ConsistentConfig{PartitionCount: 7919, ReplicationFactor: 20, Load: 1}); !errors.Is(err, ErrBadConfig) {
-		t.Fatalf("Load 1: %v", err)
-	}
-}
-
 func TestEmptyRingLocatesNothing(t *testing.T) {
 	r := mustNew(t, DefaultConfig())
 	if r.LocateString("k") != "" || r.LocateN([]byte("k"), 3) != nil || r.Len() != 0 {
@@ -250,18 +196,16 @@ func TestEmptyRingLocatesNothing(t *testing.T) {
 	if len(moves) != 1 || moves[0] != (Move{Start: 0, End: ^uint64(0), From: "", To: "a"}) {
 		t.Fatalf("Diff(empty, {a}) = %v", moves)
 	}
-	if _, err := DiffStrategies(r, mustModulo(t)); !errors.Is(err, ErrNoRanges) {
-		t.Fatalf("DiffStrategies(ring, modulo): %v", err)
+	if _, err := DiffStrategies(r, otherStrategy{r}); !errors.Is(err, ErrNoRanges) {
+		t.Fatalf("DiffStrategies(ring, a strategy of another package): %v", err)
+	}
+	if _, err := Shares(otherStrategy{r}); !errors.Is(err, ErrNoRanges) {
+		t.Fatalf("Shares(a strategy of another package): %v", err)
 	}
 }
 
-func mustModulo(t *testing.T) *Modulo {
-	m, err := NewModulo(Member{"a", 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
+// otherStrategy stands for a Strategy implemented outside this package.
+type otherStrategy struct{ *Ring }
 
 func TestConfigErrors(t *testing.T) {
 	for _, tc := range []struct {
@@ -370,4 +314,27 @@ func TestHolderConcurrent(t *testing.T) {
 func waitFor(t *testing.T, timeout time.Duration, cond func() bool) {
 	t.Helper()
 	poll.CheckFor(t, timeout, poll.Cond(cond, func() string { return "condition not met" }))
+}
+
+// The helpers for strategies implemented elsewhere agree with the package's
+// own rules.
+func TestHelpersForOtherStrategies(t *testing.T) {
+	r := mustNew(t, Config{VNodes: 16}, Member{"b", 2}, Member{"a", 1})
+	if got := StrategyChecksum("ring", r.Members(), 16, 0); got != r.Checksum() {
+		t.Fatalf("StrategyChecksum %x, Checksum %x", got, r.Checksum())
+	}
+	ms, err := MemberSet(Member{"b", 2}, Member{"a", 1})
+	if err != nil || !slices.Equal(ms, r.Members()) {
+		t.Fatalf("MemberSet = %v, %v", ms, err)
+	}
+	if _, err := MemberSet(Member{"a", 1}, Member{"a", 1}); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("duplicate: %v", err)
+	}
+	next, err := ApplyChanges(ms, AddChange(Member{"c", 1}), RemoveChange("a"))
+	if err != nil || !slices.Equal(next, []Member{{"b", 2}, {"c", 1}}) || len(ms) != 2 {
+		t.Fatalf("ApplyChanges = %v, %v (input now %v)", next, err, ms)
+	}
+	if _, err := ApplyChanges(ms, SetWeightChange("zz", 1)); !errors.Is(err, ErrUnknownMember) {
+		t.Fatalf("unknown: %v", err)
+	}
 }

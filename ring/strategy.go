@@ -5,13 +5,15 @@ import (
 	"sync/atomic"
 )
 
-// Strategy maps keys to members. *Ring, *Bounded, *Modulo and *Consistent
-// implement it. Every implementation is an immutable snapshot, safe for
-// concurrent use; With returns a new snapshot and leaves the receiver as it
-// was.
+// Strategy maps keys to members. *Ring and *Bounded implement it (the
+// benchmarks' comparison schemes implement it too, outside this package:
+// MemberSet, ApplyChanges and StrategyChecksum give them the same input
+// rules and checksum). Every implementation is an immutable snapshot, safe
+// for concurrent use; With returns a new snapshot and leaves the receiver as
+// it was.
 type Strategy interface {
-	// Name returns the strategy's short name: "ring", "bounded", "modulo"
-	// or "consistent".
+	// Name returns the strategy's short name: "ring", "bounded", or the
+	// name of a strategy implemented elsewhere.
 	Name() string
 	// Locate returns the owner of key, or "" when there are no members.
 	Locate(key []byte) string
@@ -41,8 +43,6 @@ type Strategy interface {
 var (
 	_ Strategy = (*Ring)(nil)
 	_ Strategy = (*Bounded)(nil)
-	_ Strategy = (*Modulo)(nil)
-	_ Strategy = (*Consistent)(nil)
 )
 
 // With implements Strategy: it is Apply returning a Strategy.

@@ -7,12 +7,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/placerhq/placer/bench"
 	"github.com/placerhq/placer/ring"
+
+	"github.com/placerhq/placer/internal/chart"
 )
 
 func init() {
@@ -53,21 +52,10 @@ func runBenchRing(args []string, stdout, stderr io.Writer) error {
 	if o.LoadFactors, err = parseFloats(*loads); err != nil {
 		return fmt.Errorf("%w: --load: %v", errUsage, err)
 	}
-	var bar *progressbar.ProgressBar
-	if *progress || isTerminal(stderr) {
-		o.Progress = func(done, total int, what string) {
-			if bar == nil {
-				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr), progressbar.OptionClearOnFinish(),
-					progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond))
-			}
-			bar.Describe(fmt.Sprintf("%-36s", what))
-			_ = bar.Set(done)
-		}
-	}
+	bar := newBenchProgress(stderr, *progress)
+	o.Progress = bar.update
 	rs, err := bench.RunRing(o)
-	if bar != nil {
-		_ = bar.Finish()
-	}
+	bar.finish()
 	if err != nil {
 		return usageIf(err)
 	}
@@ -76,7 +64,7 @@ func runBenchRing(args []string, stdout, stderr io.Writer) error {
 
 func reportRing(rs []bench.RingResult, asJSON bool, dir string, stdout, stderr io.Writer) error {
 	if asJSON {
-		if err := bench.WriteJSONLines(stdout, rs); err != nil {
+		if err := chart.WriteJSONLines(stdout, rs); err != nil {
 			return err
 		}
 	} else {

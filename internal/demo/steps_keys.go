@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/placerhq/placer/internal/par"
+	"github.com/placerhq/placer/internal/schemes"
 	"github.com/placerhq/placer/placement"
 	"github.com/placerhq/placer/ring"
 )
@@ -36,8 +37,8 @@ func (d *demo) compareChurn() error {
 	v := d.nodes[0].c.View()
 	next := ring.Member{Name: d.nextName(), Weight: 1}
 	d.iex(d.nodes[0].name, "def node_for_list(name), do: Enum.at(Enum.sort(Node.list([:this, :visible])), :erlang.phash2(name, length(...)))")
-	d.placer("ring.NewModulo(members...)   vs   c1.View().Ring()   (strategy %s)", v.Strategy)
-	mod, err := ring.NewModulo(v.Members...)
+	d.placer("schemes.NewModulo(members...)   vs   c1.View().Ring()   (strategy %s)", v.Strategy)
+	mod, err := schemes.NewModulo(v.Members...)
 	if err != nil {
 		return err
 	}

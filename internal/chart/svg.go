@@ -1,4 +1,4 @@
-package bench
+package chart
 
 import (
 	"bufio"
@@ -53,10 +53,18 @@ const (
 	chartPadT, chartPadB = 40.0, 50.0
 )
 
+// A line chart labels at most maxXLabels x values (the first of every
+// n-th and the last), and marks its points only when it has at most
+// maxMarkers of them (a long timeline is a plain line).
+const (
+	maxXLabels = 12
+	maxMarkers = 40
+)
+
 // chartColour returns the i-th colour of a colour-blind friendly palette
-// (Okabe–Ito).
+// (Okabe–Ito, then grey).
 func chartColour(i int) string {
-	p := [...]string{"#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"}
+	p := [...]string{"#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000", "#999999"}
 	return p[i%len(p)]
 }
 
@@ -259,8 +267,9 @@ func (c LineChart) WriteSVG(w io.Writer) error {
 	y := newChartAxis(chartValues(c.Series, c.Ref), chartH-chartPadB, chartPadT, c.LogY, true)
 	x := newChartAxis(c.X, chartPadL+10, chartW-chartPadR-10, c.LogX, false)
 	s.yAxis(y)
-	for _, xv := range c.X {
-		if !drawable(xv, c.LogX) {
+	every := (len(c.X) + maxXLabels - 1) / maxXLabels // label every n-th x
+	for i, xv := range c.X {
+		if !drawable(xv, c.LogX) || (i%every != 0 && i != len(c.X)-1) {
 			continue
 		}
 		s.printf(`<text x="%.1f" y="%g" text-anchor="middle">%s</text>`+"\n", x.pos(xv), chartH-chartPadB+16, svgEsc(chartNum(xv)))
@@ -278,7 +287,9 @@ func (c LineChart) WriteSVG(w io.Writer) error {
 				cmd = "M"
 			}
 			path += fmt.Sprintf("%s%.1f %.1f ", cmd, px, py)
-			s.printf(`<circle cx="%.1f" cy="%.1f" r="3" fill="%s"><title>%s: %s</title></circle>`+"\n", px, py, col, svgEsc(sr.Name), chartNum(v))
+			if len(c.X) <= maxMarkers {
+				s.printf(`<circle cx="%.1f" cy="%.1f" r="3" fill="%s"><title>%s: %s</title></circle>`+"\n", px, py, col, svgEsc(sr.Name), chartNum(v))
+			}
 		}
 		if path != "" {
 			s.printf(`<path d="%s" fill="none" stroke="%s" stroke-width="2"/>`+"\n", path, col)

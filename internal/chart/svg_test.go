@@ -1,17 +1,15 @@
-package bench
+package chart
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
 func TestChartsWellFormed(t *testing.T) {
-	dir := t.TempDir()
 	cases := []struct {
 		name  string
 		write func(io.Writer) error
@@ -31,11 +29,9 @@ func TestChartsWellFormed(t *testing.T) {
 		if strings.Contains(b.String(), "NaN") || strings.Contains(b.String(), "Inf") {
 			t.Fatalf("%s: NaN or Inf in the SVG:\n%s", c.name, b.String())
 		}
-		p := filepath.Join(dir, c.name+".svg")
-		if err := os.WriteFile(p, b.Bytes(), 0o600); err != nil {
-			t.Fatal(err)
+		if err := CheckSVG(b.Bytes()); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
 		}
-		checkSVG(t, p)
 	}
 	var b bytes.Buffer
 	_ = BarChart{Title: "x", Categories: []string{"c"}, Series: []Series{{"s", []float64{2}}}}.WriteSVG(&b)
@@ -56,5 +52,45 @@ func TestTableAndMedian(t *testing.T) {
 	}
 	if Median(nil) != 0 || Median([]float64{3, 1, 2}) != 2 || Median([]float64{4, 1, 2, 3}) != 2.5 {
 		t.Fatal("Median")
+	}
+}
+
+func TestCheckSVG(t *testing.T) {
+	for _, bad := range []string{"", "<html></html>", "<svg><g></svg>"} {
+		if err := CheckSVG([]byte(bad)); !errors.Is(err, ErrNotSVG) {
+			t.Errorf("%q: %v, want ErrNotSVG", bad, err)
+		}
+	}
+}
+
+func TestTableHTML(t *testing.T) {
+	tb := &Table{Header: []string{"a", "b<"}}
+	tb.Add("x&", "1")
+	var b bytes.Buffer
+	if err := tb.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "<table>\n<tr><th>a</th><th>b&lt;</th></tr>\n<tr><td>x&amp;</td><td class=\"n\">1</td></tr>\n</table>\n"
+	if b.String() != want {
+		t.Fatalf("got %q", b.String())
+	}
+}
+
+// A long line chart labels a dozen x values and draws no markers.
+func TestLongLineChart(t *testing.T) {
+	c := LineChart{Series: []Series{{"s", make([]float64, 500)}}}
+	for i := range 500 {
+		c.X = append(c.X, float64(i+1))
+		c.Series[0].Values[i] = float64(i % 7)
+	}
+	var b bytes.Buffer
+	if err := c.WriteSVG(&b); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(b.String(), `text-anchor="middle">`); n > maxXLabels+4 {
+		t.Fatalf("%d x labels", n)
+	}
+	if strings.Contains(b.String(), "<circle") {
+		t.Fatal("markers on a 500-point line")
 	}
 }

@@ -1,4 +1,4 @@
-package ring
+package schemes
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/buraksezer/consistent"
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/placerhq/placer/ring"
 )
 
 // ConsistentConfig configures the buraksezer/consistent v0.10.0 strategy.
@@ -36,24 +38,24 @@ func DefaultConsistentConfig() ConsistentConfig {
 func (c ConsistentConfig) validate() error {
 	switch {
 	case c.PartitionCount < 1 || c.PartitionCount > 1<<24:
-		return fmt.Errorf("%w: PartitionCount %d", ErrBadConfig, c.PartitionCount)
+		return fmt.Errorf("%w: PartitionCount %d", ring.ErrBadConfig, c.PartitionCount)
 	case c.ReplicationFactor < 1 || c.ReplicationFactor > 1<<16:
-		return fmt.Errorf("%w: ReplicationFactor %d", ErrBadConfig, c.ReplicationFactor)
+		return fmt.Errorf("%w: ReplicationFactor %d", ring.ErrBadConfig, c.ReplicationFactor)
 	case !(c.Load > 1 && c.Load <= 100):
-		return fmt.Errorf("%w: Load %v not in (1, 100]", ErrBadConfig, c.Load)
+		return fmt.Errorf("%w: Load %v not in (1, 100]", ring.ErrBadConfig, c.Load)
 	}
 	return nil
 }
 
 // Consistent adapts github.com/buraksezer/consistent v0.10.0 (bounded loads
-// over hashed partitions, with the same XXH64 hasher) to Strategy, for
+// over hashed partitions, with the same XXH64 hasher) to ring.Strategy, for
 // comparison. Member weights must be 1. The library panics on some states a
 // live cluster can reach; every call into it here recovers, and such a state
 // is returned as ErrNoRoom (or ErrPanic for any other panic). A Consistent is
 // immutable: With builds a new library instance from the full member list.
 type Consistent struct {
 	cfg     ConsistentConfig
-	members []Member
+	members []ring.Member
 	c       *consistent.Consistent // nil when there are no members
 	sum     uint64
 }
@@ -69,21 +71,25 @@ type cmember string
 func (m cmember) String() string { return string(m) }
 
 // NewConsistent returns a Consistent over members.
-func NewConsistent(cfg ConsistentConfig, members ...Member) (*Consistent, error) {
+func NewConsistent(cfg ConsistentConfig, members ...ring.Member) (*Consistent, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	ms, err := memberSet(members)
+	ms, err := ring.MemberSet(members...)
 	if err != nil {
 		return nil, err
 	}
+	return newConsistent(cfg, ms)
+}
+
+func newConsistent(cfg ConsistentConfig, ms []ring.Member) (*Consistent, error) {
 	for _, m := range ms {
 		if m.Weight != 1 {
-			return nil, fmt.Errorf("%w: member %q weight %d: consistent supports weight 1 only", ErrBadWeight, truncate(m.Name), m.Weight)
+			return nil, fmt.Errorf("%w: member %q weight %d: consistent supports weight 1 only", ring.ErrBadWeight, m.Name, m.Weight)
 		}
 	}
 	c := &Consistent{cfg: cfg, members: ms}
-	c.sum = checksum("consistent", ms, uint64(cfg.PartitionCount), uint64(cfg.ReplicationFactor), uint64(math.Round(cfg.Load*1e6)))
+	c.sum = ring.StrategyChecksum("consistent", ms, uint64(cfg.PartitionCount), uint64(cfg.ReplicationFactor), uint64(math.Round(cfg.Load*1e6)))
 	if len(ms) == 0 {
 		return c, nil
 	}
@@ -91,7 +97,7 @@ func NewConsistent(cfg ConsistentConfig, members ...Member) (*Consistent, error)
 	for i, m := range ms {
 		lib[i] = cmember(m.Name)
 	}
-	err = guard(func() {
+	err := guard(func() {
 		c.c = consistent.New(lib, consistent.Config{
 			PartitionCount: cfg.PartitionCount, ReplicationFactor: cfg.ReplicationFactor,
 			Load: cfg.Load, Hasher: xxhasher{},
@@ -137,7 +143,7 @@ func (c *Consistent) Locate(key []byte) string {
 	return m.String()
 }
 
-// LocateHash returns the owner of the key hash h (= Hash(key)): the owner of
+// LocateHash returns the owner of the key hash h (= ring.Hash(key)): the owner of
 // partition h mod PartitionCount.
 func (c *Consistent) LocateHash(h uint64) string {
 	if c.c == nil {
@@ -176,25 +182,24 @@ func (c *Consistent) AppendLocateN(dst []string, key []byte, n int) []string {
 }
 
 // Members returns the members sorted by name.
-func (c *Consistent) Members() []Member { return slices.Clone(c.members) }
+func (c *Consistent) Members() []ring.Member { return slices.Clone(c.members) }
 
 // Len returns the number of members.
 func (c *Consistent) Len() int { return len(c.members) }
 
 // Has reports whether the named member is present.
 func (c *Consistent) Has(name string) bool {
-	_, ok := findMember(c.members, name)
-	return ok
+	return hasMember(c.members, name)
 }
 
 // Checksum digests "consistent", the configuration and the member set.
 func (c *Consistent) Checksum() uint64 { return c.sum }
 
 // With returns a Consistent with changes applied (a full rebuild).
-func (c *Consistent) With(changes ...Change) (Strategy, error) {
-	ms, err := applyChanges(c.members, changes)
+func (c *Consistent) With(changes ...ring.Change) (ring.Strategy, error) {
+	ms, err := ring.ApplyChanges(c.members, changes...)
 	if err != nil {
 		return nil, err
 	}
-	return NewConsistent(c.cfg, ms...)
+	return newConsistent(c.cfg, ms)
 }

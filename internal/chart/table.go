@@ -1,8 +1,9 @@
-package bench
+package chart
 
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"slices"
 	"strings"
@@ -62,7 +63,7 @@ func WriteJSONLines[T any](w io.Writer, values []T) error {
 	enc := json.NewEncoder(w)
 	for _, v := range values {
 		if err := enc.Encode(v); err != nil {
-			return fmt.Errorf("bench: encode JSON: %w", err)
+			return fmt.Errorf("chart: encode JSON: %w", err)
 		}
 	}
 	return nil
@@ -80,4 +81,29 @@ func Median(xs []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// WriteHTML renders the table as an HTML <table> (cells escaped; numeric
+// columns, all but the first, right-aligned).
+func (t *Table) WriteHTML(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString("<table>\n<tr>")
+	for _, h := range t.Header {
+		b.WriteString("<th>" + html.EscapeString(h) + "</th>")
+	}
+	b.WriteString("</tr>\n")
+	for _, row := range t.Rows {
+		b.WriteString("<tr>")
+		for i, c := range row {
+			if i == 0 {
+				b.WriteString("<td>" + html.EscapeString(c) + "</td>")
+			} else {
+				b.WriteString(`<td class="n">` + html.EscapeString(c) + "</td>")
+			}
+		}
+		b.WriteString("</tr>\n")
+	}
+	b.WriteString("</table>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
 }
