@@ -161,9 +161,14 @@ var errAbort = errors.New("placement: the key is owned here again")
 // answers conflict, or ctx ends. The target follows the current view.
 func (c *Cluster) offer(ctx context.Context, e *entry, target string, state []byte, exported bool) (offerResult, error) {
 	backoff := 2 * time.Millisecond
+	var term, seq uint64
+	if rep := e.replState(); rep != nil {
+		r := rep.snapshot()
+		term, seq = r.term, r.seq
+	}
 	for {
 		msg := handoffMsg{op: hoAccept, exported: exported, checksum: c.snap.Load().view.Checksum,
-			kind: e.id.Kind, key: e.id.Key, state: state}
+			kind: e.id.Kind, key: e.id.Key, state: state, term: term, seq: seq}
 		resp, err := c.node.Call(ctx, node.Named{Name: handoffService, Node: target}, msg.encode())
 		res := offerResult{target: target}
 		if err == nil && len(resp) > 0 {

@@ -68,6 +68,17 @@ type entry struct {
 	// failedAt is when a push of this key last failed: the reconcile
 	// leaves it alone for a while (view changes and pulls still push).
 	failedAt time.Time
+	// rep is the copy's replication state (replicated kinds only; set
+	// before its process starts).
+	rep *replState
+}
+
+// replState returns e's replication state (nil for kinds without
+// replication).
+func (e *entry) replState() *replState {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.rep
 }
 
 // is reports whether e is in state s.
@@ -134,6 +145,15 @@ func (r *registry) setPID(e *entry, pid node.PID) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.byPID[pid] = e
+}
+
+// dropPID forgets pid as a process of e (replaced by another).
+func (r *registry) dropPID(e *entry, pid node.PID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.byPID[pid] == e {
+		delete(r.byPID, pid)
+	}
 }
 
 // byProcess returns the entry whose process is pid, or nil.
@@ -222,13 +242,27 @@ func (r *registry) waitEmpty(ctx context.Context) error {
 	}
 }
 
-// Hosted describes a keyed process hosted by this node (Cluster.Hosted).
+// Hosted describes a keyed process hosted by this node (Cluster.Hosted),
+// or a backup copy of a replicated key's state (Cluster.Backups).
 type Hosted struct {
 	Kind  string      `json:"kind"`
 	Key   string      `json:"key"`
-	PID   node.PID    `json:"pid"` // zero while starting or pulling
+	PID   node.PID    `json:"pid"` // zero while starting or pulling, and for a backup
 	State HostedState `json:"state"`
+	// Role is RolePrimary for a hosted process, RoleBackup for a backup
+	// copy.
+	Role string `json:"role"`
+	// Term and Seq identify the copy's version (replicated kinds): a copy
+	// promoted from a backup has a higher term.
+	Term uint64 `json:"term,omitempty"`
+	Seq  uint64 `json:"seq,omitempty"`
 }
+
+// Roles of a copy (Hosted.Role).
+const (
+	RolePrimary = "primary"
+	RoleBackup  = "backup"
+)
 
 // HostedState is where a hosted key is in its life on this node; in JSON
 // its name.
@@ -254,6 +288,9 @@ const (
 	// StateFlushing: the buffer is being delivered before the key turns
 	// active (after a start, an import or an aborted move).
 	StateFlushing HostedState = "flushing"
+	// StateBackup: a backup copy of a replicated key's state, kept for the
+	// key's primary on another node (Cluster.Backups).
+	StateBackup HostedState = "backup"
 )
 
 // hosted lists the entries sorted by kind and key.
@@ -262,9 +299,15 @@ func (r *registry) hosted() []Hosted {
 	out := make([]Hosted, 0, len(es))
 	for _, e := range es {
 		st, pid := e.snapshot()
-		if st != stateGone {
-			out = append(out, Hosted{Kind: e.id.Kind, Key: e.id.Key, PID: pid, State: HostedState(st.String())})
+		if st == stateGone {
+			continue
 		}
+		h := Hosted{Kind: e.id.Kind, Key: e.id.Key, PID: pid, State: HostedState(st.String()), Role: RolePrimary}
+		if rep := e.replState(); rep != nil {
+			r := rep.snapshot()
+			h.Term, h.Seq = r.term, r.seq
+		}
+		out = append(out, h)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Kind != out[j].Kind {

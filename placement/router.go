@@ -2,6 +2,7 @@ package placement
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/placerhq/placer/node"
@@ -145,6 +146,9 @@ func (c *Cluster) routeOwned(s *snapshot, id keyID, req routeReq, deadline time.
 	}
 	now := time.Now()
 	cands := s.candidates(c.self, id.Key, now)
+	if h := c.hints.get(id, now); h != "" && h != c.self && !slices.Contains(cands, h) {
+		cands = append([]string{h}, cands...) // it holds a newer copy than ours had
+	}
 	st := stateStarting
 	if len(cands) > 0 {
 		st = statePulling
@@ -153,6 +157,7 @@ func (c *Cluster) routeOwned(s *snapshot, id keyID, req routeReq, deadline time.
 	if !created {
 		return false
 	}
+	c.initRep(e, 1, 0)
 	c.stats.buffered.Add(1)
 	var started bool
 	if st == statePulling {

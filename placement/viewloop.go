@@ -97,6 +97,7 @@ func (c *Cluster) applyInput(in viewInput) {
 	for _, m := range moves {
 		c.queue.add(m.ID)
 	}
+	c.goTracked(c.resync)
 }
 
 // reconcileLoop runs a full plan every ReconcileInterval: it retries
@@ -118,6 +119,8 @@ func (c *Cluster) reconcileLoop() {
 }
 
 func (c *Cluster) reconcile(now time.Time) {
+	c.gcReplicas(now)
+	c.hints.expire(now)
 	s := c.snap.Load()
 	for _, m := range planFull(c.self, c.reg.reconcilable(now, c.cfg.HandoffTimeout), s.view.ring) {
 		c.queue.add(m.ID)
