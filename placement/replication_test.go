@@ -146,3 +146,39 @@ func TestPausedOwnerSuperseded(t *testing.T) {
 		t.Fatal("no copy was superseded")
 	}
 }
+
+// TestReplicatedCrashUnderTraffic: real Serf; calls flow to 300 keys of a
+// replicated (R = 2) counter while a node crashes. Every acknowledged call
+// is in its key's state afterwards (a call that failed may or may not
+// have counted), and every key is served again.
+func TestReplicatedCrashUnderTraffic(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t, true)
+	cs := tc.startN(4, replicas(2))
+	converged(t, serfTimeout, cs, 4)
+	const keys = 300
+	born := createKeys(t, cs[0], kindCounter, keys)
+	victim, survivors := cs[3], cs[:3]
+	tr := placementtest.StartTraffic(survivors, kindCounter, placementtest.KeyNames(keys), placementtest.TrafficOptions{Senders: 6, CallEvery: 1})
+	defer tr.Halt()
+	if err := tr.Flowing(context.Background(), 300); err != nil {
+		t.Fatal(err)
+	}
+	if err := tc.Crash(victim); err != nil {
+		t.Fatal(err)
+	}
+	converged(t, serfTimeout, survivors, 3)
+	if err := tr.Flowing(context.Background(), 300); err != nil { // served again
+		t.Fatal(err)
+	}
+	tr.Halt()
+	ctx := context.Background()
+	for i := range keys {
+		k := keyName(i)
+		st, err := getState(ctx, survivors[i%3], kindCounter, k)
+		if err != nil || st.Count < tr.SentTo(i) || st.Born != born[k] {
+			t.Fatalf("%s: %+v %v; %d incs acknowledged, born %s", k, st, err, tr.SentTo(i), born[k])
+		}
+	}
+	t.Logf("%d acknowledged calls, %d failed (during failure detection)", tr.Total(), tr.Errors())
+}
