@@ -82,10 +82,26 @@ func (c *Cluster) claimForImport(e *entry, oldOwner string, m handoffMsg, deadli
 		}
 	case st == stateActive:
 		c.resolveConflict(oldOwner, m, pid, reply)
+	case st == stateCold:
+		c.wake(e) // a conflict with a passivated copy: start it, the pusher retries
+		reply(encodeStatus(hsNotYet, nil), nil)
 	default:
 		reply(encodeStatus(hsNotYet, nil), nil)
 	}
 	return false
+}
+
+// wake starts a passivated entry's process again.
+func (c *Cluster) wake(e *entry) {
+	e.mu.Lock()
+	var state []byte
+	if e.state == stateCold {
+		state = e.wakeLocked()
+	}
+	e.mu.Unlock()
+	if state != nil && !c.goTracked(func() { c.reactivate(e, state) }) {
+		c.dropEntry(e, ErrShutdown)
+	}
 }
 
 // incomingNewer reports whether a pushed copy supersedes e's: a higher
@@ -173,7 +189,7 @@ func (c *Cluster) onPull(asker string, m handoffMsg, reply node.ReplyFunc) {
 	switch {
 	case st == stateMoving:
 		answer = hsPushing
-	case st == stateActive && s.owner(m.key) == asker:
+	case (st == stateActive || st == stateCold) && s.owner(m.key) == asker:
 		c.queue.add(id)
 		answer = hsPushing
 	case st == stateGone && m.checksum == s.view.Checksum:

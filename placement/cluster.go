@@ -36,6 +36,8 @@ type Cluster struct {
 	kinds   map[string]bool
 	spec    string          // this node's strategy spec (strategySpec's text form)
 	mergers map[string]bool // kinds that implement Merger
+	// passivates is set when a kind has an IdleTimeout or a MaxLive.
+	passivates bool
 
 	snap     atomic.Pointer[snapshot]
 	draining atomic.Bool
@@ -102,6 +104,8 @@ func newCluster(cfg Config) *Cluster {
 	for k, f := range cfg.Kinds {
 		c.kinds[k] = true
 		_, c.mergers[k] = f().(Merger)
+		spec := cfg.specFor(k)
+		c.passivates = c.passivates || spec.IdleTimeout > 0 || spec.MaxLive > 0
 	}
 	c.spec = specOf(&c.cfg).String()
 	c.snap.Store(emptySnapshot(c.spec))
@@ -414,6 +418,7 @@ func (c *Cluster) Stats() Stats {
 	s := c.snap.Load()
 	st := Stats{Epoch: s.view.Epoch, Checksum: s.view.Checksum, Members: len(s.view.Members), Hosted: c.reg.len(), HandoffsQueued: c.queue.len()}
 	st.ReplBackups, st.ReplBackupBytes = c.replicas.len(), c.replicas.bytes()
+	st.Passive, st.PassiveBytes = c.reg.cold()
 	c.stats.fill(&st)
 	return st
 }

@@ -29,6 +29,17 @@ type KindSpec struct {
 	// MaxLag bounds how many updates async replication may have in flight
 	// per key. Default 64.
 	MaxLag int
+	// IdleTimeout passivates a key's process after it handled no request
+	// for this long: the process stops, its exported state stays in the
+	// node (and on the backups) and the next request starts it again from
+	// it, transparently. Checked every ReconcileInterval. The kind must
+	// implement node.StateExporter and node.StateImporter. Default 0:
+	// never.
+	IdleTimeout time.Duration
+	// MaxLive caps this kind's live processes per node: beyond it the
+	// least recently used are passivated (at each ReconcileInterval).
+	// Default 0: no cap.
+	MaxLive int
 }
 
 // Merger is implemented by kinds whose copies can be merged: when a heal
@@ -68,8 +79,10 @@ func (c *Config) validateSpecs() error {
 			return fmt.Errorf("%w: KindSpecs[%q].Replicas %d not in 1..%d", ErrBadConfig, kind, s.Replicas, maxReplicas)
 		case s.MaxLag < 0:
 			return fmt.Errorf("%w: KindSpecs[%q].MaxLag %d is negative", ErrBadConfig, kind, s.MaxLag)
-		case s.Replicas > 1 && !exportsState(f):
-			return fmt.Errorf("%w: kind %q has Replicas %d but does not implement node.StateExporter and node.StateImporter", ErrBadConfig, kind, s.Replicas)
+		case s.IdleTimeout < 0 || s.MaxLive < 0:
+			return fmt.Errorf("%w: KindSpecs[%q]: IdleTimeout and MaxLive must not be negative", ErrBadConfig, kind)
+		case (s.Replicas > 1 || s.IdleTimeout > 0 || s.MaxLive > 0) && !exportsState(f):
+			return fmt.Errorf("%w: kind %q is replicated or passivated but does not implement node.StateExporter and node.StateImporter", ErrBadConfig, kind)
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/placerhq/placer/node"
@@ -34,9 +35,12 @@ const (
 	// stateGone: removed from the registry; whoever holds the entry routes
 	// afresh.
 	stateGone
+	// stateCold: passivated: no process; its exported state is kept in the
+	// entry (and replicated), and the next request starts it again.
+	stateCold
 )
 
-var stateNames = [...]string{"", "starting", "pulling", "importing", "active", "moving", "flushing", "gone"}
+var stateNames = [...]string{"", "starting", "pulling", "importing", "active", "moving", "flushing", "gone", "passive"}
 
 // String returns the state's name.
 func (s entryState) String() string {
@@ -71,6 +75,14 @@ type entry struct {
 	// rep is the copy's replication state (replicated kinds only; set
 	// before its process starts).
 	rep *replState
+	// cold is the exported state of a passivated entry (stateCold).
+	cold []byte
+
+	// lastUsed is when a request last reached the process (unix ns);
+	// inflight counts deliveries that read the state active and have not
+	// reached the mailbox yet (a passivation waits for them).
+	lastUsed atomic.Int64
+	inflight atomic.Int32
 }
 
 // replState returns e's replication state (nil for kinds without
@@ -197,21 +209,47 @@ func (r *registry) inState(s entryState) []hostedKey {
 	return out
 }
 
-// reconcilable returns the active keys whose last failed push (if any) is
-// older than backoff.
+// movable returns the hosted keys a view change may move: active ones and
+// passivated ones.
+func (r *registry) movable() []hostedKey {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]hostedKey, 0, len(r.m))
+	for _, e := range r.m {
+		if st, _ := e.snapshot(); st == stateActive || st == stateCold {
+			out = append(out, hostedKey{ID: e.id, Hash: e.hash})
+		}
+	}
+	return out
+}
+
+// reconcilable returns the active (or passivated) keys whose last failed
+// push (if any) is older than backoff.
 func (r *registry) reconcilable(now time.Time, backoff time.Duration) []hostedKey {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	out := make([]hostedKey, 0, len(r.m))
 	for _, e := range r.m {
 		e.mu.Lock()
-		ok := e.state == stateActive && now.Sub(e.failedAt) >= backoff
+		ok := (e.state == stateActive || e.state == stateCold) && now.Sub(e.failedAt) >= backoff
 		e.mu.Unlock()
 		if ok {
 			out = append(out, hostedKey{ID: e.id, Hash: e.hash})
 		}
 	}
 	return out
+}
+
+// cold counts the passivated entries and the bytes of their states.
+func (r *registry) cold() (n, bytes int) {
+	for _, e := range r.entries() {
+		e.mu.Lock()
+		if e.state == stateCold {
+			n, bytes = n+1, bytes+len(e.cold)
+		}
+		e.mu.Unlock()
+	}
+	return n, bytes
 }
 
 // entries returns every entry, for inspection.
@@ -291,6 +329,10 @@ const (
 	// StateBackup: a backup copy of a replicated key's state, kept for the
 	// key's primary on another node (Cluster.Backups).
 	StateBackup HostedState = "backup"
+	// StatePassive: passivated (KindSpec.IdleTimeout, MaxLive): no
+	// process runs; the exported state is kept (and replicated) and the
+	// next request starts the process from it.
+	StatePassive HostedState = "passive"
 )
 
 // hosted lists the entries sorted by kind and key.

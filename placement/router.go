@@ -84,17 +84,29 @@ func (c *Cluster) deliverHosted(e *entry, req routeReq, deadline time.Time, repl
 		e.mu.Unlock()
 		return false
 	case direct:
+		e.inflight.Add(1) // a passivation waits until it is in the mailbox
 		e.mu.Unlock()
+		if c.passivates {
+			e.lastUsed.Store(time.Now().UnixNano())
+		}
 		c.deliver(pid, req, deadline, reply)
+		e.inflight.Add(-1)
 		return true
 	}
 	ok := e.bufferLocked(pending{req: req, deadline: deadline, reply: reply}, c.cfg.BufferSize)
+	var wake []byte
+	if ok && st == stateCold {
+		wake = e.wakeLocked()
+	}
 	e.mu.Unlock()
 	if !ok {
 		c.fail(req, reply, ErrBusy)
 		return true
 	}
 	c.stats.buffered.Add(1)
+	if wake != nil && !c.goTracked(func() { c.reactivate(e, wake) }) {
+		c.dropEntry(e, ErrShutdown)
+	}
 	return true
 }
 

@@ -87,7 +87,7 @@ func (c *Cluster) applyInput(in viewInput) {
 		return
 	}
 	c.stats.viewChanges.Add(1)
-	moves := planDiff(c.self, c.reg.inState(stateActive), cur.view.ring, next.view.ring)
+	moves := planDiff(c.self, c.reg.movable(), cur.view.ring, next.view.ring)
 	c.log.Info().Uint64("epoch", next.view.Epoch).Int("members", len(next.view.Members)).
 		Strs("draining", next.view.Draining).Int("moves", len(moves)).Msg("view changed")
 	c.emit(Event{
@@ -119,6 +119,7 @@ func (c *Cluster) reconcileLoop() {
 }
 
 func (c *Cluster) reconcile(now time.Time) {
+	c.passivateIdle(now)
 	c.gcReplicas(now)
 	c.hints.expire(now)
 	s := c.snap.Load()
