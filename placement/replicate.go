@@ -15,8 +15,9 @@ import (
 // The replication protocol. A replicated kind's process (its behaviour
 // wrapped by replicated) exports its state after every message and call it
 // handles and, if the state changed, sends it with the copy's term and the
-// next sequence number to the backups: the next R−1 distinct members after
-// the owner on the ring walk of the primary's view. In sync mode the
+// next sequence number to the backups: the next R−1 members of the key's
+// preference list in the primary's view (ring.Ring.LocateN: the members
+// that would own it, in order, as the ones before them leave). In sync mode the
 // process waits until every backup stored it before it answers the call or
 // takes the next message, so an acknowledged write is on R nodes.
 //
@@ -29,8 +30,8 @@ import (
 // refusing its updates then would fail calls whose effect the handoff
 // carries anyway. Terms are the fence: a node that comes back from a pause
 // replicates to its old backups, and the first of them is the node that
-// promoted the key meanwhile (the ring walk makes the first backup the
-// next owner), which holds the newer term and refuses.
+// promoted the key meanwhile (the preference list makes the first backup
+// the next owner), which holds the newer term and refuses.
 //
 // Terms: a fresh process starts at term 1; a copy handed off keeps its
 // term; a copy promoted from a backup (its primary gone) takes the
@@ -202,12 +203,13 @@ func (c *Cluster) onFetch(m replMsg, reply node.ReplyFunc) {
 	reply(encodeCopy(&r), nil)
 }
 
-// fetchCopies asks the key's backups in the current view for their copies
-// and returns the newest of them and the local one (ok false if none).
+// fetchCopies asks the nodes that may hold a copy of the key (copyHolders)
+// for theirs and returns the newest of them and the local one (ok false if
+// none).
 func (c *Cluster) fetchCopies(ctx context.Context, id keyID, spec KindSpec) (replica, bool) {
 	best, ok := c.replicas.get(id)
 	m := replMsg{op: rpFetch, kind: id.Kind, key: id.Key}
-	for _, b := range backupsOf(c.snap.Load().view, c.self, id.Key, spec.Replicas) {
+	for _, b := range c.copyHolders(id.Key, spec.Replicas) {
 		resp, err := c.node.Call(ctx, node.Named{Name: replService, Node: b}, m.encode())
 		if err != nil || len(resp) == 0 || resp[0] != rsOK {
 			continue
@@ -217,6 +219,31 @@ func (c *Cluster) fetchCopies(ctx context.Context, id keyID, spec KindSpec) (rep
 		}
 	}
 	return best, ok
+}
+
+// copyHolders lists the alive members, other than this node, that may
+// hold the newest copy of key: its backups in the current view and in
+// every recent view (the primary's last writes went to the backups of the
+// view it had; and with the ring's nearest-point ownership the member that
+// takes a failed owner's keys is not always its first backup).
+func (c *Cluster) copyHolders(key string, r int) []string {
+	s := c.snap.Load()
+	var out []string
+	add := func(names []string) {
+		for _, n := range names {
+			if n != c.self && s.isAlive(n) && !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	add(backupsOf(s.view, c.self, key, r))
+	now := time.Now()
+	for _, p := range s.past {
+		if now.Before(p.expires) {
+			add(p.ring.LocateN([]byte(key), r))
+		}
+	}
+	return out
 }
 
 // replicateCopy replicates one update of a copy: sync (wait for every
@@ -340,21 +367,14 @@ func (c *Cluster) dropBackups(e *entry) {
 
 // resync sends every hosted replicated copy this node owns to its
 // backups in the current view (a view change may have given it new
-// ones), without waiting: backups that have it already keep theirs.
+// ones), without waiting: backups that have it already keep theirs. It
+// first promotes the copies whose primary is gone.
 func (c *Cluster) resync() {
+	c.promoteOrphans()
 	v := c.snap.Load().view
 	for _, e := range c.reg.entries() {
-		rep := e.replState()
-		if rep == nil || v.Owner(e.id.Key) != c.self {
-			continue
-		}
-		r := rep.snapshot()
-		if r.state == nil {
-			continue // nothing replicated yet: the first commit sends it
-		}
-		m := replMsg{op: rpUpdate, exported: r.exported, term: r.term, seq: r.seq, kind: e.id.Kind, key: e.id.Key, state: r.state}
-		for _, b := range backupsOf(v, c.self, e.id.Key, c.cfg.specFor(e.id.Kind).Replicas) {
-			c.node.CallAsync(node.Named{Name: replService, Node: b}, m.encode(), time.Now().Add(replicaTimeout), func([]byte, error) {})
+		if e.replState() != nil && v.Owner(e.id.Key) == c.self {
+			c.sendCopy(e, v)
 		}
 	}
 }
@@ -385,4 +405,50 @@ func (c *Cluster) hostsNewer(id keyID, r replica) bool {
 	}
 	cur := rep.snapshot()
 	return !r.newer(&cur)
+}
+
+// promoteOrphans makes this node the primary of the keys whose backup
+// copy it holds and which it owns now that their primary is gone (not
+// alive in the view): each becomes a passivated entry (no process yet)
+// from the copy, with the next term, and is sent to its backups at once,
+// so that R copies exist again without waiting for a request. A key whose
+// primary is alive (a graceful move) waits for its handoff instead.
+func (c *Cluster) promoteOrphans() {
+	s := c.snap.Load()
+	c.replicas.each(func(id keyID, r replica) {
+		if s.owner(id.Key) != c.self || s.isAlive(r.primary) || c.reg.get(id) != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(c.ctx, c.cfg.HandoffTimeout)
+		best, _ := c.fetchCopies(ctx, id, c.cfg.specFor(id.Kind)) // a newer copy may be on another backup
+		cancel()
+		e, created := c.reg.getOrCreate(id, stateCold, nil, time.Now())
+		if !created {
+			return
+		}
+		e.mu.Lock()
+		e.cold = best.state
+		e.rep = &replState{term: best.term + 1, seq: best.seq, last: best.state, exported: best.exported}
+		e.mu.Unlock()
+		e.lastUsed.Store(time.Now().UnixNano())
+		c.stats.promotions.Add(1)
+		c.sendCopy(e, s.view)
+	})
+}
+
+// sendCopy sends e's last replicated state to its backups in v without
+// waiting.
+func (c *Cluster) sendCopy(e *entry, v *View) {
+	rep := e.replState()
+	if rep == nil {
+		return
+	}
+	r := rep.snapshot()
+	if r.state == nil {
+		return
+	}
+	m := replMsg{op: rpUpdate, exported: r.exported, term: r.term, seq: r.seq, kind: e.id.Kind, key: e.id.Key, state: r.state}
+	for _, b := range backupsOf(v, c.self, e.id.Key, c.cfg.specFor(e.id.Kind).Replicas) {
+		c.node.CallAsync(node.Named{Name: replService, Node: b}, m.encode(), time.Now().Add(replicaTimeout), func([]byte, error) {})
+	}
 }

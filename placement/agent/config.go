@@ -88,7 +88,7 @@ type Config struct {
 	// LoadFactor is the bounded strategy's c, in (1, 10]. Default 1.25.
 	LoadFactor float64 `toml:"load_factor"`
 	// Replicas is R for the built-in kinds (counter and kv): copies of each
-	// key's state on the ring walk's first R members, so that a crash or
+	// key's state on the first R members of its preference list, so that a crash or
 	// a pause of one node loses no acknowledged write (R = 2; two nodes:
 	// R = 3). Every member should use the same R. Default 2; range 1..5.
 	Replicas int `toml:"replicas"`
