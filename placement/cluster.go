@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/placerhq/placer/internal/ratelog"
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement/membership"
 	"github.com/placerhq/placer/ring"
@@ -29,6 +30,7 @@ import (
 type Cluster struct {
 	cfg     Config
 	log     zerolog.Logger
+	warns   *ratelog.Logger // per-key warnings (conflicts, superseded copies): one line per kind per second, counted
 	node    *node.Node
 	mem     *membership.Membership // nil in static mode
 	self    string
@@ -100,6 +102,7 @@ func newCluster(cfg Config) *Cluster {
 		queue:    newPushQueue(),
 		events:   newEventQueue(),
 	}
+	c.warns = ratelog.New(c.log, time.Second)
 	c.mergers = map[string]bool{}
 	for k, f := range cfg.Kinds {
 		c.kinds[k] = true
@@ -228,6 +231,7 @@ func (c *Cluster) Close() error {
 			errs = append(errs, c.mem.Shutdown())
 		}
 		c.wg.Wait()
+		c.warns.Close()
 		errs = append(errs, c.node.Close())
 		c.closeErr = errors.Join(errs...)
 	})

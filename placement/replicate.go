@@ -9,6 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
+
+	"github.com/placerhq/placer/internal/par"
 	"github.com/placerhq/placer/node"
 )
 
@@ -336,8 +339,10 @@ func (c *Cluster) superseded(id keyID, err error) {
 	}
 	c.stats.replStale.Add(1)
 	c.hints.set(id, se.holder, time.Now().Add(c.cfg.PullWindow))
-	c.log.Warn().Str("kind", id.Kind).Str("key", id.Key).Str("holder", se.holder).Uint64("term", se.term).
-		Msg("this copy was superseded by a newer term (promoted while this node was thought dead); it stops and the newer copy takes over")
+	c.warns.Warn("superseded", "this copy was superseded by a newer term (promoted while this node was thought dead); it stops and the newer copy takes over",
+		func(ev *zerolog.Event) *zerolog.Event {
+			return ev.Str("kind_name", id.Kind).Str("key", id.Key).Str("holder", se.holder).Uint64("term", se.term)
+		})
 }
 
 // initRep gives a new entry of a replicated kind its replication state,
@@ -365,18 +370,35 @@ func (c *Cluster) dropBackups(e *entry) {
 	}
 }
 
-// resync sends every hosted replicated copy this node owns to its
-// backups in the current view (a view change may have given it new
-// ones), without waiting: backups that have it already keep theirs. It
-// first promotes the copies whose primary is gone.
-func (c *Cluster) resync() {
+// resync follows a view change from prev: it promotes the copies whose
+// primary is gone, then sends each hosted replicated copy this node owns
+// to its backups in the current view if they are not the backups it had
+// in prev (a member joined, left or failed among them), without waiting.
+func (c *Cluster) resync(prev *View) {
 	c.promoteOrphans()
 	v := c.snap.Load().view
 	for _, e := range c.reg.entries() {
-		if e.replState() != nil && v.Owner(e.id.Key) == c.self {
+		if e.replState() == nil || v.Owner(e.id.Key) != c.self {
+			continue
+		}
+		r := c.cfg.specFor(e.id.Kind).Replicas
+		if !sameMembers(backupsOf(prev, c.self, e.id.Key, r), backupsOf(v, c.self, e.id.Key, r)) {
 			c.sendCopy(e, v)
 		}
 	}
+}
+
+// sameMembers reports whether a and b hold the same names.
+func sameMembers(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
 }
 
 // gcReplicas drops the backup copies this node no longer needs: those of
@@ -415,25 +437,42 @@ func (c *Cluster) hostsNewer(id keyID, r replica) bool {
 // primary is alive (a graceful move) waits for its handoff instead.
 func (c *Cluster) promoteOrphans() {
 	s := c.snap.Load()
+	var orphans []keyID
 	c.replicas.each(func(id keyID, r replica) {
-		if s.owner(id.Key) != c.self || s.isAlive(r.primary) || c.reg.get(id) != nil {
-			return
+		if s.owner(id.Key) == c.self && !s.isAlive(r.primary) && c.reg.get(id) == nil {
+			orphans = append(orphans, id)
 		}
-		ctx, cancel := context.WithTimeout(c.ctx, c.cfg.HandoffTimeout)
-		best, _ := c.fetchCopies(ctx, id, c.cfg.specFor(id.Kind)) // a newer copy may be on another backup
-		cancel()
-		e, created := c.reg.getOrCreate(id, stateCold, nil, time.Now())
-		if !created {
-			return
-		}
-		e.mu.Lock()
-		e.cold = best.state
-		e.rep = &replState{term: best.term + 1, seq: best.seq, last: best.state, exported: best.exported}
-		e.mu.Unlock()
-		e.lastUsed.Store(time.Now().UnixNano())
-		c.stats.promotions.Add(1)
-		c.sendCopy(e, s.view)
 	})
+	// Each asks the other holders for a newer copy: a round trip, run
+	// promoteParallel at a time.
+	_ = par.ForEach(c.ctx, len(orphans), promoteParallel, func(i int) error {
+		c.promote(s, orphans[i])
+		return nil
+	})
+}
+
+// promoteParallel bounds the promotions in flight after a view change.
+const promoteParallel = 32
+
+// promote makes this node the primary of orphan id (see promoteOrphans).
+func (c *Cluster) promote(s *snapshot, id keyID) {
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.HandoffTimeout)
+	best, ok := c.fetchCopies(ctx, id, c.cfg.specFor(id.Kind)) // a newer copy may be on another backup
+	cancel()
+	if !ok || c.reg.get(id) != nil {
+		return
+	}
+	e, created := c.reg.getOrCreate(id, stateCold, nil, time.Now())
+	if !created {
+		return
+	}
+	e.mu.Lock()
+	e.cold = best.state
+	e.rep = &replState{term: best.term + 1, seq: best.seq, last: best.state, exported: best.exported}
+	e.mu.Unlock()
+	e.lastUsed.Store(time.Now().UnixNano())
+	c.stats.promotions.Add(1)
+	c.sendCopy(e, s.view)
 }
 
 // sendCopy sends e's last replicated state to its backups in v without

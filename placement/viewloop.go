@@ -97,7 +97,7 @@ func (c *Cluster) applyInput(in viewInput) {
 	for _, m := range moves {
 		c.queue.add(m.ID)
 	}
-	c.goTracked(c.resync)
+	c.goTracked(func() { c.resync(cur.view) })
 }
 
 // reconcileLoop runs a full plan every ReconcileInterval: it retries

@@ -1,0 +1,144 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"time"
+
+	"github.com/placerhq/placer/node"
+	"github.com/placerhq/placer/placement"
+	"github.com/placerhq/placer/placement/placementtest"
+)
+
+// The replication phases that run in-process: the latency of a
+// replicated call beside an unreplicated one, and the memory of a live
+// key beside a passivated one.
+
+// clusterReplKind is the harness counter with R = 2.
+const clusterReplKind = "counter.r2"
+
+// replLatencyCalls is how many calls of each kind the latency phase
+// times.
+const replLatencyCalls = 4000
+
+// clusterReplLatency: on a 3-node cluster (TCP on 127.0.0.1), one caller
+// alternates a write Call ("inc") to an R = 1 key and to the same key of
+// an R = 2 kind, over keys another node owns (the common case: with N
+// nodes a key is remote with probability (N−1)/N).
+func clusterReplLatency(ctx context.Context, cfg ClusterConfig, res *ClusterResult) error {
+	b, err := placementtest.Start(ctx, placementtest.Options{
+		Nodes: 3, TCP: true, Prefix: "lat",
+		Kinds: map[string]node.KindFactory{clusterReplKind: func() node.Behavior { return &placementtest.ExportingCounter{} }},
+		Configure: func(_ int, c *placement.Config) {
+			c.KindSpecs = map[string]placement.KindSpec{clusterReplKind: {Replicas: 2}}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	caller := b.Node(0)
+	var keys []string
+	for _, k := range placementtest.KeyNames(1000) {
+		if caller.View().Owner(k) != caller.Name() && len(keys) < 200 {
+			keys = append(keys, k)
+		}
+	}
+	call := func(kind, key string) (time.Duration, error) {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		start := time.Now()
+		_, err := caller.Call(cctx, kind, key, []byte("inc"))
+		return time.Since(start), err
+	}
+	for _, k := range keys { // create every process and its backup first
+		for _, kind := range []string{clusterKind, clusterReplKind} {
+			if _, err := call(kind, k); err != nil {
+				return err
+			}
+		}
+	}
+	cfg.progress(fmt.Sprintf("repl latency: %d write calls each to R = 1 and R = 2 keys", replLatencyCalls))
+	plain, repl := make([]time.Duration, 0, replLatencyCalls), make([]time.Duration, 0, replLatencyCalls)
+	for i := range replLatencyCalls {
+		k := keys[i%len(keys)]
+		d1, err := call(clusterKind, k)
+		if err != nil {
+			return err
+		}
+		d2, err := call(clusterReplKind, k)
+		if err != nil {
+			return err
+		}
+		plain, repl = append(plain, d1), append(repl, d2)
+	}
+	res.CallP50US, res.CallP99US = quantileUS(plain, 0.50), quantileUS(plain, 0.99)
+	res.ReplCallP50US, res.ReplCallP99US = quantileUS(repl, 0.50), quantileUS(repl, 0.99)
+	return nil
+}
+
+// quantileUS returns the q-quantile of ds in microseconds (sorts ds).
+func quantileUS(ds []time.Duration, q float64) float64 {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return float64(ds[min(len(ds)-1, int(q*float64(len(ds))))].Nanoseconds()) / 1000
+}
+
+// clusterMemory: the memory of Keys keys on one node, live (a process
+// each) and then passivated (the exported state kept in the entry), each
+// on a fresh node: heap and goroutine stacks after a full collection,
+// minus the same before the keys were created, per key.
+func clusterMemory(ctx context.Context, cfg ClusterConfig, res *ClusterResult) error {
+	keys := placementtest.KeyNames(cfg.Keys)
+	for _, passive := range []bool{false, true} {
+		b, err := placementtest.Start(ctx, placementtest.Options{
+			Nodes: 1, Prefix: "mem",
+			Configure: func(_ int, c *placement.Config) {
+				if passive {
+					c.KindSpecs = map[string]placement.KindSpec{clusterKind: {IdleTimeout: 100 * time.Millisecond}}
+					c.ReconcileInterval = 50 * time.Millisecond
+				}
+			},
+		})
+		if err != nil {
+			return err
+		}
+		before := memInUse()
+		_, err = placementtest.CreateKeys(ctx, b.Nodes(), clusterKind, keys)
+		if err == nil && passive {
+			cfg.progress(fmt.Sprintf("memory: waiting for %d keys to passivate", len(keys)))
+			n := b.Node(0)
+			err = clusterWait(ctx, clusterSettleTimeout, "every key passivated", func() bool { return n.Stats().Passive == len(keys) })
+		}
+		after := memInUse()
+		if err == nil {
+			perKey := float64(int64(after)-int64(before)) / float64(len(keys))
+			if passive {
+				res.PassivatedBytesPerKey, res.PassiveStateBytes = perKey, b.Node(0).Stats().PassiveBytes/len(keys)
+			} else {
+				res.LiveBytesPerKey = perKey
+			}
+		}
+		if cerr := b.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// memInUse returns the live heap plus goroutine stacks after a full
+// collection (which also frees the stacks of ended goroutines).
+func memInUse() uint64 {
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc + ms.StackInuse
+}
