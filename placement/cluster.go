@@ -159,7 +159,7 @@ func (c *Cluster) waitJoined() {
 	select {
 	case <-c.mem.Joined():
 	case <-t.C:
-		c.log.Warn().Dur("timeout", c.cfg.JoinTimeout).Msg("not joined yet; serving the local view meanwhile")
+		c.log.Warn().Stringer("timeout", c.cfg.JoinTimeout).Msg("not joined yet; serving the local view meanwhile")
 	}
 }
 
@@ -299,7 +299,7 @@ func (c *Cluster) Drain(ctx context.Context) error {
 			// short partition): wait for them for a while rather than
 			// drop the keys at once.
 			alone = time.Now()
-			c.log.Warn().Int("keys", n).Dur("wait", c.cfg.HandoffTimeout).Msg("no member to hand keys to while others are marked failed; waiting for them")
+			c.log.Warn().Int("keys", n).Stringer("wait", c.cfg.HandoffTimeout).Msg("no member to hand keys to while others are marked failed; waiting for them")
 		case alone.IsZero() || time.Since(alone) >= c.cfg.HandoffTimeout:
 			c.log.Warn().Int("keys", n).Msg("no other member to hand keys to; they stop with this node")
 			return nil

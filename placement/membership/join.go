@@ -216,7 +216,7 @@ func (m *Membership) leave(done chan struct{}) {
 	m.lifeMu.Unlock()
 	close(done)
 	m.kickPublish()
-	m.log.Info().Err(err).Dur("took", time.Since(start)).Msg("left cluster")
+	m.log.Info().Err(err).Stringer("took", time.Since(start)).Msg("left cluster")
 }
 
 // serfLeave calls serf.Leave, turning memberlist's "leave after shutdown"

@@ -13,7 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/placerhq/placer/transport"
-	"github.com/placerhq/placer/transport/internal/ratelog"
+	"github.com/placerhq/placer/internal/ratelog"
 )
 
 // EndpointConfig configures one endpoint (one node) on a Network. The fields
