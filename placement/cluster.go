@@ -159,7 +159,24 @@ func (c *Cluster) waitJoined() {
 	select {
 	case <-c.mem.Joined():
 	case <-t.C:
-		c.log.Warn().Stringer("timeout", c.cfg.JoinTimeout).Msg("not joined yet; serving the local view meanwhile")
+		c.log.Warn().Stringer("timeout", c.cfg.JoinTimeout).Msg("not joined yet: owning no keys until a join succeeds")
+	}
+}
+
+// ownable returns the members of v that may be ring candidates. A node
+// given a join list (and not Bootstrap) owns no keys, and so builds no
+// ring, until it has joined or someone joined it: a joiner that cannot
+// reach its cluster (another cookie, a dead or wrong address) never
+// serves keys from a one-node island of its own.
+func (c *Cluster) ownable(v membership.View) []membership.Member {
+	if len(c.cfg.Membership.Join) == 0 || c.cfg.Bootstrap || len(v.Alive) > 1 {
+		return v.Alive
+	}
+	select {
+	case <-c.mem.Joined():
+		return v.Alive
+	default:
+		return nil
 	}
 }
 

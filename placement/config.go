@@ -85,9 +85,17 @@ type Config struct {
 	// when Membership.Join is not empty, so that the node does not create
 	// keys that already live elsewhere before it knows the cluster. If the
 	// join has not succeeded by then, Start returns anyway (with a warning;
-	// membership keeps retrying) and the node serves its own view until it
-	// joins. 0 means do not wait. Default 10 s.
+	// membership keeps retrying). Until the first join succeeds (or another
+	// member joins this node) the node owns no keys: its view is empty and
+	// routed requests fail with ErrNoMembers, so a joiner that cannot
+	// reach its cluster never serves keys from a one-node island (see
+	// Bootstrap). 0 means do not wait. Default 10 s.
 	JoinTimeout time.Duration
+	// Bootstrap lets a node with a Membership.Join list own keys before
+	// the join succeeds: it may start a new cluster (the first of several
+	// nodes that share one seed list). Without a join list a node always
+	// starts a new cluster. Default false.
+	Bootstrap bool
 
 	// Kinds are the keyed process kinds: for a {kind, key}, the process
 	// started on the key's owner is of this kind, with the key as its Init

@@ -237,7 +237,7 @@ func TestAgentProcesses(t *testing.T) {
 		!strings.Contains(errText, "authentication failed") {
 		t.Fatalf("wrong cookie: exit %d %q", code, errText)
 	}
-	if code, body := httpGet(t, "http://"+r1.HTTP+"/metrics"); code != 200 || !strings.Contains(body, "placer_up 1") ||
+	if code, body := httpGet(t, "http://"+r1.HTTP+"/metrics"); code != 200 || !strings.Contains(body, `placer_up{node="pp1@127.0.0.1"} 1`) ||
 		!strings.Contains(body, `placer_view_members{node="pp1@127.0.0.1"} 3`) {
 		t.Fatalf("metrics: %d %.500s", code, body)
 	}

@@ -46,6 +46,10 @@ func (m *Membership) checkJoinable() error {
 // joinOnce makes one join attempt.
 func (m *Membership) joinOnce(addrs []string) (int, error) {
 	m.stats.joinAttempts.Add(1)
+	addrs, err := m.joinTargets(addrs)
+	if err != nil {
+		return 0, err
+	}
 	n, err := m.serf.Join(addrs, true)
 	if n > 0 {
 		if err != nil { // contacted, but the join intent broadcast failed: gossip repairs it

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"strconv"
 	"time"
@@ -75,6 +76,9 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	h.api(mux, "/api/lookup", h.lookup)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.gatherer(), promhttp.HandlerOpts{Timeout: cfg.RequestTimeout}))
 	mux.HandleFunc("GET /{$}", serveDashboard)
+	if cfg.Pprof {
+		mountPprof(mux)
+	}
 	return mux, nil
 }
 
@@ -143,4 +147,14 @@ func apiStatus(err error) int {
 		return http.StatusGatewayTimeout
 	}
 	return http.StatusInternalServerError
+}
+
+// mountPprof serves net/http/pprof under /debug/pprof/ (relative to the
+// handler's root, like the rest).
+func mountPprof(mux *http.ServeMux) {
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 }

@@ -144,7 +144,7 @@ func TestCollectorInCallersRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, body := get(t, h, "/metrics")
-	if code != 200 || !strings.Contains(body, "placer_up 1") || strings.Contains(body, "go_goroutines") {
+	if code != 200 || !strings.Contains(body, `placer_up{node="a@h"} 1`) || strings.Contains(body, "go_goroutines") {
 		t.Fatalf("metrics of the caller's registry: %d %.300s", code, body)
 	}
 }
@@ -182,5 +182,29 @@ func TestTransportMetrics(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("no %s in\n%.2000s", want, body)
 		}
+	}
+}
+
+// TestPprofAndUpLabel: /debug/pprof/ is served unless Pprof is off, and
+// placer_up carries the node label like every other placer metric.
+func TestPprofAndUpLabel(t *testing.T) {
+	on := newTestHandler(t, &fakeBackend{})
+	if code, body := get(t, on, "/debug/pprof/"); code != 200 || !strings.Contains(body, "goroutine") {
+		t.Fatalf("pprof: %d %.200s", code, body)
+	}
+	if code, body := get(t, on, "/debug/pprof/goroutine?debug=1"); code != 200 || !strings.Contains(body, "goroutine profile") {
+		t.Fatalf("goroutine profile: %d %.200s", code, body)
+	}
+	if _, body := get(t, on, "/metrics"); !strings.Contains(body, `placer_up{node="a@h"} 1`) {
+		t.Fatalf("placer_up without the node label:\n%.1500s", body)
+	}
+	cfg := DefaultConfig()
+	cfg.Backend, cfg.Pprof = &fakeBackend{}, false
+	off, err := NewHandler(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := get(t, off, "/debug/pprof/"); code != 404 {
+		t.Fatalf("pprof off: %d", code)
 	}
 }
