@@ -69,7 +69,7 @@ func TestJoinWrongCookieWarnsOnTheSeed(t *testing.T) {
 func TestJoinCause(t *testing.T) {
 	for text, want := range map[string]string{
 		"failed to join 127.0.0.1:1: dial tcp 127.0.0.1:1: connect: connection refused": "nothing listening",
-		"failed to resolve nosuch.invalid:7946: lookup nosuch.invalid: no such host":     "name resolution",
+		"failed to resolve nosuch.invalid:7946: lookup nosuch.invalid: no such host":    "name resolution",
 		"failed to join x: no installed keys could decrypt the message":                 "wrong cookie",
 		"i/o timeout": "unreachable",
 		"other":       "",
