@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/placerhq/placer/node"
@@ -164,7 +166,7 @@ func (c *Cluster) registerAdmin() {
 		RPCView:    adminFn(c, func(ctx context.Context, _ adminReq) (ViewInfo, error) { return c.ViewInfo(ctx), nil }),
 		RPCLookup:  adminFn(c, func(_ context.Context, r adminReq) (Lookup, error) { return c.Lookup(r.Key, r.N) }),
 		RPCSend: adminFn(c, func(ctx context.Context, r adminReq) (struct{}, error) {
-			return struct{}{}, c.Send(ctx, r.Kind, r.Key, r.Payload)
+			return struct{}{}, c.checkedSend(ctx, r)
 		}),
 		RPCCall: adminFn(c, func(ctx context.Context, r adminReq) ([]byte, error) {
 			return c.Call(ctx, r.Kind, r.Key, r.Payload)
@@ -326,4 +328,20 @@ func (c *Cluster) StatsReport() StatsReport {
 		}
 	}
 	return r
+}
+
+// checkedSend is the placer.send rpc: a kind this node does not register
+// (every node registers the same kinds) or a message Config.CheckMessage
+// refuses fails here, rather than being dropped by the owner after the
+// sender was told it was sent.
+func (c *Cluster) checkedSend(ctx context.Context, r adminReq) error {
+	if r.Kind != "" && !c.kinds[r.Kind] {
+		return fmt.Errorf("%w: %q (kinds here: %s)", ErrUnknownKind, r.Kind, strings.Join(slices.Sorted(maps.Keys(c.kinds)), ", "))
+	}
+	if f := c.cfg.CheckMessage; f != nil {
+		if err := f(r.Kind, r.Payload); err != nil {
+			return fmt.Errorf("%w: %w", ErrBadRequest, err)
+		}
+	}
+	return c.Send(ctx, r.Kind, r.Key, r.Payload)
 }

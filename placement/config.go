@@ -91,6 +91,13 @@ type Config struct {
 	// reach its cluster never serves keys from a one-node island (see
 	// Bootstrap). 0 means do not wait. Default 10 s.
 	JoinTimeout time.Duration
+	// CheckMessage, if set, is asked by the placer.send admin rpc (the
+	// Client, the placer CLI) before a message is routed: a message the
+	// kind would drop (a counter sent "abc") is then refused with
+	// ErrBadRequest instead of reported sent. It must be fast and pure.
+	// A kind that is not registered on the agent is refused with
+	// ErrUnknownKind either way. Default nil.
+	CheckMessage func(kind string, payload []byte) error
 	// Bootstrap lets a node with a Membership.Join list own keys before
 	// the join succeeds: it may start a new cluster (the first of several
 	// nodes that share one seed list). Without a join list a node always

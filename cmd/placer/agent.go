@@ -68,6 +68,7 @@ func startAgent(c agentConfig, args []string, stdout, stderr io.Writer) (*agent.
 // toAgent is the library's config of c, with the TLS files loaded.
 func (c *agentConfig) toAgent() (agent.Config, error) {
 	cfg := c.Config
+	cfg.DataDir = c.dataDir()
 	if cfg.HTTP == "" {
 		cfg.HTTP = agent.HTTPOff
 	}

@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -19,16 +18,12 @@ type httpServer struct {
 	done chan struct{}
 }
 
-// startHTTPServer listens on addr and serves h.
-func startHTTPServer(addr string, h http.Handler, log zerolog.Logger) (*httpServer, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("admin http: %w", err)
-	}
+// startHTTPServer serves h on ln.
+func startHTTPServer(ln net.Listener, h http.Handler, log zerolog.Logger) *httpServer {
 	s := &httpServer{addr: ln.Addr().String(), done: make(chan struct{})}
 	s.srv = &http.Server{
 		Handler: h, ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute,
+		ReadTimeout: 10 * time.Second, IdleTimeout: time.Minute,
 	}
 	go func() {
 		defer close(s.done)
@@ -36,7 +31,7 @@ func startHTTPServer(addr string, h http.Handler, log zerolog.Logger) (*httpServ
 			log.Error().Err(err).Msg("admin http stopped")
 		}
 	}()
-	return s, nil
+	return s
 }
 
 // close stops the server (in-flight requests get ctx to finish) and waits

@@ -80,9 +80,10 @@ type Membership struct {
 	viewMu     sync.RWMutex // guards view
 	view       View
 
-	// joinMu guards joinErr and joinedClosed.
+	// joinMu guards joinErr, lastJoinErr and joinedClosed.
 	joinMu       sync.Mutex
 	joinErr      error
+	lastJoinErr  error
 	joinedClosed bool
 	joined       chan struct{} // closed at the first successful join
 
