@@ -25,7 +25,7 @@ type WatchEvent struct {
 	Reason string `json:"reason,omitempty"`
 	// WatchView: the agent's new view.
 	Epoch    uint64   `json:"epoch,omitempty"`
-	Checksum uint64   `json:"checksum,omitempty"`
+	Checksum Checksum `json:"checksum,omitempty"`
 	Members  int      `json:"members,omitempty"`
 	Draining []string `json:"draining,omitempty"`
 }
@@ -161,7 +161,7 @@ func (w *watcher) eventLoop() {
 			last = cur
 			w.publish(WatchEvent{
 				Type: WatchView, Time: time.Now(), Agent: w.c.self, Epoch: cur.Epoch,
-				Checksum: cur.Checksum, Members: len(cur.Members), Draining: slices.Clone(cur.Draining),
+				Checksum: Checksum(cur.Checksum), Members: len(cur.Members), Draining: slices.Clone(cur.Draining),
 			})
 		}
 	}
@@ -200,4 +200,31 @@ func (w *watcher) publish(ev WatchEvent) {
 	for _, p := range pids {
 		_ = w.c.node.Send(p, b) // a dead subscriber's monitor removes it
 	}
+}
+
+// String renders the event as one line of text (`placer monitor`), its
+// time local to the millisecond.
+func (ev WatchEvent) String() string {
+	ts := ev.Time.Local().Format("15:04:05.000")
+	switch ev.Type {
+	case WatchView:
+		return fmt.Sprintf("%s %-10s epoch %d, %d members, checksum %s%s  [%s]", ts, ev.Type, ev.Epoch, ev.Members,
+			ev.Checksum, drainingText(ev.Draining), ev.Agent)
+	case WatchAgent:
+		return fmt.Sprintf("%s %-10s watching the cluster through %s", ts, ev.Type, ev.Node)
+	case WatchAgentDown:
+		return fmt.Sprintf("%s %-10s lost %s (%s); looking for another agent", ts, ev.Type, ev.Node, ev.Reason)
+	}
+	reason := ""
+	if ev.Reason != "" {
+		reason = " (" + ev.Reason + ")"
+	}
+	return fmt.Sprintf("%s %-10s %s%s  [%s]", ts, ev.Type, ev.Node, reason, ev.Agent)
+}
+
+func drainingText(d []string) string {
+	if len(d) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", draining %v", d)
 }

@@ -399,7 +399,7 @@ func (c *Cluster) Hosted() []Hosted { return c.reg.hosted() }
 // Stats returns the node's placement counters.
 func (c *Cluster) Stats() Stats {
 	s := c.snap.Load()
-	st := Stats{Epoch: s.view.Epoch, Checksum: s.view.Checksum, Members: len(s.view.Members), Hosted: c.reg.len(), HandoffsQueued: c.queue.len()}
+	st := Stats{Epoch: s.view.Epoch, Checksum: Checksum(s.view.Checksum), Members: len(s.view.Members), Hosted: c.reg.len(), HandoffsQueued: c.queue.len()}
 	c.stats.fill(&st)
 	return st
 }

@@ -83,10 +83,10 @@ type Conflict struct {
 
 // Stats are a node's placement counters (Cluster.Stats).
 type Stats struct {
-	Epoch    uint64 `json:"epoch"`
-	Checksum uint64 `json:"checksum"`
-	Members  int    `json:"members"`
-	Hosted   int    `json:"hosted"` // keyed processes here, any state
+	Epoch    uint64   `json:"epoch"`
+	Checksum Checksum `json:"checksum"`
+	Members  int      `json:"members"`
+	Hosted   int      `json:"hosted"` // keyed processes here, any state
 
 	Routed       uint64 `json:"routed"`        // routed requests received by this node
 	Forwarded    uint64 `json:"forwarded"`     // requests forwarded to the owner this node believes in

@@ -41,6 +41,26 @@ type Info struct {
 	NamesDir  string // the names directory it is registered in
 }
 
+// String is the line `placer agent` prints at start: where it listens.
+func (in Info) String() string {
+	httpText, role := "off", "member"
+	if in.HTTP != "" {
+		httpText = "http://" + in.HTTP
+	}
+	if in.Hidden {
+		role = "hidden observer of " + in.Agent
+	}
+	return fmt.Sprintf("placer agent %s (%s): transport %s, gossip %s, admin %s, names dir %s",
+		in.Name, role, orDash(in.Transport), orDash(in.Gossip), httpText, in.NamesDir)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
 // httpStopTimeout bounds the admin HTTP server's shutdown.
 const httpStopTimeout = 2 * time.Second
 

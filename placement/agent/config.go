@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -295,3 +297,17 @@ func checkJoinAddr(j string) error {
 // bootstrapping: this member may start a new cluster (and create the
 // cookie file).
 func (c *Config) bootstrapping() bool { return len(c.Join) == 0 || c.Bootstrap }
+
+// DefaultDataDir is the data directory `placer agent` uses for a member
+// named name: $XDG_STATE_HOME/placer/NAME, else
+// ~/.local/state/placer/NAME ("" without a home directory).
+func DefaultDataDir(name string) string {
+	base := os.Getenv("XDG_STATE_HOME")
+	if home, err := os.UserHomeDir(); base == "" && err == nil {
+		base = filepath.Join(home, ".local", "state")
+	}
+	if base == "" {
+		return ""
+	}
+	return filepath.Join(base, "placer", strings.ReplaceAll(name, "/", "_"))
+}
