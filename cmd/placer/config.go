@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -143,16 +143,33 @@ func (c *agentConfig) validate() error {
 	if _, err := zerolog.ParseLevel(c.LogLevel); err != nil || c.LogLevel == "" {
 		return bad("--log-level %q: want trace, debug, info, warn or error", c.LogLevel)
 	}
+	if c.Weight < 1 || c.DrainTimeout <= 0 {
+		return bad("--weight must be at least 1 and --drain-timeout positive")
+	}
 	lib := c.Config
 	lib.DataDir = c.dataDir()
 	if err := lib.Validate(); err != nil {
-		return bad("%v", err)
+		return bad("%s", flagNames(err.Error()))
 	}
 	return nil
 }
 
-// dataDir is the data directory: --data-dir, "" for "off", or by default
-// $XDG_STATE_HOME/placer/NAME (~/.local/state/placer/NAME) for a member.
+// flagNames names the flags in an agent.Config error instead of the
+// fields (PortMin: --port-min).
+func flagNames(text string) string {
+	agentFlags(&agentConfig{}, io.Discard).VisitAll(func(f *flag.Flag) {
+		field := ""
+		for _, w := range strings.Split(f.Name, "-") {
+			field += strings.ToUpper(w[:1]) + w[1:]
+		}
+		field = strings.NewReplacer("Http", "HTTP", "Tls", "TLS").Replace(field)
+		text = regexp.MustCompile(`\b`+field+`\b`).ReplaceAllString(text, "--"+f.Name)
+	})
+	return text
+}
+
+// dataDir is the data directory: --data-dir, "" for "off" and for a
+// hidden agent, or agent.DefaultDataDir.
 func (c *agentConfig) dataDir() string {
 	switch {
 	case c.DataDir == dataDirOff || c.Hidden:
@@ -160,14 +177,7 @@ func (c *agentConfig) dataDir() string {
 	case c.DataDir != "":
 		return c.DataDir
 	}
-	base := os.Getenv("XDG_STATE_HOME")
-	if home, err := os.UserHomeDir(); base == "" && err == nil {
-		base = filepath.Join(home, ".local", "state")
-	}
-	if base == "" {
-		return ""
-	}
-	return filepath.Join(base, "placer", strings.ReplaceAll(c.Name, "/", "_"))
+	return agent.DefaultDataDir(c.Name)
 }
 
 // dataDirOff as --data-dir keeps no data directory.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/placerhq/placer/placement/agent"
 )
 
 // TestAgentFlags: flags fill the config; --join is repeatable and takes
@@ -23,12 +25,12 @@ func TestAgentFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !slices.Equal(cfg.Join, []string{"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"}) || cfg.PortMin != 9100 ||
-		cfg.PortMax != 9110 || cfg.Profile != "local" || cfg.Weight != 3 || !cfg.Quorum || cfg.HTTP != httpOff ||
+		cfg.PortMax != 9110 || cfg.Profile != "local" || cfg.Weight != 3 || !cfg.Quorum || cfg.HTTP != agent.HTTPOff ||
 		cfg.LogFormat != "json" || cfg.DrainTimeout != 5*time.Second {
 		t.Fatalf("%+v", cfg)
 	}
 	d, err := parseAgentConfig([]string{"--name", "x@localhost"}, io.Discard)
-	if err != nil || d.HTTP != defaultHTTP || d.Profile != "lan" || d.Weight != 1 || d.LogLevel != "info" {
+	if err != nil || d.HTTP != agent.DefaultConfig().HTTP || d.Profile != "lan" || d.Weight != 1 || d.LogLevel != "info" {
 		t.Fatalf("defaults %+v %v", d, err)
 	}
 }
@@ -76,14 +78,16 @@ func TestAgentConfigInvalid(t *testing.T) {
 		"--name:":            {"--name", "nohost"},
 		"--hidden needs":     {"--name", "a@h", "--hidden"},
 		"--port-min":         {"--name", "a@h", "--port-max", "9000"},
-		"below --port-min":   {"--name", "a@h", "--port-min", "9100", "--port-max", "9000"},
+		"9100..9000":         {"--name", "a@h", "--port-min", "9100", "--port-max", "9000"},
+		"--bootstrap is":     {"--name", "a@h", "--hidden", "--join", "x@h", "--bootstrap"},
+		"--join \"a b\"":     {"--name", "a@h", "--join", "a b"},
 		"--profile":          {"--name", "a@h", "--profile", "wan"},
 		"--weight":           {"--name", "a@h", "--weight", "0"},
 		"--log-format":       {"--name", "a@h", "--log-format", "xml"},
 		"--log-level":        {"--name", "a@h", "--log-level", "loud"},
 		"--tls-cert":         {"--name", "a@h", "--tls-cert", "c.pem"},
 		"--listen":           {"--name", "a@h", "--listen", "nocolon"},
-		"--gossip needs":     {"--name", "a@h", "--gossip", "localhost:7946"},
+		"needs an IP":        {"--name", "a@h", "--gossip", "localhost:7946"},
 		"bad port":           {"--name", "a@h", "--http", "127.0.0.1:99999"},
 		"--drain-timeout":    {"--name", "a@h", "--drain-timeout", "0s"},
 		"unexpected":         {"--name", "a@h", "stray"},

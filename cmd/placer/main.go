@@ -11,6 +11,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/placerhq/placer/internal/cliflag"
 )
 
 // command is one `placer` subcommand. Subcommands live in their own files and
@@ -32,19 +34,29 @@ func register(c *command) {
 }
 
 // errUsage marks an error caused by bad command-line input; main exits 2 for it.
-var errUsage = errors.New("usage error")
+var errUsage = cliflag.ErrUsage
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// run runs the command of args and returns the exit status: 0 ok, 1 the
+// operation failed, 2 bad usage (no command, an unknown one, bad flags).
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		usage(stdout)
+	switch {
+	case len(args) == 0:
+		usage(stderr, "")
+		return 2
+	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
+		usage(stdout, strings.Join(args[1:], " "))
 		return 0
 	}
 	c, rest := lookup(args)
 	if c == nil {
+		if group := strings.Join(args, " "); hasGroup(group) {
+			usage(stderr, group) // `placer bench`: its subcommands
+			return 2
+		}
 		fmt.Fprintf(stderr, "placer: unknown command %q; run `placer help`\n", strings.Join(args, " "))
 		return 2
 	}
@@ -71,18 +83,32 @@ func lookup(args []string) (*command, []string) {
 	return nil, nil
 }
 
-func usage(w io.Writer) {
+// hasGroup reports whether some command starts with the words of group.
+func hasGroup(group string) bool {
+	for n := range commands {
+		if strings.HasPrefix(n, group+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+// usage lists the commands (those of group only, if set).
+func usage(w io.Writer, group string) {
 	fmt.Fprintln(w, "placer: consistent-hashing process placement for Go services")
-	fmt.Fprintln(w, "\nusage: placer <command> [flags]\n\ncommands:")
+	fmt.Fprintf(w, "\nusage: placer %s<command> [flags]\n\ncommands:\n", strings.TrimSpace(group+" "))
 	names := make([]string, 0, len(commands))
 	for n := range commands {
-		names = append(names, n)
+		if group == "" || strings.HasPrefix(n, group+" ") {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-18s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun `placer <command> -h` for a command's flags.")
+	fmt.Fprintln(w, "\nRun `placer <command> -h` for a command's flags; every flag also reads PLACER_<FLAG> (flags win).")
+	fmt.Fprintln(w, "Exit status: 0 ok, 1 the operation failed, 2 bad usage.")
 }
 
 // newFlagSet returns a flag set for a subcommand that reports errors instead
@@ -93,13 +119,11 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args and wraps a parse failure as a usage error.
+// parseFlags parses args (a failure is a usage error), then fills the
+// flags not given from their PLACER_* variables.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := cliflag.Parse(fs, args); err != nil {
+		return err
 	}
-	return nil
+	return cliflag.ApplyEnv(fs)
 }
