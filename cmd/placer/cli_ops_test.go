@@ -48,7 +48,7 @@ func TestCLITruth(t *testing.T) {
 	}
 	expect(1, "bad request", "rpc", "ct1@127.0.0.1", "placer.lookup", "user-42") // printed {"err":...} and exited 0
 	expect(0, `"owner"`, "rpc", "ct1@127.0.0.1", "placer.lookup", `{"key":"user-42"}`)
-	expect(1, "unknown keyed kind", "send", "nosuchkind", "x")      // said ok
+	expect(1, "unknown keyed kind", "send", "nosuchkind", "x") // said ok
 	expect(1, "integer to add", "send", "counter", "k", "abc") // said ok: the owner drops it
 	expect(0, "ok", "send", "counter", "k", "5")
 	expect(0, "ok", "call", "kv", "sess-1", "set", "name", "alice") // a usage error before
