@@ -300,3 +300,18 @@ func (n *Node) nameFreeLocked(name string) error {
 	}
 	return nil
 }
+
+// MailboxDepth returns the messages queued in all local processes'
+// mailboxes now, and the deepest one: what an operator watches for a
+// backlog. It walks every process (no lock held across the walk).
+func (n *Node) MailboxDepth() (total, deepest int) {
+	n.procs.Range(func(_, v any) bool {
+		if p, ok := v.(*Proc); ok && p.mb != nil {
+			l := p.mb.length()
+			total += l
+			deepest = max(deepest, l)
+		}
+		return true
+	})
+	return total, deepest
+}

@@ -176,7 +176,7 @@ type StatsReport struct {
 // registerAdmin adds the admin rpc functions to the node. A name the user
 // already registered (Config.Node.RPCs) keeps the user's function.
 func (c *Cluster) registerAdmin() {
-	w := &watcher{c: c, subs: map[node.PID]node.Ref{}}
+	w := c.watchr
 	fns := map[string]node.RPCFunc{
 		RPCMembers: adminFn(c, func(context.Context, adminReq) (Members, error) { return c.Members(), nil }),
 		RPCView:    adminFn(c, func(ctx context.Context, _ adminReq) (ViewInfo, error) { return c.ViewInfo(ctx), nil }),

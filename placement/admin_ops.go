@@ -60,6 +60,7 @@ func (c *Cluster) registerOps(fns map[string]node.RPCFunc) {
 		return c.node.SpawnOn(ctx, orSelf(r.Node, c.self), r.Kind, r.Payload, node.SpawnOpts{})
 	})
 	fns[RPCForceLeave] = adminFn(c, c.forceLeaveRPC)
+	fns[RPCSamples] = adminFn(c, c.samplesRPC)
 	fns[RPCQuorum] = adminFn(c, func(ctx context.Context, r adminReq) ([]QuorumInfo, error) { return c.quorumRPC(ctx, r, false) })
 	fns[RPCQuorumReset] = adminFn(c, func(ctx context.Context, r adminReq) ([]QuorumInfo, error) { return c.quorumRPC(ctx, r, true) })
 	for name, shape := range map[string][2]string{
@@ -67,6 +68,7 @@ func (c *Cluster) registerOps(fns map[string]node.RPCFunc) {
 		RPCMultiCall: {"name, payload", "[NodeResult]"}, RPCAll: {"fn, payload", "[NodeResult]"},
 		RPCSpawn: {"node, kind, payload", "pid"}, RPCForceLeave: {"name, by, all", "[NodeResult]"},
 		RPCQuorum: {"all", "[QuorumInfo]"}, RPCQuorumReset: {"by, all", "[QuorumInfo]"},
+		RPCSamples: {"all", "[NodeSamples]"}, RPCRing: {"-", "RingInfo"}, RPCWhatIf: {"fn (op), name, weight", "WhatIf"},
 	} {
 		c.node.DescribeRPC(name, shape[0], shape[1])
 	}

@@ -45,6 +45,9 @@ type Cluster struct {
 	queue  *pushQueue
 	events *eventQueue
 	stats  counters
+	calls  latency  // keyed calls made here, for the call p99
+	hist   *sampler // per-second figures for the dashboard (samples.go)
+	watchr *watcher // streams events to watchers (admin_watch.go)
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -95,6 +98,8 @@ func newCluster(cfg Config) *Cluster {
 	for k := range cfg.Kinds {
 		c.kinds[k] = true
 	}
+	c.watchr = &watcher{c: c, subs: map[node.PID]node.Ref{}, local: map[chan WatchEvent]struct{}{}}
+	c.hist = newSampler()
 	c.spec = specOf(&c.cfg).String()
 	c.snap.Store(emptySnapshot(c.spec))
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -182,7 +187,7 @@ func (c *Cluster) ownable(v membership.View) []membership.Member {
 
 // startLoops starts the long-lived goroutines.
 func (c *Cluster) startLoops() {
-	loops := []func(){c.reconcileLoop, c.watchLoop, c.dispatchLoop}
+	loops := []func(){c.reconcileLoop, c.watchLoop, c.dispatchLoop, c.sampleLoop}
 	if c.mem != nil {
 		views, cancel := c.mem.Subscribe()
 		loops = append(loops, func() { defer cancel(); c.viewLoop(views) })
@@ -392,6 +397,16 @@ func (c *Cluster) Owner(key string) string { return c.snap.Load().owner(key) }
 // OwnerN returns up to n distinct members for key in the current view,
 // owner first.
 func (c *Cluster) OwnerN(key string, n int) []string { return c.View().OwnerN(key, n) }
+
+// Watch streams this node's events until ctx ends or the node closes:
+// what Client.Watch streams from an agent (members up and down, view and
+// quorum changes, conflicts), and also every handoff as it starts,
+// finishes or fails. A reader that falls 256 events behind loses the
+// newest (counted in Stats.EventsDropped); the channel is closed at the
+// end.
+func (c *Cluster) Watch(ctx context.Context) (<-chan WatchEvent, error) {
+	return c.watchr.watchLocal(ctx)
+}
 
 // Hosted lists the keyed processes hosted by this node, sorted.
 func (c *Cluster) Hosted() []Hosted { return c.reg.hosted() }
