@@ -15,6 +15,11 @@ async function get(path) {
   return j;
 }
 function pct(x) { return (100 * x).toFixed(1) + " %"; }
+// swatch is a colour square; paint sets its colour (the CSP allows no
+// inline style attributes, but the page's script may set styles).
+function swatch(name) { return '<span class="swatch" data-color="' + esc(colorOf(name)) + '"></span>'; }
+function paint(root) { for (const el of root.querySelectorAll(".swatch[data-color]")) el.style.background = el.dataset.color; }
+
 function colorOf(name) {
   if (!(name in state.colors)) {
     const i = Object.keys(state.colors).length;
@@ -64,9 +69,10 @@ async function refreshRing() {
   for (const a of ri.arcs) (groups[a.owner] = groups[a.owner] || []).push(a);
   state.shares = Object.fromEntries(ri.members.map(m => [m.name, m.share]));
   drawRing($("ring"), groups, colorOf, ri.strategy + (ri.approximate ? " (coarsened)" : ""));
-  $("legend").innerHTML = ri.members.map(m => '<li><span class="swatch" style="background:' + colorOf(m.name) + '"></span>' +
+  $("legend").innerHTML = ri.members.map(m => "<li>" + swatch(m.name) +
     esc(m.name) + " " + pct(m.share) + " (weight " + m.weight + ")</li>").join("") +
     (ri.excluded.length ? '<li class="bad">excluded (other strategy): ' + esc(ri.excluded.join(", ")) + "</li>" : "");
+  paint($("legend"));
 }
 
 function sparkline(values) {
@@ -80,7 +86,7 @@ function memberRow(m, samples) {
   const num = v => '<td class="num">' + (last ? v : "–") + "</td>";
   const status = '<span class="' + (m.status === "alive" ? "ok" : "bad") + '">' + esc(m.status) + "</span>";
   const ring = m.ring ? "yes" : (m.draining ? "draining" : "no");
-  return "<tr data-member=\"" + esc(m.name) + "\"><td><span class=\"swatch\" style=\"background:" + colorOf(m.name) + "\"></span>" + esc(m.name) + "</td>" +
+  return "<tr data-member=\"" + esc(m.name) + "\"><td>" + swatch(m.name) + esc(m.name) + "</td>" +
     "<td>" + status + "</td><td>" + ring + "</td>" + '<td class="num">' + m.weight + "</td>" +
     '<td class="num">' + (m.name in state.shares ? pct(state.shares[m.name]) : "–") + "</td>" +
     num(last && last.hosted) + num(last && last.msgs_per_s.toFixed(1)) + num(last && last.mailbox) + num(last && last.handoffs_in_flight) +
@@ -101,6 +107,7 @@ async function refresh() {
       (v.quorum ? "" : ' — <span class="bad">no quorum</span>') + (v.draining.length ? ", draining: " + esc(v.draining.join(", ")) : "");
     await refreshRing();
     $("members").tBodies[0].innerHTML = m.members.map(x => memberRow(x, state.samples[x.name])).join("");
+    paint($("members"));
     $("hidden").textContent = m.hidden.length ? m.hidden.join(", ") : "none";
     fillMemberSelect();
   } catch (e) {
@@ -160,7 +167,8 @@ async function whatIf(e) {
     const svg = $("whatif-ring"); svg.hidden = false;
     drawRing(svg, groups, k => colorOf(k.split(" → ")[1]), pct(w.moved_share) + " moves");
     $("whatif-flows").innerHTML = "<tr><th>from</th><th>to</th><th>share of the keys</th></tr>" +
-      w.flows.map(f => "<tr><td>" + esc(f.from) + "</td><td>" + esc(f.to) + '</td><td class="num">' + pct(f.share) + "</td></tr>").join("");
+      w.flows.map(f => "<tr><td>" + swatch(f.from) + esc(f.from) + "</td><td>" + swatch(f.to) + esc(f.to) + '</td><td class="num">' + pct(f.share) + "</td></tr>").join("");
+    paint($("whatif-flows"));
   } catch (err) {
     $("whatif-share").innerHTML = '<span class="bad">' + esc(err.message) + "</span>";
   }
