@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -149,23 +148,9 @@ func (c *agentConfig) validate() error {
 	lib := c.Config
 	lib.DataDir = c.dataDir()
 	if err := lib.Validate(); err != nil {
-		return bad("%s", flagNames(err.Error()))
+		return bad("%s", cliflag.FlagNames(agentFlags(&agentConfig{}, io.Discard), err.Error()))
 	}
 	return nil
-}
-
-// flagNames names the flags in an agent.Config error instead of the
-// fields (PortMin: --port-min).
-func flagNames(text string) string {
-	agentFlags(&agentConfig{}, io.Discard).VisitAll(func(f *flag.Flag) {
-		field := ""
-		for _, w := range strings.Split(f.Name, "-") {
-			field += strings.ToUpper(w[:1]) + w[1:]
-		}
-		field = strings.NewReplacer("Http", "HTTP", "Tls", "TLS").Replace(field)
-		text = regexp.MustCompile(`\b`+field+`\b`).ReplaceAllString(text, "--"+f.Name)
-	})
-	return text
 }
 
 // dataDir is the data directory: --data-dir, "" for "off" and for a

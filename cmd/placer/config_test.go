@@ -100,3 +100,28 @@ func TestAgentConfigInvalid(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentEnvPrecedence: every flag reads PLACER_<FLAG>; a flag given on
+// the command line wins over the variable, which wins over the config
+// file (PLACER_CONFIG names the file).
+func TestAgentEnvPrecedence(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "p.toml")
+	if err := os.WriteFile(conf, []byte("name = \"file@h\"\nweight = 2\nprofile = \"local\"\nlog_level = \"debug\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PLACER_CONFIG", conf)
+	t.Setenv("PLACER_WEIGHT", "5")
+	t.Setenv("PLACER_LOG_LEVEL", "warn")
+	t.Setenv("PLACER_JOIN", "10.0.0.1:7946,10.0.0.2")
+	c, err := parseAgentConfig([]string{"--log-level", "error"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "file@h" || c.Weight != 5 || c.LogLevel != "error" || c.Profile != "local" || !slices.Equal(c.Join, []string{"10.0.0.1:7946", "10.0.0.2"}) {
+		t.Fatalf("name %s weight %d level %s profile %s join %v", c.Name, c.Weight, c.LogLevel, c.Profile, c.Join)
+	}
+	t.Setenv("PLACER_WEIGHT", "heavy")
+	if _, err := parseAgentConfig(nil, io.Discard); !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "PLACER_WEIGHT") {
+		t.Fatalf("bad variable: %v", err)
+	}
+}

@@ -4,13 +4,9 @@
 package main
 
 import (
-	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"os"
-	"sort"
-	"strings"
 
 	"github.com/placerhq/placer/internal/cliflag"
 )
@@ -24,13 +20,10 @@ type command struct {
 	run     func(args []string, stdout, stderr io.Writer) error // args exclude the command words
 }
 
-var commands = map[string]*command{}
+var commands = cliflag.Commands{Program: "placer", About: "placer: consistent-hashing process placement for Go services"}
 
 func register(c *command) {
-	if _, dup := commands[c.name]; dup {
-		panic("placer: duplicate command " + c.name)
-	}
-	commands[c.name] = c
+	commands.Register(cliflag.Command{Name: c.name, Summary: c.summary, Run: c.run})
 }
 
 // errUsage marks an error caused by bad command-line input; main exits 2 for it.
@@ -40,76 +33,9 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run runs the command of args and returns the exit status: 0 ok, 1 the
-// operation failed, 2 bad usage (no command, an unknown one, bad flags).
-func run(args []string, stdout, stderr io.Writer) int {
-	switch {
-	case len(args) == 0:
-		usage(stderr, "")
-		return 2
-	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
-		usage(stdout, strings.Join(args[1:], " "))
-		return 0
-	}
-	c, rest := lookup(args)
-	if c == nil {
-		if group := strings.Join(args, " "); hasGroup(group) {
-			usage(stderr, group) // `placer bench`: its subcommands
-			return 2
-		}
-		fmt.Fprintf(stderr, "placer: unknown command %q; run `placer help`\n", strings.Join(args, " "))
-		return 2
-	}
-	if err := c.run(rest, stdout, stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(stderr, "placer %s: %v\n", c.name, err)
-		if errors.Is(err, errUsage) {
-			return 2
-		}
-		return 1
-	}
-	return 0
-}
-
-// lookup finds the longest command name that prefixes args.
-func lookup(args []string) (*command, []string) {
-	for n := len(args); n > 0; n-- {
-		if c, ok := commands[strings.Join(args[:n], " ")]; ok {
-			return c, args[n:]
-		}
-	}
-	return nil, nil
-}
-
-// hasGroup reports whether some command starts with the words of group.
-func hasGroup(group string) bool {
-	for n := range commands {
-		if strings.HasPrefix(n, group+" ") {
-			return true
-		}
-	}
-	return false
-}
-
-// usage lists the commands (those of group only, if set).
-func usage(w io.Writer, group string) {
-	fmt.Fprintln(w, "placer: consistent-hashing process placement for Go services")
-	fmt.Fprintf(w, "\nusage: placer %s<command> [flags]\n\ncommands:\n", strings.TrimSpace(group+" "))
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		if group == "" || strings.HasPrefix(n, group+" ") {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-18s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprintln(w, "\nRun `placer <command> -h` for a command's flags; every flag also reads PLACER_<FLAG> (flags win).")
-	fmt.Fprintln(w, "Exit status: 0 ok, 1 the operation failed, 2 bad usage.")
-}
+// run runs the command of args and returns the exit status (see
+// cliflag.Commands.Run): 0 ok, 1 the operation failed, 2 bad usage.
+func run(args []string, stdout, stderr io.Writer) int { return commands.Run(args, stdout, stderr) }
 
 // newFlagSet returns a flag set for a subcommand that reports errors instead
 // of exiting, and prints its usage to stderr.
