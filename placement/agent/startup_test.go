@@ -195,3 +195,52 @@ func TestDataDirRejoinAndAlone(t *testing.T) {
 	}
 	_ = placement.Members{}
 }
+
+// TestForceLeaveAndQuorumReset: in quorum mode, a member that failed for
+// good is forced out on every member (each logs it, naming the client)
+// and leaves the last full membership; a quorum reset runs on every
+// member too. Before, both existed only in the Go API of one node.
+func TestForceLeaveAndQuorumReset(t *testing.T) {
+	defer leakcheck.Verify(t, 10*time.Second, goleak.IgnoreCurrent())
+	dir := t.TempDir()
+	var as []*Agent
+	var logs []*logBuffer
+	for i, name := range []string{"fl1@127.0.0.1", "fl2@127.0.0.1", "fl3@127.0.0.1"} {
+		cfg := testConfig(dir, name)
+		lb := &logBuffer{}
+		cfg.Quorum, cfg.Logger = true, zerolog.New(lb)
+		if i > 0 {
+			cfg.Join = []string{as[0].Info().Gossip}
+		}
+		as, logs = append(as, startOK(t, cfg)), append(logs, lb)
+		defer as[i].Close()
+	}
+	_ = as[2].Close()
+	mem := as[0].Cluster().Membership()
+	poll.CheckFor(t, 10*time.Second, poll.Cond(func() bool { return mem.Stats().Failed == 1 }, func() string { return "fl3 failed" }))
+	cc := DefaultClientConfig()
+	cc.CookieFile, cc.NamesDir = filepath.Join(dir, "cookie"), filepath.Join(dir, "names")
+	cl, err := NewClient(cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rs, err := cl.ForceLeave(ctx, "fl3@127.0.0.1")
+	if err != nil || len(rs) != 2 || rs[0].Error != "" || rs[1].Error != "" {
+		t.Fatalf("force-leave: %+v %v", rs, err)
+	}
+	poll.CheckFor(t, 10*time.Second, poll.Cond(func() bool {
+		qs, err := cl.Quorum(ctx)
+		return err == nil && len(qs) == 2 && len(qs[0].Full) == 2 && len(qs[1].Full) == 2 && qs[0].Serving
+	}, func() string { return "a full membership of 2 on both members" }))
+	if _, err := cl.ResetQuorum(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, lb := range logs[:2] {
+		if s := lb.String(); !strings.Contains(s, "operator: force-leave") || !strings.Contains(s, "operator: quorum reset") || !strings.Contains(s, "placer-cli-") {
+			t.Fatalf("member %d logged:\n%s", i+1, s)
+		}
+	}
+}
