@@ -65,11 +65,14 @@ func (b logBridge) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// isAuthFailure: memberlist could not decrypt or read what a peer sent.
+// isAuthFailure: memberlist could not decrypt what a peer sent ("failed
+// to receive: no installed keys could decrypt the message", "Decrypt
+// packet failed"), found it unencrypted, or refused its label. A stream
+// that merely broke (a peer dying mid-sync, a partition) is not one.
 func isAuthFailure(text string) bool {
 	t := strings.ToLower(text)
-	return strings.Contains(t, "decrypt") || strings.Contains(t, "failed to receive") ||
-		strings.Contains(t, "label") && strings.Contains(t, "mismatch")
+	return strings.Contains(t, "decrypt") || strings.Contains(t, "not encrypted") ||
+		strings.Contains(t, "unacceptable label") || strings.Contains(t, "invalid msgtype")
 }
 
 // warnAuth logs one gossip authentication failure, rate-limited.
