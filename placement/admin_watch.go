@@ -329,6 +329,18 @@ func (ev WatchEvent) String() string {
 		return fmt.Sprintf("%s %-10s watching the cluster through %s", ts, ev.Type, ev.Node)
 	case WatchAgentDown:
 		return fmt.Sprintf("%s %-10s lost %s (%s); looking for another agent", ts, ev.Type, ev.Node, ev.Reason)
+	case WatchQuorum:
+		verdict := "majority"
+		if ev.Majority == nil || !*ev.Majority {
+			verdict = "NO majority"
+		}
+		return fmt.Sprintf("%s %-10s %s: %d of %d alive  [%s]", ts, ev.Type, verdict, ev.Alive, ev.Full, ev.Agent)
+	case WatchConflict, WatchHandoffStarted, WatchHandoffFinished, WatchHandoffFailed:
+		text := fmt.Sprintf("%s %-10s {%s, %s} %s -> %s", ts, ev.Type, ev.Kind, ev.Key, ev.From, ev.To)
+		if ev.Error != "" {
+			text += ": " + ev.Error
+		}
+		return text + "  [" + ev.Agent + "]"
 	}
 	reason := ""
 	if ev.Reason != "" {
