@@ -71,6 +71,7 @@ func TestJoinMisconfiguredFails(t *testing.T) {
 		"wrong-cookie": {other, seed.Info().Gossip, "wrong cookie"},
 		"dead":         {seedDir, deadAddr, "nothing listening"},
 		"noport":       {seedDir, "127.0.0.1", "nothing listening"},
+		"unresolvable": {seedDir, "nosuchhost.invalid:7946", "name resolution failed"},
 	} {
 		cfg := testConfig(c.dir, name+"@127.0.0.1")
 		cfg.Join, cfg.JoinTimeout = []string{c.join}, time.Second
