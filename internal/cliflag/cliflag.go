@@ -1,7 +1,9 @@
-// Package cliflag holds the flag plumbing the placer command shares
-// between its subcommands: repeatable list flags, flags interleaved with
-// positional arguments, PLACER_* environment variables for every flag, and
-// a usage-error sentinel. It imports only the standard library.
+// Package cliflag holds the command-line plumbing the placer command
+// shares between its subcommands: the subcommand table and its dispatch
+// (Commands: one Register per command, exit codes 0/1/2, group listings),
+// repeatable list flags, flags interleaved with positional arguments,
+// PLACER_* environment variables for every flag, and a usage-error
+// sentinel. It imports only the standard library.
 package cliflag
 
 import (
