@@ -83,10 +83,10 @@ type Conflict struct {
 
 // Stats are a node's placement counters (Cluster.Stats).
 type Stats struct {
-	Epoch    uint64 `json:"epoch"`
-	Checksum uint64 `json:"checksum"`
-	Members  int    `json:"members"`
-	Hosted   int    `json:"hosted"` // keyed processes here, any state
+	Epoch    uint64   `json:"epoch"`
+	Checksum Checksum `json:"checksum"`
+	Members  int      `json:"members"`
+	Hosted   int      `json:"hosted"` // keyed processes here, any state
 
 	Routed       uint64 `json:"routed"`        // routed requests received by this node
 	Forwarded    uint64 `json:"forwarded"`     // requests forwarded to the owner this node believes in
@@ -207,12 +207,13 @@ func (q *eventQueue) take(ctx context.Context) ([]eventItem, bool) {
 	}
 }
 
-// emit queues ev for Config.Events (if set).
+// emit queues ev for Config.Events (if set) and the watchers.
 func (c *Cluster) emit(ev Event) {
+	ev.Time, ev.Node = time.Now(), c.self
+	c.watchr.fromEvent(ev)
 	if c.cfg.Events == nil {
 		return
 	}
-	ev.Time, ev.Node = time.Now(), c.self
 	if !c.events.push(eventItem{ev: ev}) {
 		c.stats.eventsDropped.Add(1)
 	}
@@ -220,13 +221,14 @@ func (c *Cluster) emit(ev Event) {
 
 // emitConflict queues the conflict event and the Conflict callback.
 func (c *Cluster) emitConflict(cf Conflict) {
-	if c.cfg.Events == nil && c.cfg.Conflict == nil {
-		return
-	}
 	ev := Event{
 		Type: EventConflict, Time: time.Now(), Node: c.self, Kind: cf.Kind, Key: cf.Key,
 		From: cf.Loser, To: cf.Winner, StateBytes: len(cf.State), Exported: cf.Exported,
 		Merged: c.cfg.Conflict != nil,
+	}
+	c.watchr.fromEvent(ev)
+	if c.cfg.Events == nil && c.cfg.Conflict == nil {
+		return
 	}
 	if !c.events.push(eventItem{ev: ev, conflict: &cf}) {
 		c.stats.eventsDropped.Add(1)

@@ -55,8 +55,13 @@ func sharedPlacer(t *testing.T) string {
 	return placerBin
 }
 
-// TestMain removes the shared placer build after the tests.
+// TestMain keeps the agents of this package's tests (in-process and child
+// processes, which inherit the environment) without a data directory,
+// unless a test gives --data-dir (internal/agentproc gives each agent one
+// in its cluster's directory): the default one is per user and name, and
+// tests reuse names. It removes the shared placer build after the tests.
 func TestMain(m *testing.M) {
+	os.Setenv("PLACER_DATA_DIR", "off")
 	code := m.Run()
 	if placerDir != "" {
 		_ = os.RemoveAll(placerDir)

@@ -120,7 +120,7 @@ func (c *Cluster) Start(ctx context.Context, name string) error {
 		return fmt.Errorf("agentproc: %s is running", name)
 	}
 	args := []string{"agent", "--name", name, "--profile", "local", "--names-dir", c.NamesDir(),
-		"--cookie-file", c.cookie, "--http", "off", "--log-format", "json", "--log-level", "warn", "--drain-timeout", "20s"}
+		"--cookie-file", c.cookie, "--data-dir", filepath.Join(c.dir, "data", name), "--http", "off", "--log-format", "json", "--log-level", "warn", "--drain-timeout", "20s"}
 	if c.seed != "" {
 		args = append(args, "--join", c.seed)
 	}

@@ -97,7 +97,7 @@ func (l *Logger) flush(name string) {
 	}
 	l.mu.Unlock()
 	if n > 0 {
-		l.log.Warn().Str("kind", name).Int("suppressed", n).Dur("window", l.every).
+		l.log.Warn().Str("kind", name).Int("suppressed", n).Stringer("window", l.every).
 			Msg(msg + " (repeats suppressed)")
 	}
 }

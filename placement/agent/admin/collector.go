@@ -47,7 +47,7 @@ func newStatsCollector(b Backend) *statsCollector {
 	return &statsCollector{
 		b:        b,
 		labelled: transportFailureMetrics(),
-		up:       prometheus.NewDesc("placer_up", "1 if the node's stats could be read at this scrape", nil, nil),
+		up:       prometheus.NewDesc("placer_up", "1 if the node's stats could be read at this scrape", labels, nil),
 		metrics: append([]statMetric{
 			m("uptime_seconds", "time since the node started", g, func(r *placement.StatsReport) float64 { return float64(r.UptimeMS) / 1000 }),
 			m("view_epoch", "local epoch of the ownership view", g, func(r *placement.StatsReport) float64 { return f(p(r).Epoch) }),
@@ -185,10 +185,10 @@ func (s *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	r, err := s.b.Stats(ctx)
 	if err != nil {
-		ch <- prometheus.MustNewConstMetric(s.up, prometheus.GaugeValue, 0)
+		ch <- prometheus.MustNewConstMetric(s.up, prometheus.GaugeValue, 0, backendName(s.b))
 		return
 	}
-	ch <- prometheus.MustNewConstMetric(s.up, prometheus.GaugeValue, 1)
+	ch <- prometheus.MustNewConstMetric(s.up, prometheus.GaugeValue, 1, r.Node)
 	for _, m := range s.metrics {
 		ch <- prometheus.MustNewConstMetric(m.desc, m.kind, m.get(&r), r.Node)
 	}
@@ -200,4 +200,16 @@ func (s *statsCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(l.desc, prometheus.CounterValue, float64(ser.get(r.Transport)), append([]string{r.Node}, ser.labels...)...)
 		}
 	}
+}
+
+// backendName is the node a backend speaks for, for placer_up when its
+// stats cannot be read: the cluster node's name, or a client's agent.
+func backendName(b Backend) string {
+	switch v := b.(type) {
+	case clusterBackend:
+		return v.c.Name()
+	case interface{ Agent() string }:
+		return v.Agent()
+	}
+	return ""
 }
