@@ -94,4 +94,3 @@ func TestCLIExitCodes(t *testing.T) {
 		t.Fatalf("help: exit %d", code)
 	}
 }
-
