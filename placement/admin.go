@@ -59,6 +59,12 @@ type MemberInfo struct {
 	TransportAddr string `json:"transport_addr"`
 	GossipAddr    string `json:"gossip_addr,omitempty"`
 	Connected     bool   `json:"connected"` // the answering node is it, or has a transport connection to it
+	// Primaries and Backups: the keys the member hosts (processes, live or
+	// passivated) and the backup copies it keeps for replicated kinds, as
+	// it last sampled them (within a second); absent unless asked for
+	// (Client.MembersWithLoad) and for a member that did not answer.
+	Primaries *int `json:"primaries,omitempty"`
+	Backups   *int `json:"backups,omitempty"`
 }
 
 // Members is the membership as one node sees it: every placer member Serf
@@ -178,7 +184,7 @@ type StatsReport struct {
 func (c *Cluster) registerAdmin() {
 	w := c.watchr
 	fns := map[string]node.RPCFunc{
-		RPCMembers: adminFn(c, func(context.Context, adminReq) (Members, error) { return c.Members(), nil }),
+		RPCMembers: adminFn(c, func(ctx context.Context, r adminReq) (Members, error) { return c.membersRPC(ctx, r), nil }),
 		RPCView:    adminFn(c, func(ctx context.Context, _ adminReq) (ViewInfo, error) { return c.ViewInfo(ctx), nil }),
 		RPCLookup: adminFn(c, func(ctx context.Context, r adminReq) (Lookup, error) {
 			if r.State {
@@ -270,6 +276,27 @@ func (c *Cluster) Members() Members {
 		}
 	}
 	return out
+}
+
+// membersRPC answers RPCMembers: Members, and with r.All each alive
+// member's primaries and backups (from its last sample).
+func (c *Cluster) membersRPC(ctx context.Context, r adminReq) Members {
+	ms := c.Members()
+	if !r.All {
+		return ms
+	}
+	last := map[string]Sample{}
+	for _, ns := range c.AllSamples(ctx) {
+		if len(ns.Samples) > 0 {
+			last[ns.Node] = ns.Samples[len(ns.Samples)-1]
+		}
+	}
+	for i := range ms.Members {
+		if s, ok := last[ms.Members[i].Name]; ok {
+			ms.Members[i].Primaries, ms.Members[i].Backups = &s.Hosted, &s.Backups
+		}
+	}
+	return ms
 }
 
 // ViewInfo describes this node's view and asks every ring member (in

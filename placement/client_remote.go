@@ -450,6 +450,16 @@ func (cl *Client) Members(ctx context.Context) (Members, error) {
 	return ms, err
 }
 
+// MembersWithLoad is Members with each alive member's primaries and
+// backups (MemberInfo.Primaries, Backups): the agent asks every member.
+func (cl *Client) MembersWithLoad(ctx context.Context) (Members, error) {
+	ms, err := invoke[Members](ctx, cl, RPCMembers, adminReq{All: true}, true)
+	if err == nil {
+		cl.learn(ms)
+	}
+	return ms, err
+}
+
 // View returns the agent's ownership view and whether the ring members
 // agree with it.
 func (cl *Client) View(ctx context.Context) (ViewInfo, error) {

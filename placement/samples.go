@@ -23,7 +23,8 @@ type Sample struct {
 	MsgsPerS         float64   `json:"msgs_per_s"`  // routed requests received per second
 	CallsPerS        float64   `json:"calls_per_s"` // keyed calls made here per second
 	CallP99MS        float64   `json:"call_p99_ms"` // their p99 (bucket bound), 0 without calls
-	Hosted           int       `json:"hosted"`
+	Hosted           int       `json:"hosted"`      // keys hosted here: processes, live or passivated (their primaries)
+	Backups          int       `json:"backups"`     // backup copies kept here for primaries elsewhere
 	Mailbox          int       `json:"mailbox"`     // messages queued in all mailboxes
 	MailboxMax       int       `json:"mailbox_max"` // in the deepest one
 	HandoffsInFlight int       `json:"handoffs_in_flight"`
@@ -69,7 +70,7 @@ func (c *Cluster) sample(now time.Time) {
 	h := c.hist
 	st := c.Stats()
 	lat := c.calls.snapshot()
-	s := Sample{Time: now, Hosted: st.Hosted, HandoffsInFlight: st.HandoffsInFlight, HandoffsQueued: st.HandoffsQueued}
+	s := Sample{Time: now, Hosted: st.Hosted, Backups: st.ReplBackups, HandoffsInFlight: st.HandoffsInFlight, HandoffsQueued: st.HandoffsQueued}
 	s.Mailbox, s.MailboxMax = c.node.MailboxDepth()
 	if !h.lastAt.IsZero() {
 		secs := now.Sub(h.lastAt).Seconds()

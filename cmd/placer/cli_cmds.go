@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -22,9 +23,9 @@ func init() {
 
 func runMembers(args []string, stdout, stderr io.Writer) error {
 	return clientCommand("members", args, stderr, cliSpec{"members [--node NAME | --addr NAME@HOST:PORT] [--json]",
-		"Lists every placer member the agent's gossip knows (any status), whether it owns keys, and the hidden nodes connected to the agent.", "placer members [flags]", 0, 0, nil}, nil,
+		"Lists every placer member the agent's gossip knows (any status), whether it owns keys, its primaries and backup copies, and the hidden nodes connected to the agent.", "placer members [flags]", 0, 0, nil}, nil,
 		func(ctx context.Context, cl *placement.Client, o *cliOptions, _ []string) error {
-			ms, err := cl.Members(ctx)
+			ms, err := cl.MembersWithLoad(ctx)
 			if err != nil {
 				return err
 			}
@@ -34,13 +35,19 @@ func runMembers(args []string, stdout, stderr io.Writer) error {
 
 func printMembers(w io.Writer, ms placement.Members) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATUS\tRING\tWEIGHT\tTRANSPORT\tGOSSIP")
+	fmt.Fprintln(tw, "NAME\tSTATUS\tRING\tWEIGHT\tPRIMARIES\tBACKUPS\tTRANSPORT\tGOSSIP")
+	count := func(n *int) string {
+		if n == nil {
+			return "-"
+		}
+		return strconv.Itoa(*n)
+	}
 	for _, m := range ms.Members {
 		ringText := map[bool]string{true: "yes", false: "no"}[m.Ring]
 		if !m.Ring && m.Draining {
 			ringText = "draining"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", m.Name, m.Status, ringText, m.Weight, m.TransportAddr, m.GossipAddr)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", m.Name, m.Status, ringText, m.Weight, count(m.Primaries), count(m.Backups), m.TransportAddr, m.GossipAddr)
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(w, "hidden: %s\n(as seen by %s)\n", joinOrNone(ms.Hidden), ms.Node)

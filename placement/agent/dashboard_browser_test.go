@@ -16,7 +16,8 @@ import (
 
 // TestDashboardInChromium opens the dashboard of a live 3-node cluster in
 // headless Chromium: the page loads, lists every member, draws one arc set
-// per member, shows the checksum as hex, answers "what moves if" a member
+// per member, shows each member's primaries and backups, shows the
+// checksum as hex, answers "what moves if" a member
 // is removed with a moved share within 10 % of 1/3, and shows a killed
 // member's nodedown in its live feed within 3 s. A screenshot is kept in
 // $PLACER_ARTIFACTS (or the test's temporary directory). Skipped when no
@@ -39,6 +40,13 @@ func TestDashboardInChromium(t *testing.T) {
 	poll.CheckFor(t, 10*time.Second, poll.Cond(func() bool {
 		return len(as[0].Cluster().View().Members) == 3 && len(as[2].Cluster().View().Members) == 3
 	}, func() string { return "3 ring members" }))
+
+	const keys = 30 // kv, R = 2: 30 primaries and 30 backups in all
+	for i := range keys {
+		if _, err := as[0].Cluster().Call(context.Background(), KindKV, fmt.Sprint("dash-", i), []byte("set a 1")); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	b, err := cdp.Launch(browser, filepath.Join(dir, "profile"))
 	if err != nil {
@@ -64,6 +72,9 @@ func TestDashboardInChromium(t *testing.T) {
 	evalTrue("3 members listed", `document.querySelectorAll("#members tbody tr").length === 3`, 15*time.Second)
 	evalTrue("one arc set per member", `document.querySelectorAll("#ring g.arcset").length === 3 &&
 		[...document.querySelectorAll("#ring g.arcset path")].every(p => p.getAttribute("d").length > 10)`, 10*time.Second)
+	evalTrue("each member's primaries and backups", fmt.Sprintf(`(() => {
+		const sum = col => [...document.querySelectorAll("#members td[data-col=" + col + "]")].reduce((a, td) => a + (parseInt(td.textContent) || 0), 0);
+		return sum("primaries") === %d && sum("backups") === %d; })()`, keys, keys), 10*time.Second)
 	evalTrue("the live feed connected", `document.getElementById("live").textContent === "live"`, 10*time.Second)
 	var sum string
 	if err := page.Eval(ctx, `document.querySelector("#view code").textContent`, &sum); err != nil || !regexp.MustCompile(`^[0-9a-f]{16}$`).MatchString(sum) {

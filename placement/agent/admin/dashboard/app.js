@@ -83,13 +83,14 @@ function sparkline(values) {
 
 function memberRow(m, samples) {
   const last = samples && samples.length ? samples[samples.length - 1] : null;
-  const num = v => '<td class="num">' + (last ? v : "–") + "</td>";
+  const num = (col, v) => '<td class="num" data-col="' + col + '">' + (last ? v : "–") + "</td>";
   const status = '<span class="' + (m.status === "alive" ? "ok" : "bad") + '">' + esc(m.status) + "</span>";
   const ring = m.ring ? "yes" : (m.draining ? "draining" : "no");
   return "<tr data-member=\"" + esc(m.name) + "\"><td>" + swatch(m.name) + esc(m.name) + "</td>" +
     "<td>" + status + "</td><td>" + ring + "</td>" + '<td class="num">' + m.weight + "</td>" +
     '<td class="num">' + (m.name in state.shares ? pct(state.shares[m.name]) : "–") + "</td>" +
-    num(last && last.hosted) + num(last && last.msgs_per_s.toFixed(1)) + num(last && last.mailbox) + num(last && last.handoffs_in_flight) +
+    num("primaries", last && last.hosted) + num("backups", last && last.backups) + num("msgs", last && last.msgs_per_s.toFixed(1)) +
+    num("mailbox", last && last.mailbox) + num("handoffs", last && last.handoffs_in_flight) +
     "<td>" + (samples ? sparkline(samples.map(s => s.msgs_per_s)) : "") + "</td>" +
     "<td>" + (samples ? sparkline(samples.map(s => s.call_p99_ms)) + '<span class="dim"> ms</span>' : "") + "</td></tr>";
 }
