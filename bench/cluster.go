@@ -220,8 +220,9 @@ func RunCluster(ctx context.Context, cfg ClusterConfig) (ClusterResult, error) {
 		name string
 		run  func(context.Context, ClusterConfig, *ClusterResult) error
 	}{
+		{"memory", clusterMemory}, // first: no earlier phase's memory is still being freed
 		{"join", clusterJoin}, {"leave", clusterLeave}, {"kill", clusterKill}, {"heal", clusterHeal},
-		{"repl latency", clusterReplLatency}, {"memory", clusterMemory},
+		{"repl latency", clusterReplLatency},
 		{"repl kill", clusterReplKill}, {"rolling restart", clusterRollingRestart}, {"pause", clusterPause},
 	}
 	for _, p := range phases {

@@ -108,6 +108,7 @@ func clusterMemory(ctx context.Context, cfg ClusterConfig, res *ClusterResult) e
 		if err != nil {
 			return err
 		}
+		quiesce(ctx)
 		before := memInUse()
 		_, err = placementtest.CreateKeys(ctx, b.Nodes(), clusterKind, keys)
 		if err == nil && passive {
@@ -132,6 +133,20 @@ func clusterMemory(ctx context.Context, cfg ClusterConfig, res *ClusterResult) e
 		}
 	}
 	return nil
+}
+
+// quiesce waits (up to 5 s) until the goroutine count has stayed the same
+// for 200 ms: what a closed cluster left shutting down has ended.
+func quiesce(ctx context.Context) {
+	last, same := runtime.NumGoroutine(), 0
+	for deadline := time.Now().Add(5 * time.Second); same < 4 && time.Now().Before(deadline) && ctx.Err() == nil; {
+		time.Sleep(50 * time.Millisecond)
+		if n := runtime.NumGoroutine(); n == last {
+			same++
+		} else {
+			last, same = n, 0
+		}
+	}
 }
 
 // memInUse returns the live heap plus goroutine stacks after a full
