@@ -150,6 +150,9 @@ type ClusterResult struct {
 	ReplCallP99US float64 `json:"repl_call_p99_us"`
 	CallP50US     float64 `json:"call_p50_us"`
 	CallP99US     float64 `json:"call_p99_us"`
+	// ReplAsyncCallP50US: the same call with R = 2 in async mode (answered
+	// before the backup has it; the backup trails by at most MaxLag).
+	ReplAsyncCallP50US float64 `json:"repl_async_call_p50_us"`
 	// The process phases: Nodes agent processes, kv with R = 2, Keys
 	// keys, Senders writers; each write adds a field of its own, and every
 	// acknowledged one is looked for afterwards.

@@ -17,8 +17,12 @@ import (
 // replicated call beside an unreplicated one, and the memory of a live
 // key beside a passivated one.
 
-// clusterReplKind is the harness counter with R = 2.
-const clusterReplKind = "counter.r2"
+// clusterReplKind is the harness counter with R = 2, clusterAsyncKind the
+// same replicated asynchronously.
+const (
+	clusterReplKind  = "counter.r2"
+	clusterAsyncKind = "counter.r2async"
+)
 
 // replLatencyCalls is how many calls of each kind the latency phase
 // times.
@@ -26,14 +30,17 @@ const replLatencyCalls = 4000
 
 // clusterReplLatency: on a 3-node cluster (TCP on 127.0.0.1), one caller
 // alternates a write Call ("inc") to an R = 1 key and to the same key of
-// an R = 2 kind, over keys another node owns (the common case: with N
+// an R = 2 kind, sync and async, over keys another node owns (the common case: with N
 // nodes a key is remote with probability (N−1)/N).
 func clusterReplLatency(ctx context.Context, cfg ClusterConfig, res *ClusterResult) error {
 	b, err := placementtest.Start(ctx, placementtest.Options{
 		Nodes: 3, TCP: true, Prefix: "lat",
-		Kinds: map[string]node.KindFactory{clusterReplKind: func() node.Behavior { return &placementtest.ExportingCounter{} }},
+		Kinds: map[string]node.KindFactory{
+			clusterReplKind:  func() node.Behavior { return &placementtest.ExportingCounter{} },
+			clusterAsyncKind: func() node.Behavior { return &placementtest.ExportingCounter{} },
+		},
 		Configure: func(_ int, c *placement.Config) {
-			c.KindSpecs = map[string]placement.KindSpec{clusterReplKind: {Replicas: 2}}
+			c.KindSpecs = map[string]placement.KindSpec{clusterReplKind: {Replicas: 2}, clusterAsyncKind: {Replicas: 2, Async: true}}
 		},
 	})
 	if err != nil {
@@ -55,28 +62,28 @@ func clusterReplLatency(ctx context.Context, cfg ClusterConfig, res *ClusterResu
 		return time.Since(start), err
 	}
 	for _, k := range keys { // create every process and its backup first
-		for _, kind := range []string{clusterKind, clusterReplKind} {
+		for _, kind := range []string{clusterKind, clusterReplKind, clusterAsyncKind} {
 			if _, err := call(kind, k); err != nil {
 				return err
 			}
 		}
 	}
 	cfg.progress(fmt.Sprintf("repl latency: %d write calls each to R = 1 and R = 2 keys", replLatencyCalls))
-	plain, repl := make([]time.Duration, 0, replLatencyCalls), make([]time.Duration, 0, replLatencyCalls)
+	kinds := []string{clusterKind, clusterReplKind, clusterAsyncKind}
+	times := make([][]time.Duration, len(kinds))
 	for i := range replLatencyCalls {
 		k := keys[i%len(keys)]
-		d1, err := call(clusterKind, k)
-		if err != nil {
-			return err
+		for j, kind := range kinds {
+			d, err := call(kind, k)
+			if err != nil {
+				return err
+			}
+			times[j] = append(times[j], d)
 		}
-		d2, err := call(clusterReplKind, k)
-		if err != nil {
-			return err
-		}
-		plain, repl = append(plain, d1), append(repl, d2)
 	}
-	res.CallP50US, res.CallP99US = quantileUS(plain, 0.50), quantileUS(plain, 0.99)
-	res.ReplCallP50US, res.ReplCallP99US = quantileUS(repl, 0.50), quantileUS(repl, 0.99)
+	res.CallP50US, res.CallP99US = quantileUS(times[0], 0.50), quantileUS(times[0], 0.99)
+	res.ReplCallP50US, res.ReplCallP99US = quantileUS(times[1], 0.50), quantileUS(times[1], 0.99)
+	res.ReplAsyncCallP50US = quantileUS(times[2], 0.50)
 	return nil
 }
 

@@ -31,6 +31,7 @@ func ClusterTable(r ClusterResult) *chart.Table {
 	t.Add("  heal_conflicts", d(int64(r.HealConflicts)), "keys", "duplicates resolved by the heal-time owner")
 	t.Add("repl_call_p50_us", f(r.ReplCallP50US), "µs", fmt.Sprintf("write call, R = 2 (p99 %.1f)", r.ReplCallP99US))
 	t.Add("call_p50_us", f(r.CallP50US), "µs", fmt.Sprintf("the same call, R = 1 (p99 %.1f)", r.CallP99US))
+	t.Add("  repl_async_call_p50_us", f(r.ReplAsyncCallP50US), "µs", "the same call, R = 2 async")
 	t.Add("kill_acked_writes", d(r.KillAckedWrites), "writes", "acknowledged before the SIGKILL (R = 2)")
 	t.Add("kill_lost_acked_writes", d(r.KillLostAckedWrites), "writes", "of them not found afterwards")
 	t.Add("kill_repl_reowned_ms", f(r.KillReplReownedMS), "ms", fmt.Sprintf("kill -> all %d of its primaries served again", r.KillReplKeys))

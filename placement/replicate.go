@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -105,8 +106,11 @@ func (c *Cluster) replicate(id keyID, spec KindSpec, m replMsg) error {
 		}
 		pending, err := c.sendUpdate(backups, m, deadline)
 		if err != nil || len(pending) == 0 {
-			if err == nil {
+			switch {
+			case err == nil:
 				c.stats.replUpdates.Add(1)
+			case errors.Is(err, ErrStateTooLarge):
+				c.stats.replFailed.Add(1)
 			}
 			return err
 		}
@@ -123,7 +127,7 @@ func (c *Cluster) replicate(id keyID, spec KindSpec, m replMsg) error {
 
 // sendUpdate sends m to every backup at once and collects the answers: the
 // backups that must be asked again (unreachable, or not yet agreeing that
-// this node owns the key), or errStale.
+// this node owns the key), or errStale, or ErrStateTooLarge.
 func (c *Cluster) sendUpdate(backups []string, m replMsg, deadline time.Time) ([]string, error) {
 	type answer struct {
 		to   string
@@ -138,18 +142,28 @@ func (c *Cluster) sendUpdate(backups []string, m replMsg, deadline time.Time) ([
 		})
 	}
 	var retry []string
-	var stale error
+	var fatal error // errStale, or ErrStateTooLarge
 	for range backups {
 		a := <-answers
 		switch {
+		case errors.Is(a.err, node.ErrTooLarge):
+			fatal = tooLarge(m, a.err) // retrying cannot help
 		case a.err != nil || len(a.resp) == 0 || a.resp[0] == rsNotYet:
 			retry = append(retry, a.to)
 		case a.resp[0] == rsStale:
 			term, holder, _ := decodeStale(a.resp[1:])
-			stale = &staleError{term: term, holder: holder}
+			fatal = &staleError{term: term, holder: holder}
 		}
 	}
-	return retry, stale
+	if errors.Is(fatal, ErrStateTooLarge) {
+		return nil, fatal
+	}
+	return retry, fatal
+}
+
+// tooLarge is the error of an update whose state does not fit a frame.
+func tooLarge(m replMsg, err error) error {
+	return fmt.Errorf("%w: %s %s: %d bytes: %w", ErrStateTooLarge, m.kind, m.key, len(m.state), err)
 }
 
 // onRepl serves the replication service (inline on the transport reader:
@@ -274,12 +288,21 @@ func (c *Cluster) replicateAsync(rep *replState, id keyID, spec KindSpec, m repl
 		return err
 	}
 	body, deadline := m.encode(), time.Now().Add(replicaTimeout)
+	var big atomic.Pointer[error] // set by an answer that comes at once: the frame limit
 	for _, b := range backups {
 		c.stats.replInflight.Add(1)
 		c.node.CallAsync(node.Named{Name: replService, Node: b}, body, deadline, func(resp []byte, err error) {
 			c.stats.replInflight.Add(-1)
+			if errors.Is(err, node.ErrTooLarge) {
+				e := tooLarge(m, err)
+				big.Store(&e)
+			}
 			rep.answered(resp, err)
 		})
+	}
+	if e := big.Load(); e != nil {
+		c.stats.replFailed.Add(1)
+		return *e
 	}
 	c.stats.replUpdates.Add(1)
 	return nil
