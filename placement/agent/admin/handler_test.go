@@ -40,6 +40,7 @@ func (f *fakeBackend) Lookup(_ context.Context, key string, n int) (placement.Lo
 func (f *fakeBackend) Stats(context.Context) (placement.StatsReport, error) {
 	r := placement.StatsReport{Node: "a@h", UptimeMS: 1500}
 	r.Placement.Routed, r.Placement.Members = 7, 1
+	r.Placement.ReplPromotions, r.Placement.ReplInflight, r.Placement.ReplBackups, r.Placement.Passive = 11, 3, 40, 12
 	r.Transport = &placement.TransportStats{InboundAuthFailed: 999, InboundTimedOut: 3, InboundRefusedPerHost: 2, PendingInbound: 5}
 	return r, nil
 }
@@ -212,6 +213,22 @@ func TestTransportMetrics(t *testing.T) {
 		`placer_transport_handshake_failures_total{dir="inbound",node="a@h",reason="timeout"} 3`,
 		`placer_transport_inbound_rejected_total{node="a@h",reason="per_host"} 2`,
 		`placer_transport_pending_handshakes{node="a@h"} 5`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("no %s in\n%.2000s", want, body)
+		}
+	}
+}
+
+// TestReplicationMetrics: replication and passivation figures are
+// exported.
+func TestReplicationMetrics(t *testing.T) {
+	_, body := get(t, newTestHandler(t, &fakeBackend{}), "/metrics")
+	for _, want := range []string{
+		`placer_repl_promotions_total{node="a@h"} 11`,
+		`placer_repl_inflight{node="a@h"} 3`,
+		`placer_repl_backups{node="a@h"} 40`,
+		`placer_passive{node="a@h"} 12`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("no %s in\n%.2000s", want, body)
