@@ -106,10 +106,14 @@ type Stats struct {
 	// that could not be stored in time (the write failed), copies found
 	// superseded by a newer term, backup copies promoted to primaries,
 	// updates in flight (async), backup copies kept here and their bytes.
-	ReplUpdates     uint64 `json:"repl_updates"`
-	ReplFailed      uint64 `json:"repl_failed"`
-	ReplStale       uint64 `json:"repl_stale"`
-	ReplPromotions  uint64 `json:"repl_promotions"`
+	ReplUpdates    uint64 `json:"repl_updates"`
+	ReplFailed     uint64 `json:"repl_failed"`
+	ReplStale      uint64 `json:"repl_stale"`
+	ReplPromotions uint64 `json:"repl_promotions"`
+	// ReplCopiesSent: copies sent to backups outside a write (re-
+	// replication): to new backups after a view change, after a
+	// promotion, after an import.
+	ReplCopiesSent  uint64 `json:"repl_copies_sent"`
 	ReplInflight    int64  `json:"repl_inflight"`
 	ReplBackups     int    `json:"repl_backups"`
 	ReplBackupBytes int    `json:"repl_backup_bytes"`
@@ -129,15 +133,15 @@ type Stats struct {
 
 // counters are the atomic counters behind Stats.
 type counters struct {
-	routed, forwarded, dropped, buffered, notOwner, noQuorum  atomic.Uint64
-	viewMismatch                                              atomic.Uint64
-	spawned, imported, pulls                                  atomic.Uint64
-	hoStarted, hoFinished, hoFailed, conflicts, conflictsLost atomic.Uint64
-	viewChanges, eventsDropped                                atomic.Uint64
-	pushing                                                   atomic.Int64 // pushes running now
-	replUpdates, replFailed, replStale, promotions            atomic.Uint64
-	replInflight                                              atomic.Int64
-	passivated, reactivated                                   atomic.Uint64
+	routed, forwarded, dropped, buffered, notOwner, noQuorum   atomic.Uint64
+	viewMismatch                                               atomic.Uint64
+	spawned, imported, pulls                                   atomic.Uint64
+	hoStarted, hoFinished, hoFailed, conflicts, conflictsLost  atomic.Uint64
+	viewChanges, eventsDropped                                 atomic.Uint64
+	pushing                                                    atomic.Int64 // pushes running now
+	replUpdates, replFailed, replStale, promotions, replResent atomic.Uint64
+	replInflight                                               atomic.Int64
+	passivated, reactivated                                    atomic.Uint64
 }
 
 func (k *counters) fill(s *Stats) {
@@ -149,7 +153,7 @@ func (k *counters) fill(s *Stats) {
 	s.ViewChanges, s.EventsDropped = k.viewChanges.Load(), k.eventsDropped.Load()
 	s.HandoffsInFlight = int(k.pushing.Load())
 	s.ReplUpdates, s.ReplFailed, s.ReplStale = k.replUpdates.Load(), k.replFailed.Load(), k.replStale.Load()
-	s.ReplPromotions, s.ReplInflight = k.promotions.Load(), k.replInflight.Load()
+	s.ReplPromotions, s.ReplInflight, s.ReplCopiesSent = k.promotions.Load(), k.replInflight.Load(), k.replResent.Load()
 	s.Passivated, s.Reactivated = k.passivated.Load(), k.reactivated.Load()
 }
 

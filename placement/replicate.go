@@ -511,6 +511,7 @@ func (c *Cluster) sendCopy(e *entry, v *View) {
 	}
 	m := replMsg{op: rpUpdate, exported: r.exported, term: r.term, seq: r.seq, kind: e.id.Kind, key: e.id.Key, state: r.state}
 	for _, b := range backupsOf(v, c.self, e.id.Key, c.cfg.specFor(e.id.Kind).Replicas) {
+		c.stats.replResent.Add(1)
 		c.node.CallAsync(node.Named{Name: replService, Node: b}, m.encode(), time.Now().Add(replicaTimeout), func([]byte, error) {})
 	}
 }

@@ -76,6 +76,13 @@ func TestReplicasSurviveCrash(t *testing.T) {
 	if promoted != uint64(hosted) {
 		t.Fatalf("%d promotions, the crashed node hosted %d keys", promoted, hosted)
 	}
+	var resent uint64
+	for _, c := range cs[:2] {
+		resent += c.Stats().ReplCopiesSent
+	}
+	if resent < uint64(hosted) { // at least every promoted key re-replicated
+		t.Fatalf("%d copies re-replicated for %d promoted keys", resent, hosted)
+	}
 	// R copies again: every key has a backup on the other survivor.
 	placementtest.CheckFor(t, 10*time.Second, func() error {
 		n := len(cs[0].Backups()) + len(cs[1].Backups())

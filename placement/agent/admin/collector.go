@@ -84,6 +84,7 @@ func replMetrics(m func(string, string, prometheus.ValueType, func(*placement.St
 		m("repl_failed_total", "updates that did not reach every backup in time, or too large", c, func(r *placement.StatsReport) float64 { return f(p(r).ReplFailed) }),
 		m("repl_stale_total", "copies here superseded by a newer term", c, func(r *placement.StatsReport) float64 { return f(p(r).ReplStale) }),
 		m("repl_promotions_total", "backup copies promoted here after their primary failed", c, func(r *placement.StatsReport) float64 { return f(p(r).ReplPromotions) }),
+		m("repl_copies_sent_total", "copies sent to backups outside a write (re-replication)", c, func(r *placement.StatsReport) float64 { return f(p(r).ReplCopiesSent) }),
 		m("repl_inflight", "async updates not yet answered (the replication lag)", g, func(r *placement.StatsReport) float64 { return float64(p(r).ReplInflight) }),
 		m("repl_backups", "backup copies kept here", g, func(r *placement.StatsReport) float64 { return float64(p(r).ReplBackups) }),
 		m("repl_backup_bytes", "bytes of the backup copies kept here", g, func(r *placement.StatsReport) float64 { return float64(p(r).ReplBackupBytes) }),
