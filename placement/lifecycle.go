@@ -3,6 +3,7 @@ package placement
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/placerhq/placer/node"
@@ -19,7 +20,11 @@ import (
 func (c *Cluster) spawnFresh(e *entry) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.HandoffTimeout)
 	defer cancel()
-	opts := c.promotion(ctx, e)
+	opts, live := c.promotion(ctx, e)
+	if live != "" && c.toPulling(e, live) {
+		c.pull(e, c.pullCandidates(e.id, time.Now()))
+		return
+	}
 	pid, err := c.node.Spawn(ctx, e.id.Kind, []byte(e.id.Key), opts)
 	if err != nil {
 		c.log.Warn().Str("kind", e.id.Kind).Str("key", e.id.Key).Err(err).Msg("keyed process did not start")
@@ -37,31 +42,66 @@ func (c *Cluster) spawnFresh(e *entry) {
 
 // promotion returns the spawn options that start e from the newest backup
 // copy of its key (a replicated kind whose primary is gone), or none (a
-// fresh start).
-func (c *Cluster) promotion(ctx context.Context, e *entry) node.SpawnOpts {
+// fresh start). If that copy's primary is alive and was not asked yet, it
+// returns its name instead: the key may still run there, and a promotion
+// beside a live primary would take the writes it acknowledges after the
+// copy was made from nobody (its backups are not necessarily ours).
+func (c *Cluster) promotion(ctx context.Context, e *entry) (node.SpawnOpts, string) {
 	rep := e.replState()
 	if rep == nil {
-		return node.SpawnOpts{}
+		return node.SpawnOpts{}, ""
 	}
 	best, ok := c.fetchCopies(ctx, e.id, c.cfg.specFor(e.id.Kind))
 	if !ok {
-		return node.SpawnOpts{}
+		return node.SpawnOpts{}, ""
+	}
+	e.mu.Lock()
+	asked := e.askedPrimary
+	e.mu.Unlock()
+	if p := best.primary; p != "" && p != c.self && p != asked && c.snap.Load().isAlive(p) {
+		return node.SpawnOpts{}, p
 	}
 	rep.mu.Lock()
 	rep.term, rep.seq = best.term+1, best.seq
 	rep.mu.Unlock()
 	c.log.Info().Str("kind", e.id.Kind).Str("key", e.id.Key).Uint64("term", best.term+1).Str("from", best.primary).
 		Msg("promoted a backup copy: its primary is gone")
-	return node.SpawnOpts{State: best.state, HasState: best.exported}
+	return node.SpawnOpts{State: best.state, HasState: best.exported}, ""
 }
 
-// adopt records pid as e's process and watches it.
+// toPulling turns starting e into pulling from the live primary p (once
+// per primary): true if it did.
+func (c *Cluster) toPulling(e *entry, p string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.state != stateStarting || e.askedPrimary == p {
+		return false
+	}
+	e.askedPrimary, e.state, e.since = p, statePulling, time.Now()
+	c.hints.set(e.id, p, time.Now().Add(c.cfg.PullWindow))
+	return true
+}
+
+// pullCandidates lists the members that may host id although this node
+// owns it: the previous owners (snapshot.candidates), and first the holder
+// of a newer copy if one is known (hints).
+func (c *Cluster) pullCandidates(id keyID, now time.Time) []string {
+	cands := c.snap.Load().candidates(c.self, id.Key, now)
+	if h := c.hints.get(id, now); h != "" && h != c.self && !slices.Contains(cands, h) {
+		cands = append([]string{h}, cands...)
+	}
+	return cands
+}
+
+// adopt records pid as e's process and watches it. The process is
+// registered before it is monitored, so that its DOWN, however soon it
+// comes, finds e.
 func (c *Cluster) adopt(e *entry, pid node.PID) {
-	c.watch.Monitor(pid)
 	c.reg.setPID(e, pid)
 	e.mu.Lock()
-	e.pid = pid
+	e.pid, e.exited = pid, false
 	e.mu.Unlock()
+	c.watch.Monitor(pid)
 }
 
 // activate delivers e's buffer in order, then makes e active, if e is in
@@ -81,6 +121,14 @@ func (c *Cluster) activate(e *entry, expect entryState) {
 		e.mu.Lock()
 		if e.state == stateGone {
 			e.mu.Unlock()
+			return
+		}
+		if e.exited {
+			// The process died before the entry could serve it: remove
+			// the entry and route what waited afresh (a new start, or a
+			// pull from the holder of a newer copy).
+			e.mu.Unlock()
+			c.reroute(e, func(st entryState, _ node.PID) bool { return st == stateFlushing })
 			return
 		}
 		buf, pid := e.buf, e.pid
@@ -172,7 +220,7 @@ func (c *Cluster) pull(e *entry, cands []string) {
 			return
 		}
 		backoff = min(2*backoff, 50*time.Millisecond)
-		if cands = c.snap.Load().candidates(c.self, e.id.Key, time.Now()); len(cands) == 0 {
+		if cands = c.pullCandidates(e.id, time.Now()); len(cands) == 0 {
 			c.startAfterPull(e, nil)
 			return
 		}
@@ -254,6 +302,14 @@ func (c *Cluster) onDown(d node.Down) {
 	exited := c.reroute(e, func(st entryState, pid node.PID) bool {
 		return pid == d.PID && (st == stateActive || st == stateImporting || st == stateFlushing)
 	})
+	if !exited {
+		// Starting or moving: the activation to come removes it.
+		e.mu.Lock()
+		if e.pid == d.PID && e.state != stateGone {
+			e.exited = true
+		}
+		e.mu.Unlock()
+	}
 	if exited && e.replState() != nil && e.replState().staleHolder() == "" {
 		c.dropBackups(e) // it ended by itself: its copies must not come back
 	}

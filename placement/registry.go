@@ -77,6 +77,13 @@ type entry struct {
 	rep *replState
 	// cold is the exported state of a passivated entry (stateCold).
 	cold []byte
+	// exited is set when e's process (pid) ended while e was in a state
+	// that cannot be removed at once (starting, moving): the activation
+	// that follows removes e instead of serving a dead process.
+	exited bool
+	// askedPrimary is the live primary of a backup copy that a start
+	// asked for the key before promoting the copy (spawnFresh).
+	askedPrimary string
 
 	// lastUsed is when a request last reached the process (unix ns);
 	// inflight counts deliveries that read the state active and have not

@@ -185,8 +185,14 @@ func (c *Cluster) onRepl(from node.PID, payload []byte, _ time.Time, reply node.
 	}
 }
 
-// onUpdate stores a primary's update unless a newer term of the key is
-// known here.
+// onUpdate stores a primary's update unless a newer copy of the key is
+// known here: a newer term, or, in the same term, more updates from
+// another primary. The latter is a fork: a copy started fresh (term 1)
+// while another copy of term 1 lived on, which must not acknowledge
+// writes the older lineage will override; its primary is told stale,
+// stops, and the next request fetches the other copy. (A handoff's new
+// owner continues the old one's sequence, so its updates are never
+// behind.)
 func (c *Cluster) onUpdate(sender string, m replMsg) []byte {
 	id := keyID{Kind: m.kind, Key: m.key}
 	if e := c.reg.get(id); e != nil && e.rep != nil {
@@ -194,8 +200,10 @@ func (c *Cluster) onUpdate(sender string, m replMsg) []byte {
 			return encodeStale(t, c.self)
 		}
 	}
-	if cur, ok := c.replicas.get(id); ok && cur.term > m.term {
-		return encodeStale(cur.term, cur.primary)
+	if cur, ok := c.replicas.get(id); ok {
+		if cur.term > m.term || (cur.term == m.term && cur.primary != sender && cur.seq > m.seq) {
+			return encodeStale(cur.term, cur.primary)
+		}
 	}
 	c.replicas.offer(id, replica{
 		term: m.term, seq: m.seq, exported: m.exported, state: bytes.Clone(m.state), primary: sender, at: time.Now(),

@@ -2,7 +2,6 @@ package placement
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/placerhq/placer/node"
@@ -157,10 +156,7 @@ func (c *Cluster) routeOwned(s *snapshot, id keyID, req routeReq, deadline time.
 		return true
 	}
 	now := time.Now()
-	cands := s.candidates(c.self, id.Key, now)
-	if h := c.hints.get(id, now); h != "" && h != c.self && !slices.Contains(cands, h) {
-		cands = append([]string{h}, cands...) // it holds a newer copy than ours had
-	}
+	cands := c.pullCandidates(id, now) // with the holder of a newer copy, if one is known
 	st := stateStarting
 	if len(cands) > 0 {
 		st = statePulling

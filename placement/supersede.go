@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/placerhq/placer/node"
 )
 
@@ -42,8 +44,10 @@ func (c *Cluster) supersedeLocal(e *entry, pid node.PID, pusher string, m handof
 	c.activate(e, stateMoving)
 	reply(encodeStatus(hsOK, encodePID(newPID)), nil)
 	c.stats.replStale.Add(1)
-	c.log.Warn().Str("kind", m.kind).Str("key", m.key).Str("from", pusher).Uint64("term", m.term).Uint64("stale_term", prev.term).
-		Msg("this node's copy was superseded by a newer term (promoted while this node was thought dead); the newer copy took over")
+	c.warns.Warn("superseded-by-push", "this node's copy was superseded by a newer copy (promoted while this node was thought dead); the newer copy took over",
+		func(ev *zerolog.Event) *zerolog.Event {
+			return ev.Str("kind_name", m.kind).Str("key", m.key).Str("from", pusher).Uint64("term", m.term).Uint64("stale_term", prev.term)
+		})
 	c.emitConflict(Conflict{Kind: m.kind, Key: m.key, Winner: c.self, WinnerPID: newPID, Loser: c.self, State: lost, Exported: exported})
 }
 
