@@ -11,7 +11,9 @@ import (
 
 type lifecycleKind struct{ node.Base }
 
-func (lifecycleKind) HandleCall(_ *node.Proc, _ node.PID, req []byte) ([]byte, error) { return req, nil }
+func (lifecycleKind) HandleCall(_ *node.Proc, _ node.PID, req []byte) ([]byte, error) {
+	return req, nil
+}
 
 // TestDeadProcessNeverServes: a key's process that dies before its entry
 // activates (starting or moving: its DOWN cannot remove the entry then)
