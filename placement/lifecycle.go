@@ -21,9 +21,11 @@ func (c *Cluster) spawnFresh(e *entry) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.HandoffTimeout)
 	defer cancel()
 	opts, live := c.promotion(ctx, e)
-	if live != "" && c.toPulling(e, live) {
-		c.pull(e, c.pullCandidates(e.id, time.Now()))
-		return
+	if live != "" {
+		if c.toPulling(e, live) {
+			c.pull(e, c.pullCandidates(e.id, time.Now()))
+		}
+		return // or the entry is no longer starting: someone else took it over
 	}
 	pid, err := c.node.Spawn(ctx, e.id.Kind, []byte(e.id.Key), opts)
 	if err != nil {

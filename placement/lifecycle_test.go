@@ -74,7 +74,11 @@ func TestBackupRefusesFork(t *testing.T) {
 	}
 	defer c.Close()
 	upd := func(sender string, term, seq uint64) byte {
-		return c.onUpdate(sender, replMsg{op: rpUpdate, exported: true, term: term, seq: seq, kind: "k", key: "x", state: []byte{byte(seq)}})[0]
+		state := []byte{byte(seq)}
+		if sender == "d@h" {
+			state = []byte("forked")
+		}
+		return c.onUpdate(sender, replMsg{op: rpUpdate, exported: true, term: term, seq: seq, kind: "k", key: "x", state: state})[0]
 	}
 	for _, step := range []struct {
 		sender    string
@@ -83,6 +87,7 @@ func TestBackupRefusesFork(t *testing.T) {
 	}{
 		{"a@h", 1, 5, rsOK},    // the primary's copy
 		{"b@h", 1, 2, rsStale}, // a fresh fork, behind: refused
+		{"d@h", 1, 5, rsStale}, // a fork at the same number with another state
 		{"b@h", 1, 5, rsOK},    // a handoff's new owner re-sends the same version
 		{"b@h", 1, 6, rsOK},    // and goes on
 		{"a@h", 1, 5, rsStale}, // the old owner, behind now

@@ -191,8 +191,8 @@ func (c *Cluster) onRepl(from node.PID, payload []byte, _ time.Time, reply node.
 // while another copy of term 1 lived on, which must not acknowledge
 // writes the older lineage will override; its primary is told stale,
 // stops, and the next request fetches the other copy. (A handoff's new
-// owner continues the old one's sequence, so its updates are never
-// behind.)
+// owner continues the old one's sequence from the same state, so its
+// updates are never behind, and at the same number they are equal.)
 func (c *Cluster) onUpdate(sender string, m replMsg) []byte {
 	id := keyID{Kind: m.kind, Key: m.key}
 	if e := c.reg.get(id); e != nil && e.rep != nil {
@@ -201,7 +201,9 @@ func (c *Cluster) onUpdate(sender string, m replMsg) []byte {
 		}
 	}
 	if cur, ok := c.replicas.get(id); ok {
-		if cur.term > m.term || (cur.term == m.term && cur.primary != sender && cur.seq > m.seq) {
+		fork := cur.term == m.term && cur.primary != sender &&
+			(cur.seq > m.seq || (cur.seq == m.seq && !bytes.Equal(cur.state, m.state)))
+		if cur.term > m.term || fork {
 			return encodeStale(cur.term, cur.primary)
 		}
 	}
