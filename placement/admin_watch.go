@@ -41,6 +41,9 @@ type WatchEvent struct {
 	Majority *bool `json:"majority,omitempty"`
 	Alive    int   `json:"alive,omitempty"`
 	Full     int   `json:"full,omitempty"`
+	// Replayed: the client made this event up after a failover, from the
+	// new agent's membership, for a change it missed (see Client.Watch).
+	Replayed bool `json:"replayed,omitempty"`
 }
 
 // WatchEvent types.

@@ -385,7 +385,7 @@ func (e *noAgentError) Unwrap() []error { return append([]error{node.ErrNoConnec
 
 // invoke runs admin rpc fn with req on an agent and decodes its result.
 // A query (retry) moves on to the next agent when the request's
-// connection broke; other requests fail.
+// connection broke; any request moves on when it could not be sent at all.
 func invoke[T any](ctx context.Context, cl *Client, fn string, req adminReq, retry bool) (T, error) {
 	_, start := cl.snapshot()
 	v, _, err := invokeFrom[T](ctx, cl, fn, req, retry, start)
@@ -413,7 +413,11 @@ func invokeFrom[T any](ctx context.Context, cl *Client, fn string, req adminReq,
 			v, err := decodeAdmin[T](cl.node, agent, out)
 			return v, agent, err
 		}
-		if !retry || !errors.Is(err, node.ErrNoConnection) || ctx.Err() != nil {
+		// A request that never left (no connection could be made:
+		// transport.ErrNoConnection) goes to the next agent even when
+		// retry is off: it cannot have run.
+		unsent := errors.Is(err, transport.ErrNoConnection)
+		if !(retry || unsent) || !errors.Is(err, node.ErrNoConnection) || ctx.Err() != nil {
 			return zero, agent, fmt.Errorf("%s at %s: %w", fn, agent, err)
 		}
 		start = idx + 1

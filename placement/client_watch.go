@@ -2,6 +2,8 @@ package placement
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/placerhq/placer/node"
@@ -15,8 +17,13 @@ const watchBuffer = 64
 // the agent's view changes (WatchView). It first sends WatchAgent naming
 // the agent it subscribed at. When that agent goes away, it sends
 // WatchAgentDown and subscribes at the next reachable agent (retrying
-// until ctx ends), then WatchAgent again; events of the gap are not
-// replayed (read View and Members afresh).
+// until ctx ends), then WatchAgent again, followed by what changed in the
+// gap as the new agent's membership shows it: a WatchNodeDown (Reason its
+// status: "failed", "left", "leaving") for each member last seen up that
+// is not alive now — the lost agent's own failure usually — and a
+// WatchNodeUp (Reason "gap") for each alive member not seen before; both
+// with Replayed set. A member that went down and came back up within the
+// gap, and view changes, are not replayed (read View afresh).
 //
 // The channel is closed when ctx ends or the Client is closed. A reader
 // that falls behind by more than 64 events stalls the stream (the agent
@@ -73,6 +80,8 @@ func (cl *Client) watchLoop(ctx context.Context, inbox *node.Inbox, agent string
 	if !emit(WatchEvent{Type: WatchAgent, Time: time.Now(), Agent: agent, Node: agent}) {
 		return
 	}
+	up := cl.aliveMembers(ctx, agent) // members seen up, kept by the events
+	replayed := map[string]string{}     // member -> the type of the event replayed for it
 	for {
 		m, err := inbox.Receive(ctx)
 		if err != nil {
@@ -84,6 +93,18 @@ func (cl *Client) watchLoop(ctx context.Context, inbox *node.Inbox, agent string
 			if err != nil {
 				cl.log.Warn().Err(err).Msg("undecodable watch event")
 				continue
+			}
+			if t, ok := replayed[ev.Node]; ok && (ev.Type == WatchNodeUp || ev.Type == WatchNodeDown) {
+				delete(replayed, ev.Node)
+				if t == ev.Type {
+					continue // already told, from the new agent's membership
+				}
+			}
+			switch ev.Type {
+			case WatchNodeUp:
+				up[ev.Node] = true
+			case WatchNodeDown:
+				delete(up, ev.Node)
 			}
 			if !emit(ev) {
 				return
@@ -103,8 +124,81 @@ func (cl *Client) watchLoop(ctx context.Context, inbox *node.Inbox, agent string
 				!emit(WatchEvent{Type: WatchAgent, Time: time.Now(), Agent: agent, Node: agent}) {
 				return
 			}
+			for _, ev := range cl.gapEvents(ctx, agent, up) {
+				replayed[ev.Node] = ev.Type
+				if !emit(ev) {
+					return
+				}
+			}
 		}
 	}
+}
+
+// aliveMembers returns the members agent sees alive (empty if it cannot
+// say).
+func (cl *Client) aliveMembers(ctx context.Context, agent string) map[string]bool {
+	up := map[string]bool{}
+	ms, err := cl.membersAt(ctx, agent)
+	if err != nil {
+		return up
+	}
+	for _, m := range ms.Members {
+		if m.Status == "alive" {
+			up[m.Name] = true
+		}
+	}
+	return up
+}
+
+// membersAt asks agent (not any agent) for its membership.
+func (cl *Client) membersAt(ctx context.Context, agent string) (Members, error) {
+	ctx, cancel := cl.callCtx(ctx)
+	defer cancel()
+	args, err := node.Encode(cl.node, adminReq{})
+	if err != nil {
+		return Members{}, err
+	}
+	out, err := cl.node.RPC(ctx, agent, RPCMembers, args)
+	if err != nil {
+		return Members{}, err
+	}
+	return decodeAdmin[Members](cl.node, agent, out)
+}
+
+// gapEvents compares up (the members seen up before the agent was lost;
+// updated) with agent's membership now and returns the changes as
+// replayed events.
+func (cl *Client) gapEvents(ctx context.Context, agent string, up map[string]bool) []WatchEvent {
+	ms, err := cl.membersAt(ctx, agent)
+	if err != nil {
+		return nil
+	}
+	return gapChanges(up, ms, agent, time.Now())
+}
+
+// gapChanges is gapEvents' pure part.
+func gapChanges(up map[string]bool, ms Members, agent string, now time.Time) []WatchEvent {
+	status := map[string]string{}
+	for _, m := range ms.Members {
+		status[m.Name] = m.Status
+	}
+	var out []WatchEvent
+	for _, name := range slices.Sorted(maps.Keys(up)) {
+		if st := status[name]; st != "alive" {
+			if st == "" {
+				st = "reap"
+			}
+			delete(up, name)
+			out = append(out, WatchEvent{Type: WatchNodeDown, Time: now, Agent: agent, Node: name, Reason: st, Replayed: true})
+		}
+	}
+	for _, m := range ms.Members {
+		if m.Status == "alive" && !up[m.Name] {
+			up[m.Name] = true
+			out = append(out, WatchEvent{Type: WatchNodeUp, Time: now, Agent: agent, Node: m.Name, Reason: "gap", Replayed: true})
+		}
+	}
+	return out
 }
 
 // resubscribe subscribes at another agent (starting after lost), retrying
