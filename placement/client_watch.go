@@ -81,7 +81,7 @@ func (cl *Client) watchLoop(ctx context.Context, inbox *node.Inbox, agent string
 		return
 	}
 	up := cl.aliveMembers(ctx, agent) // members seen up, kept by the events
-	replayed := map[string]string{}     // member -> the type of the event replayed for it
+	replayed := map[string]string{}   // member -> the type of the event replayed for it
 	for {
 		m, err := inbox.Receive(ctx)
 		if err != nil {
