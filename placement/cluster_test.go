@@ -11,6 +11,7 @@ import (
 
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement"
+	"github.com/placerhq/placer/placement/membership"
 	"github.com/placerhq/placer/placement/placementtest"
 )
 
@@ -75,14 +76,22 @@ func TestSerfJoinMovesOnlyNewShare(t *testing.T) {
 // lost, and nothing arrives out of order.
 func TestSerfLeaveUnderTraffic(t *testing.T) {
 	t.Parallel()
-	leaveUnderTraffic(t, newTestCluster(t, true))
+	leaveUnderTraffic(t, newTestCluster(t, true, placementtest.Options{Configure: lanProfile}))
 }
+
+// lanProfile gives a gossip test the lan profile's failure detection
+// (a 500 ms probe timeout and seconds of suspicion instead of 100 and
+// 600 ms): under -race with CPU hogs on two cores, the local profile
+// declares live nodes failed, views flap, and requests for keys whose
+// previous owners disagree wait out HandoffTimeout. Tests about a
+// graceful change use it; tests about failure detection keep local.
+func lanProfile(_ int, cfg *placement.Config) { cfg.Membership.Profile = membership.ProfileLAN }
 
 // TestSerfLeaveUnderTrafficTCP is the same on the TCP transport, whose
 // ordering (per sender, small frames) the handoff relies on too.
 func TestSerfLeaveUnderTrafficTCP(t *testing.T) {
 	t.Parallel()
-	leaveUnderTraffic(t, newTestCluster(t, true, placementtest.Options{TCP: true}))
+	leaveUnderTraffic(t, newTestCluster(t, true, placementtest.Options{TCP: true, Configure: lanProfile}))
 }
 
 func leaveUnderTraffic(t *testing.T, tc *testCluster) {
