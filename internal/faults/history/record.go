@@ -12,8 +12,8 @@ const (
 	OpSend = "send"
 	// OpRead: a call `get o.<node>` (Order: the register, -1 if absent),
 	// then `get` of the stream's last acknowledged write (Probe: its
-	// sequence number, Intact: present). Sent: the last send's sequence
-	// number before the read began.
+	// sequence number, Intact: present). Sent: the last send handed over
+	// before the read began; Seq: the sends attempted before it.
 	OpRead = "read"
 	// OpMonitor: EnsureProcess of a kv key, then a monitor of its PID
 	// (Ref).
@@ -54,7 +54,7 @@ type Op struct {
 	Key    string `json:"key,omitempty"`
 	Field  string `json:"field,omitempty"`
 	Value  string `json:"value,omitempty"`
-	Seq    int64  `json:"seq,omitempty"`   // write, incr, send: the stream's sequence number
+	Seq    int64  `json:"seq,omitempty"`   // write, incr, send: the stream's sequence number; read: sends attempted
 	Order  int64  `json:"order,omitempty"` // read: the order register (-1 absent)
 	Sent   int64  `json:"sent,omitempty"`  // read: last send before it
 	Probe  int64  `json:"probe,omitempty"` // read: the acknowledged write probed (0: none yet)

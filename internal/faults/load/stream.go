@@ -96,7 +96,7 @@ func (s *stream) send() {
 
 // read reads the order register, then probes the last acknowledged write.
 func (s *stream) read() {
-	op := history.Op{Start: history.Now(), Type: history.OpRead, Key: s.key, Field: s.orderF, Sent: s.handed, Probe: s.acked}
+	op := history.Op{Start: history.Now(), Type: history.OpRead, Key: s.key, Field: s.orderF, Sent: s.handed, Probe: s.acked, Seq: s.sends}
 	var err error
 	op.Order, err = s.getInt(s.orderF)
 	if err == nil && s.acked > 0 {
