@@ -181,17 +181,21 @@ func TestReownTimes(t *testing.T) {
 	ops := []history.Op{
 		op(1*s, "n1", history.OpWrite, "k1", true),
 		op(11*s, "n1", history.OpWrite, "k1", false),
+		op(10*s+1, "n1", history.OpWrite, "k9", true), // hangs until 15 s (below), then served
+		op(16*s, "n1", history.OpWrite, "k9", true),
 		op(12*s, "n1", history.OpRead, "k1", false),
 		op(12*s+1, "n1", history.OpWrite, "k1", true), // started before the last failure ended: not yet served
 		op(13*s, "n1", history.OpIncr, "k1", true),    // first success after the last failure
-		op(11*s, "n1", history.OpWrite, "k2", true),   // never interrupted
+		op(10*s+5, "n1", history.OpWrite, "k2", true), // never interrupted: served at once
 		op(11*s, "n1", history.OpWrite, "k3", false),  // never served again
 		op(11*s, "n9", history.OpWrite, "k4", false),  // a node out of scope
 		op(11*s, "n1", history.OpSend, "k5", false),   // sends do not count
 	}
+	ops[2].End = 15 * s
 	r := ReownTimes(ops, Scope{Nodes: []string{"n1"}, Window: Window{From: 10 * s, To: Forever}})
 	want := 3*s + 10*int64(time.Millisecond)
-	if r.Keys != 3 || r.Affected != 2 || r.Times["k1"] != want || len(r.Never) != 1 || r.Never[0] != "k3" || r.Max != want {
+	if r.Keys != 4 || r.Interrupted != 2 || r.Times["k1"] != want || r.Times["k2"] != 5+10*int64(time.Millisecond) ||
+		r.Times["k9"] != 5*s || len(r.Never) != 1 || r.Never[0] != "k3" || r.Max != 5*s {
 		t.Fatalf("%+v", r)
 	}
 	total, failed, codes := Errors(ops, Scope{Nodes: []string{"n1"}, Keys: []string{"k1", "k5"}, Window: Window{10 * s, Forever}})
@@ -247,5 +251,26 @@ func TestPercentileAndWindow(t *testing.T) {
 	}
 	if w := (Window{From: 1, To: 3}); !w.Contains(1) || w.Contains(3) {
 		t.Fatal("window bounds")
+	}
+}
+
+func TestDetection(t *testing.T) {
+	ev := func(t0 int64, node, typ, member string) history.Op {
+		o := op(t0, node, history.OpWatch, "", true)
+		o.Field, o.Value = typ, member
+		return o
+	}
+	ops := []history.Op{
+		ev(1*s, "n1", "nodedown", "n3"), // before the fault
+		ev(11*s, "n1", "nodedown", "n3"),
+		ev(12*s, "n2", "nodeup", "n3"),
+		ev(13*s, "n2", "nodedown", "n3"),
+		ev(14*s, "n2", "nodedown", "n3"),
+	}
+	if at, ok := Detection(ops, "n3", []string{"n1", "n2"}, 10*s); !ok || at != 13*s {
+		t.Fatalf("%d %v", at, ok)
+	}
+	if _, ok := Detection(ops, "n3", []string{"n1", "n4"}, 10*s); ok {
+		t.Fatal("n4 never reported it")
 	}
 }

@@ -1,6 +1,10 @@
 package check
 
-import "github.com/placerhq/placer/internal/faults/history"
+import (
+	"strings"
+
+	"github.com/placerhq/placer/internal/faults/history"
+)
 
 // Downs is what the monitors say: every monitor gets exactly one DOWN once
 // its process is gone (DESIGN: "exactly one DOWN per monitor").
@@ -14,7 +18,7 @@ type Downs struct {
 	Duplicated []history.Op
 	// Unverified: monitors without a DOWN of keys with no final Whereis.
 	Unverified int
-	Reasons    map[string]int // DOWNs by reason
+	Reasons    map[string]int // DOWNs by reason (its first word: "handoff", not the new PID)
 }
 
 // CheckDowns pairs every monitor with its DOWNs.
@@ -24,7 +28,8 @@ func CheckDowns(ops []history.Op) Downs {
 	for _, op := range ops {
 		if op.Type == history.OpDown {
 			d.Downs++
-			d.Reasons[op.Err]++
+			reason, _, _ := strings.Cut(op.Err, " ") // "handoff <pid>": the kind only
+			d.Reasons[reason]++
 			id := [2]any{op.Node, op.Ref}
 			downs[id] = append(downs[id], op)
 		}

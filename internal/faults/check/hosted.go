@@ -113,7 +113,7 @@ func Settled(marks []history.Mark, from int64, keys, live []string) (int64, bool
 		if m.T < from {
 			continue
 		}
-		if !clean(m, keys, live) {
+		if !Clean(m, keys, live) {
 			ok = false
 			continue
 		}
@@ -124,9 +124,9 @@ func Settled(marks []history.Mark, from int64, keys, live []string) (int64, bool
 	return at, ok
 }
 
-// clean: snapshot m answered by every live node, each key hosted, none
-// active twice.
-func clean(m history.Mark, keys, live []string) bool {
+// Clean reports whether snapshot m (a history.MarkHosted) was answered by
+// every node of live and shows each of keys hosted, none active twice.
+func Clean(m history.Mark, keys, live []string) bool {
 	answered := set(m.Nodes)
 	for _, n := range live {
 		if !answered[n] {

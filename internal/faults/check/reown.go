@@ -27,18 +27,19 @@ func (s Scope) filter(ops []history.Op, calls bool) []history.Op {
 
 // Reown is how long the keys took to be served again after a fault.
 type Reown struct {
-	Keys     int              // keys with calls in scope
-	Affected int              // keys with at least one failed call
-	Never    []string         // affected keys with no successful call after their last failure
-	Times    map[string]int64 // affected key -> ns from the fault to its first success after its last failure
-	Max, P50 int64
+	Keys        int              // keys with calls in scope
+	Interrupted int              // keys with at least one failed call
+	Never       []string         // keys with no successful call after their last failure
+	Times       map[string]int64 // key -> ns from the fault until it was served again
+	Max, P50    int64
 }
 
 // ReownTimes measures, per key, the time from the fault (the scope's
 // window start) to the end of the first successful call that started
-// after the key's last failed call in the window: the moment from which
-// the key was served without error again. A key without failures counts
-// as never interrupted (not in Times).
+// after the fault and after the key's last failed call in the window:
+// from then on the key was served without error. A call that hangs until
+// the cluster notices the fault and then succeeds counts in full, so an
+// owner that stops answering shows even when no call fails.
 func ReownTimes(ops []history.Op, s Scope) Reown {
 	r := Reown{Times: map[string]int64{}}
 	perKey := map[string][]history.Op{}
@@ -49,10 +50,9 @@ func ReownTimes(ops []history.Op, s Scope) Reown {
 	var all []int64
 	for key, calls := range perKey {
 		t, failed, ok := reownKey(calls, s.Window.From)
-		if !failed {
-			continue
+		if failed {
+			r.Interrupted++
 		}
-		r.Affected++
 		if !ok {
 			r.Never = append(r.Never, key)
 			continue
@@ -67,21 +67,18 @@ func ReownTimes(ops []history.Op, s Scope) Reown {
 
 // reownKey returns the re-own time of one key's calls (by Start).
 func reownKey(calls []history.Op, from int64) (t int64, failed, ok bool) {
-	var lastFail int64
+	lastFail := from - 1
 	for _, op := range calls {
 		if !op.OK {
 			failed, lastFail = true, max(lastFail, op.End)
 		}
 	}
-	if !failed {
-		return 0, false, true
-	}
 	for _, op := range calls {
 		if op.OK && op.Start > lastFail {
-			return op.End - from, true, true
+			return op.End - from, failed, true
 		}
 	}
-	return 0, true, false
+	return 0, failed, false
 }
 
 // Errors counts the requests in scope and those that failed, by code.
@@ -152,4 +149,28 @@ func Declared(ops []history.Op, marks []history.Mark, node string, w Window) (ev
 		}
 	}
 	return events, views
+}
+
+// Detection returns when the last of observers reported victim down after
+// since (the nodedown event its agent sent its load generator); ok is
+// false if one of them never did.
+func Detection(ops []history.Op, victim string, observers []string, since int64) (int64, bool) {
+	first := map[string]int64{}
+	for _, op := range ops {
+		if op.Type != history.OpWatch || op.Field != "nodedown" || op.Value != victim || op.Start < since {
+			continue
+		}
+		if t, ok := first[op.Node]; !ok || op.Start < t {
+			first[op.Node] = op.Start
+		}
+	}
+	var last int64
+	for _, o := range observers {
+		t, ok := first[o]
+		if !ok {
+			return 0, false
+		}
+		last = max(last, t)
+	}
+	return last, true
 }
