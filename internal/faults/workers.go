@@ -3,9 +3,9 @@ package faults
 import (
 	"bufio"
 	"errors"
-	"os"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
