@@ -178,6 +178,36 @@ func (n *Node) HandoffTo(ctx context.Context, pid, newPID PID) error {
 	}
 }
 
+// Stop ends a frozen process (see Freeze) with reason: Terminate runs
+// (unless reason is Killed), monitors and links get reason, and what is
+// still queued for it is dropped (queued calls fail with ErrNoProc). It is
+// for a process whose state was taken with Freeze and kept elsewhere (a
+// passivation). It returns once the process has exited.
+func (n *Node) Stop(ctx context.Context, pid PID, reason Reason) error {
+	if reason.Kind == Handoff {
+		return fmt.Errorf("%w: Stop with reason handoff: use HandoffTo", ErrBadArg)
+	}
+	p, err := n.localProcess(pid)
+	if err != nil {
+		return err
+	}
+	if p.fz.Load() != fzFrozen {
+		return fmt.Errorf("%w: %s", ErrNotFrozen, pid)
+	}
+	ctl := &handoffCtl{done: make(chan struct{})}
+	if p.mb.pushUrgent(envelope{kind: envShutdown, sys: &sysInfo{reason: reason, handoff: ctl}}) != pushOK {
+		return fmt.Errorf("%w: %s", ErrNoProc, pid)
+	}
+	ctx, cancel := n.withDefaultTimeout(ctx)
+	defer cancel()
+	select {
+	case <-ctl.done:
+		return nil
+	case <-ctx.Done():
+		return timeoutErr(ctx, "stop "+pid.String())
+	}
+}
+
 // localProcess finds a live local process (not an inbox).
 func (n *Node) localProcess(pid PID) (*Proc, error) {
 	if pid.Node != n.name {

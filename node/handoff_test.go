@@ -236,3 +236,29 @@ func TestFreezeExclusive(t *testing.T) {
 		}
 	}
 }
+
+// Stop ends a frozen process with the given reason (Terminate runs, a
+// monitor sees the reason) and refuses a running one.
+func TestStopFrozen(t *testing.T) {
+	c := cluster(t, 1, nodetest.Options{})
+	n := c.Node(0)
+	rep := newReports(t, n)
+	pid := spawnProbe(t, n, c.Name(0), probeArgs{Report: rep.Self()})
+	if err := n.Stop(context.Background(), pid, node.Reason{Kind: node.Normal}); !errors.Is(err, node.ErrNotFrozen) {
+		t.Fatalf("stop of a running process: %v", err)
+	}
+	watch := inbox(t, n)
+	ref := watch.Monitor(pid)
+	if _, _, err := n.Freeze(context.Background(), pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Stop(context.Background(), pid, node.Reason{Kind: node.Normal}); err != nil {
+		t.Fatal(err)
+	}
+	if r := expectReport(t, rep, "terminate", nil); r.Reason.Kind != node.Normal {
+		t.Fatalf("terminate reason %v", r.Reason)
+	}
+	if d := expectDown(t, watch, ref); d.Reason.Kind != node.Normal {
+		t.Fatalf("DOWN %+v", d)
+	}
+}

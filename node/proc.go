@@ -313,9 +313,14 @@ func (p *Proc) control(e envelope) {
 			p.handoff = e.sys.handoff
 		}
 	case envShutdown:
-		if p.stop == nil {
-			p.stop = &Reason{Kind: Shutdown}
+		if p.stop != nil {
+			break
 		}
+		r := Reason{Kind: Shutdown}
+		if e.sys != nil { // Stop: its reason, and done to close at exit
+			r, p.handoff = e.sys.reason, e.sys.handoff
+		}
+		p.stop = &r
 	}
 }
 

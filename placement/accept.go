@@ -50,9 +50,10 @@ func (c *Cluster) onAccept(oldOwner string, m handoffMsg, deadline time.Time, re
 	}
 	id := keyID{Kind: m.kind, Key: m.key}
 	e, created := c.reg.getOrCreate(id, stateImporting, nil, time.Now())
-	if !created && !c.claimForImport(e, oldOwner, m, reply) {
+	if !created && !c.claimForImport(e, oldOwner, m, deadline, reply) {
 		return
 	}
+	c.initRep(e, max(m.term, 1), m.seq)
 	m.state = bytes.Clone(m.state)
 	if !c.goTracked(func() { c.spawnImport(e, m, deadline, reply) }) {
 		c.dropEntry(e, ErrShutdown)
@@ -62,23 +63,57 @@ func (c *Cluster) onAccept(oldOwner string, m handoffMsg, deadline time.Time, re
 
 // claimForImport decides what an accept does to an existing entry: a
 // pulling entry becomes importing (true: go on and spawn); an active one
-// is a conflict; anything else answers "not yet".
-func (c *Cluster) claimForImport(e *entry, oldOwner string, m handoffMsg, reply node.ReplyFunc) bool {
+// is a conflict, which the newer copy wins (a higher term: a promotion
+// supersedes the copy of a node thought dead), else this node's, the
+// owner's; anything else answers "not yet".
+func (c *Cluster) claimForImport(e *entry, oldOwner string, m handoffMsg, deadline time.Time, reply node.ReplyFunc) bool {
 	e.mu.Lock()
 	st, pid := e.state, e.pid
 	if st == statePulling {
 		e.state, e.since = stateImporting, time.Now()
 	}
 	e.mu.Unlock()
-	switch st {
-	case statePulling:
+	switch {
+	case st == statePulling:
 		return true
-	case stateActive:
+	case st == stateActive && c.incomingNewer(e, m):
+		if !c.goTracked(func() { c.supersedeLocal(e, pid, oldOwner, m, deadline, reply) }) {
+			reply(encodeStatus(hsNotYet, nil), nil)
+		}
+	case st == stateActive:
 		c.resolveConflict(oldOwner, m, pid, reply)
+	case st == stateCold:
+		c.wake(e) // a conflict with a passivated copy: start it, the pusher retries
+		reply(encodeStatus(hsNotYet, nil), nil)
 	default:
 		reply(encodeStatus(hsNotYet, nil), nil)
 	}
 	return false
+}
+
+// wake starts a passivated entry's process again.
+func (c *Cluster) wake(e *entry) {
+	e.mu.Lock()
+	var state []byte
+	if e.state == stateCold {
+		state = e.wakeLocked()
+	}
+	e.mu.Unlock()
+	if state != nil && !c.goTracked(func() { c.reactivate(e, state) }) {
+		c.dropEntry(e, ErrShutdown)
+	}
+}
+
+// incomingNewer reports whether a pushed copy supersedes e's: a higher
+// term, or the same term and more updates (replicated kinds only).
+func (c *Cluster) incomingNewer(e *entry, m handoffMsg) bool {
+	rep := e.replState()
+	if rep == nil {
+		return false
+	}
+	local := rep.snapshot()
+	in := replica{term: m.term, seq: m.seq}
+	return in.newer(&local)
 }
 
 // spawnImport starts the pushed process and answers accept with its PID.
@@ -122,7 +157,14 @@ func (c *Cluster) resolveConflict(loser string, m handoffMsg, winner node.PID, r
 		cf.State = bytes.Clone(m.state)
 	}
 	c.emitConflict(cf)
+	if m.exported && c.merges(m.kind) {
+		// The winner merges the loser's state on its own goroutine.
+		_ = c.node.SendFrom(c.selfPID, winner, append([]byte(mergePrefix), m.state...))
+	}
 }
+
+// merges reports whether kind implements Merger.
+func (c *Cluster) merges(kind string) bool { return c.mergers[kind] }
 
 // onFinish: the old owner forwarded everything it buffered; deliver what
 // arrived here directly, then serve the key normally.
@@ -147,7 +189,7 @@ func (c *Cluster) onPull(asker string, m handoffMsg, reply node.ReplyFunc) {
 	switch {
 	case st == stateMoving:
 		answer = hsPushing
-	case st == stateActive && s.owner(m.key) == asker:
+	case (st == stateActive || st == stateCold) && s.owner(m.key) == asker:
 		c.queue.add(id)
 		answer = hsPushing
 	case st == stateGone && m.checksum == s.view.Checksum:

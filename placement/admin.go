@@ -23,7 +23,7 @@ const (
 	RPCEnsure  = "placer.ensure"  // kind, key → PID (Cluster.EnsureProcess)
 	RPCWhereis = "placer.whereis" // kind, key → PID (Cluster.Whereis)
 	RPCStats   = "placer.stats"   // → StatsReport
-	RPCHosted  = "placer.hosted"  // → []Hosted
+	RPCHosted  = "placer.hosted"  // → []Hosted: the processes (role primary), then the backup copies
 	RPCProxy   = "placer.rpc"     // node, fn, args → the result of rpc fn on node
 	RPCWatch   = "placer.watch"   // pid → nothing; WatchEvents are then sent to pid
 )
@@ -172,7 +172,7 @@ func (c *Cluster) registerAdmin() {
 		RPCEnsure:  adminFn(c, func(ctx context.Context, r adminReq) (node.PID, error) { return c.EnsureProcess(ctx, r.Kind, r.Key) }),
 		RPCWhereis: adminFn(c, func(ctx context.Context, r adminReq) (node.PID, error) { return c.Whereis(ctx, r.Kind, r.Key) }),
 		RPCStats:   adminFn(c, func(context.Context, adminReq) (StatsReport, error) { return c.StatsReport(), nil }),
-		RPCHosted:  adminFn(c, func(context.Context, adminReq) ([]Hosted, error) { return c.Hosted(), nil }),
+		RPCHosted:  adminFn(c, func(context.Context, adminReq) ([]Hosted, error) { return append(c.Hosted(), c.Backups()...), nil }),
 		RPCProxy:   adminFn(c, c.proxyRPC),
 		RPCWatch:   adminFn(c, func(_ context.Context, r adminReq) (struct{}, error) { return struct{}{}, w.add(r.PID) }),
 	}

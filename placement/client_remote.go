@@ -55,6 +55,12 @@ type ClientConfig struct {
 	// survives the loss of every agent it was given. Default false: only
 	// Agents are used.
 	Discover bool
+	// Resolve, if set, finds an agent's current transport address by name
+	// (the names directory of placement/agent/names is one): when no agent
+	// can be reached at its known address, each is looked up again, since
+	// agents restarted on other ports (a rolling restart) would otherwise
+	// be unreachable for good. Default nil.
+	Resolve func(node string) (addr string, err error)
 	// ConnectTimeout bounds one attempt to connect to one agent, so that
 	// an unreachable agent costs at most this much before the next is
 	// tried. Default 2 s.
@@ -186,22 +192,73 @@ func (cl *Client) snapshot() ([]AgentAddr, int) {
 	return cl.agents, cl.cur
 }
 
-// learn adds the alive members of ms that are not known yet to the
-// agents (Discover).
+// learn updates the known agents' addresses from ms (an agent restarted
+// on another port) and, with Discover, adds the alive members of ms not
+// known yet to the agents.
 func (cl *Client) learn(ms Members) {
-	if !cl.cfg.Discover {
-		return
-	}
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	for _, m := range ms.Members {
-		known := slices.ContainsFunc(cl.agents, func(a AgentAddr) bool { return a.Name == m.Name })
-		if known || m.Status != "alive" || m.TransportAddr == "" {
+		if m.Status != "alive" || m.TransportAddr == "" {
 			continue
 		}
-		cl.node.SetAddr(m.Name, m.TransportAddr)
-		cl.agents = append(slices.Clip(cl.agents), AgentAddr{Name: m.Name, Addr: m.TransportAddr})
+		i := slices.IndexFunc(cl.agents, func(a AgentAddr) bool { return a.Name == m.Name })
+		switch {
+		case i >= 0 && cl.agents[i].Addr != m.TransportAddr:
+			cl.setAddrLocked(i, m.TransportAddr)
+		case i < 0 && cl.cfg.Discover:
+			cl.node.SetAddr(m.Name, m.TransportAddr)
+			cl.agents = append(slices.Clip(cl.agents), AgentAddr{Name: m.Name, Addr: m.TransportAddr})
+		}
 	}
+}
+
+// setAddrLocked records agent i's new address (a fresh slice: snapshots
+// handed out stay as they were).
+func (cl *Client) setAddrLocked(i int, addr string) {
+	agents := slices.Clone(cl.agents)
+	agents[i].Addr = addr
+	cl.agents = agents
+	cl.node.SetAddr(agents[i].Name, addr)
+}
+
+// refresh asks agent for the members and learns from them, after a
+// failover: the other agents may have moved meanwhile.
+func (cl *Client) refresh(ctx context.Context, agent string) {
+	args, err := node.Encode(cl.node, adminReq{})
+	if err != nil {
+		return
+	}
+	out, err := cl.node.RPC(ctx, agent, RPCMembers, args)
+	if err != nil {
+		return
+	}
+	if ms, err := decodeAdmin[Members](cl.node, agent, out); err == nil {
+		cl.learn(ms)
+	}
+}
+
+// reresolve looks every agent up again with Resolve; true if an address
+// changed (then connecting is worth another round).
+func (cl *Client) reresolve() bool {
+	if cl.cfg.Resolve == nil {
+		return false
+	}
+	changed := false
+	agents, _ := cl.snapshot()
+	for _, a := range agents {
+		addr, err := cl.cfg.Resolve(a.Name)
+		if err != nil || addr == "" || addr == a.Addr {
+			continue
+		}
+		cl.mu.Lock()
+		if i := slices.IndexFunc(cl.agents, func(x AgentAddr) bool { return x.Name == a.Name }); i >= 0 {
+			cl.setAddrLocked(i, addr)
+			changed = true
+		}
+		cl.mu.Unlock()
+	}
+	return changed
 }
 
 // Close ends the client's Watch streams and its hidden node. Idempotent.
@@ -243,8 +300,22 @@ func (cl *Client) Connect(ctx context.Context) (string, error) {
 }
 
 // connect tries the agents from index start on and returns the first it
-// reaches.
+// reaches. After a failover it refreshes the agents' addresses from the
+// new one; when none is reachable it looks them up again (Resolve) and
+// tries once more.
 func (cl *Client) connect(ctx context.Context, start int) (int, string, error) {
+	idx, name, err := cl.connectRound(ctx, start)
+	if err != nil && cl.reresolve() {
+		idx, name, err = cl.connectRound(ctx, start)
+	}
+	if err == nil && idx != start {
+		cl.refresh(ctx, name)
+	}
+	return idx, name, err
+}
+
+// connectRound tries every agent once, from index start on.
+func (cl *Client) connectRound(ctx context.Context, start int) (int, string, error) {
 	if cl.ctx.Err() != nil {
 		return 0, "", fmt.Errorf("%w: client closed", node.ErrShutdown)
 	}

@@ -3,6 +3,7 @@ package placement_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -161,5 +162,53 @@ func BenchmarkClientCall(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestClientFollowsRestartedAgents: agents restarted on other ports (a
+// rolling restart) stay reachable: after a failover the client learns the
+// new addresses from the agent it reached, and when none is reachable it
+// looks them up again (ClientConfig.Resolve).
+func TestClientFollowsRestartedAgents(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t, false, placementtest.Options{TCP: true})
+	cs := tc.startN(2, nil)
+	setView(cs, cs...)
+	addrs := sync.Map{}
+	cfg := tc.ClientConfig(cs...)
+	cfg.Resolve = func(name string) (string, error) {
+		if a, ok := addrs.Load(name); ok {
+			return a.(string), nil
+		}
+		return "", nil
+	}
+	cl, err := placement.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	restart := func(p *placement.Cluster) *placement.Cluster {
+		t.Helper()
+		name := p.Name()
+		if err := tc.Crash(p); err != nil {
+			t.Fatal(err)
+		}
+		q, err := tc.AddNamed(name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs.Store(name, q.Node().Addr())
+		return q
+	}
+	n1 := restart(cs[0])
+	setView([]*placement.Cluster{n1, cs[1]}, n1, cs[1])
+	if _, err := cl.Members(ctx); err != nil { // fails over to n2
+		t.Fatalf("after n1 restarted: %v", err)
+	}
+	n2 := restart(cs[1])
+	setView([]*placement.Cluster{n1, n2}, n1, n2)
+	if _, err := cl.Call(ctx, kindCounter, "k", []byte("inc")); err != nil {
+		t.Fatalf("after both agents restarted on other ports: %v", err)
 	}
 }

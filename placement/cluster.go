@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,18 +34,23 @@ type Cluster struct {
 	self    string
 	selfPID node.PID // the node's own identity: From of every route and handoff frame we send
 	kinds   map[string]bool
-	spec    string // this node's strategy spec (strategySpec's text form)
+	spec    string          // this node's strategy spec (strategySpec's text form)
+	mergers map[string]bool // kinds that implement Merger
+	// passivates is set when a kind has an IdleTimeout or a MaxLive.
+	passivates bool
 
 	snap     atomic.Pointer[snapshot]
 	draining atomic.Bool
 	viewMu   sync.Mutex // serializes view updates; guards lastIn
 	lastIn   viewInput
 
-	reg    registry
-	watch  *node.Inbox // monitors every keyed process
-	queue  *pushQueue
-	events *eventQueue
-	stats  counters
+	reg      registry
+	replicas *replicaStore // backup copies kept here for other nodes' primaries
+	hints    *hintStore    // newer copies' holders, after this node's copy was superseded
+	watch    *node.Inbox   // monitors every keyed process
+	queue    *pushQueue
+	events   *eventQueue
+	stats    counters
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -85,15 +91,21 @@ func Start(cfg Config) (*Cluster, error) {
 
 func newCluster(cfg Config) *Cluster {
 	c := &Cluster{
-		cfg:    cfg,
-		log:    cfg.Logger.With().Str("component", "placement").Str("node", cfg.Name).Logger(),
-		kinds:  map[string]bool{},
-		reg:    newRegistry(),
-		queue:  newPushQueue(),
-		events: newEventQueue(),
+		cfg:      cfg,
+		log:      cfg.Logger.With().Str("component", "placement").Str("node", cfg.Name).Logger(),
+		kinds:    map[string]bool{},
+		reg:      newRegistry(),
+		replicas: newReplicaStore(),
+		hints:    newHintStore(),
+		queue:    newPushQueue(),
+		events:   newEventQueue(),
 	}
-	for k := range cfg.Kinds {
+	c.mergers = map[string]bool{}
+	for k, f := range cfg.Kinds {
 		c.kinds[k] = true
+		_, c.mergers[k] = f().(Merger)
+		spec := cfg.specFor(k)
+		c.passivates = c.passivates || spec.IdleTimeout > 0 || spec.MaxLive > 0
 	}
 	c.spec = specOf(&c.cfg).String()
 	c.snap.Store(emptySnapshot(c.spec))
@@ -107,7 +119,11 @@ func (c *Cluster) startNode() error {
 	if factory == nil {
 		factory = c.cfg.tcpTransport(orLogger(c.cfg.Node.Logger, c.cfg.Logger))
 	}
-	n, err := node.New(c.cfg.nodeConfig(factory, c.cfg.Logger))
+	kinds := make(map[string]node.KindFactory, len(c.cfg.Kinds))
+	for k, f := range c.cfg.Kinds {
+		kinds[k] = c.wrapKind(k, f)
+	}
+	n, err := node.New(c.cfg.nodeConfig(factory, c.cfg.Logger, kinds))
 	if err != nil {
 		c.cancel()
 		return err
@@ -117,6 +133,7 @@ func (c *Cluster) startNode() error {
 	err = errors.Join(
 		n.RegisterService(routeService, node.ServiceFuncs{Cast: c.onRouteCast, Call: c.onRouteCall}),
 		n.RegisterService(handoffService, node.ServiceFuncs{Call: c.onHandoff}),
+		n.RegisterService(replService, node.ServiceFuncs{Call: c.onRepl}),
 	)
 	if err == nil {
 		c.watch, err = n.NewInbox()
@@ -376,6 +393,23 @@ func (c *Cluster) Owner(key string) string { return c.snap.Load().owner(key) }
 // owner first.
 func (c *Cluster) OwnerN(key string, n int) []string { return c.View().OwnerN(key, n) }
 
+// Backups lists the backup copies of replicated keys this node keeps for
+// their primaries elsewhere (Role RoleBackup, State StateBackup), sorted
+// by kind and key.
+func (c *Cluster) Backups() []Hosted {
+	var out []Hosted
+	c.replicas.each(func(id keyID, r replica) {
+		out = append(out, Hosted{Kind: id.Kind, Key: id.Key, State: StateBackup, Role: RoleBackup, Term: r.term, Seq: r.seq})
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Kind != out[j].Kind {
+			return out[i].Kind < out[j].Kind
+		}
+		return out[i].Key < out[j].Key
+	})
+	return out
+}
+
 // Hosted lists the keyed processes hosted by this node, sorted.
 func (c *Cluster) Hosted() []Hosted { return c.reg.hosted() }
 
@@ -383,6 +417,8 @@ func (c *Cluster) Hosted() []Hosted { return c.reg.hosted() }
 func (c *Cluster) Stats() Stats {
 	s := c.snap.Load()
 	st := Stats{Epoch: s.view.Epoch, Checksum: s.view.Checksum, Members: len(s.view.Members), Hosted: c.reg.len(), HandoffsQueued: c.queue.len()}
+	st.ReplBackups, st.ReplBackupBytes = c.replicas.len(), c.replicas.bytes()
+	st.Passive, st.PassiveBytes = c.reg.cold()
 	c.stats.fill(&st)
 	return st
 }

@@ -89,6 +89,11 @@ type Config struct {
 	// joins. 0 means do not wait. Default 10 s.
 	JoinTimeout time.Duration
 
+	// KindSpecs configure kinds of Kinds beyond their factory: replication
+	// (KindSpec.Replicas, sync or async). A kind without an entry has R = 1.
+	// Default none.
+	KindSpecs map[string]KindSpec
+
 	// Kinds are the keyed process kinds: for a {kind, key}, the process
 	// started on the key's owner is of this kind, with the key as its Init
 	// args. A kind that implements node.StateExporter and
@@ -226,6 +231,7 @@ func DefaultConfig() Config {
 func (c Config) clone() Config {
 	c.Cookie = slices.Clone(c.Cookie)
 	c.Kinds = maps.Clone(c.Kinds)
+	c.KindSpecs = maps.Clone(c.KindSpecs)
 	c.Node.Kinds = maps.Clone(c.Node.Kinds)
 	c.Node.RPCs = maps.Clone(c.Node.RPCs)
 	c.Membership.Join = slices.Clone(c.Membership.Join)
@@ -247,7 +253,7 @@ func (c *Config) validate() error {
 		}
 	}
 	c.fillDefaults()
-	for _, check := range []func() error{c.validateRanges, c.validateKinds, c.validateTransport, c.validateNested} {
+	for _, check := range []func() error{c.validateRanges, c.validateKinds, c.validateSpecs, c.validateTransport, c.validateNested} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -356,7 +362,7 @@ func (c *Config) validateNested() error {
 		return fmt.Errorf("%w: Membership.TransportAddr is set: Start gossips the transport's own address", ErrBadConfig)
 	case m.Weight != 0 && m.Weight != membership.DefaultConfig().Weight && m.Weight != c.Weight:
 		return fmt.Errorf("%w: Membership.Weight %d differs from Weight %d: set Weight", ErrBadConfig, m.Weight, c.Weight)
-	case m.ProtocolVersion != 0 && m.ProtocolVersion != protocolVersion:
+	case m.ProtocolVersion != 0 && m.ProtocolVersion != membership.DefaultConfig().ProtocolVersion && m.ProtocolVersion != protocolVersion:
 		return fmt.Errorf("%w: Membership.ProtocolVersion %d: placement speaks %d", ErrBadConfig, m.ProtocolVersion, protocolVersion)
 	case len(c.Cookie) > 0 && len(m.Cookie) > 0 && !bytes.Equal(c.Cookie, m.Cookie):
 		return fmt.Errorf("%w: Membership.Cookie differs from Cookie (leave it empty)", ErrBadConfig)
@@ -397,14 +403,14 @@ func (c *Config) tcpTransport(log zerolog.Logger) node.TransportFactory {
 
 // nodeConfig builds the node runtime's config from c (node.New fills the
 // zero tunables with its defaults).
-func (c *Config) nodeConfig(factory node.TransportFactory, log zerolog.Logger) node.Config {
+func (c *Config) nodeConfig(factory node.TransportFactory, log zerolog.Logger, kinds map[string]node.KindFactory) node.Config {
 	nc := c.Node
 	nc.Name, nc.Transport, nc.Hidden, nc.Logger = c.Name, factory, false, orLogger(nc.Logger, log)
 	nc.Kinds = maps.Clone(nc.Kinds)
 	if nc.Kinds == nil {
 		nc.Kinds = map[string]node.KindFactory{}
 	}
-	maps.Copy(nc.Kinds, c.Kinds)
+	maps.Copy(nc.Kinds, kinds)
 	return nc
 }
 

@@ -102,6 +102,23 @@ type Stats struct {
 	HandoffsStarted  uint64 `json:"handoffs_started"`
 	HandoffsFinished uint64 `json:"handoffs_finished"`
 	HandoffsFailed   uint64 `json:"handoffs_failed"`
+	// Replication (replicated kinds): updates sent to backups, updates
+	// that could not be stored in time (the write failed), copies found
+	// superseded by a newer term, backup copies promoted to primaries,
+	// updates in flight (async), backup copies kept here and their bytes.
+	ReplUpdates     uint64 `json:"repl_updates"`
+	ReplFailed      uint64 `json:"repl_failed"`
+	ReplStale       uint64 `json:"repl_stale"`
+	ReplPromotions  uint64 `json:"repl_promotions"`
+	ReplInflight    int64  `json:"repl_inflight"`
+	ReplBackups     int    `json:"repl_backups"`
+	ReplBackupBytes int    `json:"repl_backup_bytes"`
+	// Passivation: processes passivated and started again; keys passive
+	// here now and the bytes of their kept states.
+	Passivated       uint64 `json:"passivated"`
+	Reactivated      uint64 `json:"reactivated"`
+	Passive          int    `json:"passive"`
+	PassiveBytes     int    `json:"passive_bytes"`
 	HandoffsQueued   int    `json:"handoffs_queued"`    // keys waiting for a push worker
 	HandoffsInFlight int    `json:"handoffs_in_flight"` // pushes running now (at most MigrationBudget)
 	Conflicts        uint64 `json:"conflicts"`          // duplicates resolved here as the winner
@@ -118,6 +135,9 @@ type counters struct {
 	hoStarted, hoFinished, hoFailed, conflicts, conflictsLost atomic.Uint64
 	viewChanges, eventsDropped                                atomic.Uint64
 	pushing                                                   atomic.Int64 // pushes running now
+	replUpdates, replFailed, replStale, promotions            atomic.Uint64
+	replInflight                                              atomic.Int64
+	passivated, reactivated                                   atomic.Uint64
 }
 
 func (k *counters) fill(s *Stats) {
@@ -128,6 +148,9 @@ func (k *counters) fill(s *Stats) {
 	s.Conflicts, s.ConflictsLost = k.conflicts.Load(), k.conflictsLost.Load()
 	s.ViewChanges, s.EventsDropped = k.viewChanges.Load(), k.eventsDropped.Load()
 	s.HandoffsInFlight = int(k.pushing.Load())
+	s.ReplUpdates, s.ReplFailed, s.ReplStale = k.replUpdates.Load(), k.replFailed.Load(), k.replStale.Load()
+	s.ReplPromotions, s.ReplInflight = k.promotions.Load(), k.replInflight.Load()
+	s.Passivated, s.Reactivated = k.passivated.Load(), k.reactivated.Load()
 }
 
 // maxQueuedEvents bounds the events waiting for the dispatcher.

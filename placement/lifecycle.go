@@ -13,19 +13,46 @@ import (
 // activated (its buffer delivered in order); removed when its process
 // exits.
 
-// spawnFresh starts the process of a starting entry and activates it.
+// spawnFresh starts the process of a starting entry and activates it:
+// fresh, or, for a replicated kind of which a backup copy exists here or
+// on the key's backups, promoted from the newest copy (its term + 1).
 func (c *Cluster) spawnFresh(e *entry) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.HandoffTimeout)
 	defer cancel()
-	pid, err := c.node.Spawn(ctx, e.id.Kind, []byte(e.id.Key), node.SpawnOpts{})
+	opts := c.promotion(ctx, e)
+	pid, err := c.node.Spawn(ctx, e.id.Kind, []byte(e.id.Key), opts)
 	if err != nil {
 		c.log.Warn().Str("kind", e.id.Kind).Str("key", e.id.Key).Err(err).Msg("keyed process did not start")
 		c.dropEntry(e, fmt.Errorf("%w: %w", ErrStart, err))
 		return
 	}
-	c.stats.spawned.Add(1)
+	if opts.HasState {
+		c.stats.promotions.Add(1)
+	} else {
+		c.stats.spawned.Add(1)
+	}
 	c.adopt(e, pid)
 	c.activate(e, stateStarting)
+}
+
+// promotion returns the spawn options that start e from the newest backup
+// copy of its key (a replicated kind whose primary is gone), or none (a
+// fresh start).
+func (c *Cluster) promotion(ctx context.Context, e *entry) node.SpawnOpts {
+	rep := e.replState()
+	if rep == nil {
+		return node.SpawnOpts{}
+	}
+	best, ok := c.fetchCopies(ctx, e.id, c.cfg.specFor(e.id.Kind))
+	if !ok {
+		return node.SpawnOpts{}
+	}
+	rep.mu.Lock()
+	rep.term, rep.seq = best.term+1, best.seq
+	rep.mu.Unlock()
+	c.log.Info().Str("kind", e.id.Kind).Str("key", e.id.Key).Uint64("term", best.term+1).Str("from", best.primary).
+		Msg("promoted a backup copy: its primary is gone")
+	return node.SpawnOpts{State: best.state, HasState: best.exported}
 }
 
 // adopt records pid as e's process and watches it.
@@ -227,6 +254,9 @@ func (c *Cluster) onDown(d node.Down) {
 	exited := c.reroute(e, func(st entryState, pid node.PID) bool {
 		return pid == d.PID && (st == stateActive || st == stateImporting || st == stateFlushing)
 	})
+	if exited && e.replState() != nil && e.replState().staleHolder() == "" {
+		c.dropBackups(e) // it ended by itself: its copies must not come back
+	}
 	if exited {
 		c.log.Debug().Str("kind", e.id.Kind).Str("key", e.id.Key).Str("reason", d.Reason.String()).Msg("keyed process exited")
 	}

@@ -116,10 +116,11 @@ func (c *Cluster) push(id keyID) {
 		return
 	}
 	e.mu.Lock()
-	if e.state != stateActive {
+	if e.state != stateActive && e.state != stateCold {
 		e.mu.Unlock()
 		return
 	}
+	cold, state := e.state == stateCold, e.cold
 	e.state, e.since = stateMoving, time.Now()
 	pid := e.pid
 	e.mu.Unlock()
@@ -127,6 +128,10 @@ func (c *Cluster) push(id keyID) {
 	c.emit(Event{Type: EventHandoffStarted, Kind: id.Kind, Key: id.Key, From: c.self, To: target})
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.HandoffTimeout)
 	defer cancel()
+	if cold {
+		c.pushCold(ctx, e, target, state)
+		return
+	}
 	state, exported, err := c.node.Freeze(ctx, pid)
 	if err != nil {
 		c.abortMove(e, pid, false, target, err)
@@ -161,9 +166,14 @@ var errAbort = errors.New("placement: the key is owned here again")
 // answers conflict, or ctx ends. The target follows the current view.
 func (c *Cluster) offer(ctx context.Context, e *entry, target string, state []byte, exported bool) (offerResult, error) {
 	backoff := 2 * time.Millisecond
+	var term, seq uint64
+	if rep := e.replState(); rep != nil {
+		r := rep.snapshot()
+		term, seq = r.term, r.seq
+	}
 	for {
 		msg := handoffMsg{op: hoAccept, exported: exported, checksum: c.snap.Load().view.Checksum,
-			kind: e.id.Kind, key: e.id.Key, state: state}
+			kind: e.id.Kind, key: e.id.Key, state: state, term: term, seq: seq}
 		resp, err := c.node.Call(ctx, node.Named{Name: handoffService, Node: target}, msg.encode())
 		res := offerResult{target: target}
 		if err == nil && len(resp) > 0 {
@@ -237,4 +247,32 @@ func (c *Cluster) finishMove(ctx context.Context, e *entry, pid node.PID, res of
 	}
 	c.stats.hoFinished.Add(1)
 	c.emit(Event{Type: EventHandoffFinished, Kind: e.id.Kind, Key: e.id.Key, From: c.self, To: res.target})
+}
+
+// pushCold hands a passivated key (no process: its kept state) to its
+// owner; if that fails it stays cold here (or starts again, if requests
+// came meanwhile).
+func (c *Cluster) pushCold(ctx context.Context, e *entry, target string, state []byte) {
+	res, err := c.offer(ctx, e, target, state, true)
+	if err == nil {
+		c.finishMove(ctx, e, node.PID{}, res)
+		return
+	}
+	e.mu.Lock()
+	e.state, e.cold = stateCold, state
+	if !errors.Is(err, errAbort) {
+		e.failedAt = time.Now()
+	}
+	var wake []byte
+	if len(e.buf) > 0 {
+		wake = e.wakeLocked()
+	}
+	e.mu.Unlock()
+	if wake != nil {
+		c.reactivate(e, wake)
+	}
+	if !errors.Is(err, errAbort) {
+		c.stats.hoFailed.Add(1)
+		c.emit(Event{Type: EventHandoffFailed, Kind: e.id.Kind, Key: e.id.Key, From: c.self, To: target, Err: err})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/placerhq/placer/node"
@@ -34,9 +35,12 @@ const (
 	// stateGone: removed from the registry; whoever holds the entry routes
 	// afresh.
 	stateGone
+	// stateCold: passivated: no process; its exported state is kept in the
+	// entry (and replicated), and the next request starts it again.
+	stateCold
 )
 
-var stateNames = [...]string{"", "starting", "pulling", "importing", "active", "moving", "flushing", "gone"}
+var stateNames = [...]string{"", "starting", "pulling", "importing", "active", "moving", "flushing", "gone", "passive"}
 
 // String returns the state's name.
 func (s entryState) String() string {
@@ -68,6 +72,25 @@ type entry struct {
 	// failedAt is when a push of this key last failed: the reconcile
 	// leaves it alone for a while (view changes and pulls still push).
 	failedAt time.Time
+	// rep is the copy's replication state (replicated kinds only; set
+	// before its process starts).
+	rep *replState
+	// cold is the exported state of a passivated entry (stateCold).
+	cold []byte
+
+	// lastUsed is when a request last reached the process (unix ns);
+	// inflight counts deliveries that read the state active and have not
+	// reached the mailbox yet (a passivation waits for them).
+	lastUsed atomic.Int64
+	inflight atomic.Int32
+}
+
+// replState returns e's replication state (nil for kinds without
+// replication).
+func (e *entry) replState() *replState {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.rep
 }
 
 // is reports whether e is in state s.
@@ -136,6 +159,15 @@ func (r *registry) setPID(e *entry, pid node.PID) {
 	r.byPID[pid] = e
 }
 
+// dropPID forgets pid as a process of e (replaced by another).
+func (r *registry) dropPID(e *entry, pid node.PID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.byPID[pid] == e {
+		delete(r.byPID, pid)
+	}
+}
+
 // byProcess returns the entry whose process is pid, or nil.
 func (r *registry) byProcess(pid node.PID) *entry {
 	r.mu.RLock()
@@ -177,21 +209,47 @@ func (r *registry) inState(s entryState) []hostedKey {
 	return out
 }
 
-// reconcilable returns the active keys whose last failed push (if any) is
-// older than backoff.
+// movable returns the hosted keys a view change may move: active ones and
+// passivated ones.
+func (r *registry) movable() []hostedKey {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]hostedKey, 0, len(r.m))
+	for _, e := range r.m {
+		if st, _ := e.snapshot(); st == stateActive || st == stateCold {
+			out = append(out, hostedKey{ID: e.id, Hash: e.hash})
+		}
+	}
+	return out
+}
+
+// reconcilable returns the active (or passivated) keys whose last failed
+// push (if any) is older than backoff.
 func (r *registry) reconcilable(now time.Time, backoff time.Duration) []hostedKey {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	out := make([]hostedKey, 0, len(r.m))
 	for _, e := range r.m {
 		e.mu.Lock()
-		ok := e.state == stateActive && now.Sub(e.failedAt) >= backoff
+		ok := (e.state == stateActive || e.state == stateCold) && now.Sub(e.failedAt) >= backoff
 		e.mu.Unlock()
 		if ok {
 			out = append(out, hostedKey{ID: e.id, Hash: e.hash})
 		}
 	}
 	return out
+}
+
+// cold counts the passivated entries and the bytes of their states.
+func (r *registry) cold() (n, bytes int) {
+	for _, e := range r.entries() {
+		e.mu.Lock()
+		if e.state == stateCold {
+			n, bytes = n+1, bytes+len(e.cold)
+		}
+		e.mu.Unlock()
+	}
+	return n, bytes
 }
 
 // entries returns every entry, for inspection.
@@ -222,13 +280,27 @@ func (r *registry) waitEmpty(ctx context.Context) error {
 	}
 }
 
-// Hosted describes a keyed process hosted by this node (Cluster.Hosted).
+// Hosted describes a keyed process hosted by this node (Cluster.Hosted),
+// or a backup copy of a replicated key's state (Cluster.Backups).
 type Hosted struct {
 	Kind  string      `json:"kind"`
 	Key   string      `json:"key"`
-	PID   node.PID    `json:"pid"` // zero while starting or pulling
+	PID   node.PID    `json:"pid"` // zero while starting or pulling, and for a backup
 	State HostedState `json:"state"`
+	// Role is RolePrimary for a hosted process, RoleBackup for a backup
+	// copy.
+	Role string `json:"role"`
+	// Term and Seq identify the copy's version (replicated kinds): a copy
+	// promoted from a backup has a higher term.
+	Term uint64 `json:"term,omitempty"`
+	Seq  uint64 `json:"seq,omitempty"`
 }
+
+// Roles of a copy (Hosted.Role).
+const (
+	RolePrimary = "primary"
+	RoleBackup  = "backup"
+)
 
 // HostedState is where a hosted key is in its life on this node; in JSON
 // its name.
@@ -254,6 +326,13 @@ const (
 	// StateFlushing: the buffer is being delivered before the key turns
 	// active (after a start, an import or an aborted move).
 	StateFlushing HostedState = "flushing"
+	// StateBackup: a backup copy of a replicated key's state, kept for the
+	// key's primary on another node (Cluster.Backups).
+	StateBackup HostedState = "backup"
+	// StatePassive: passivated (KindSpec.IdleTimeout, MaxLive): no
+	// process runs; the exported state is kept (and replicated) and the
+	// next request starts the process from it.
+	StatePassive HostedState = "passive"
 )
 
 // hosted lists the entries sorted by kind and key.
@@ -262,9 +341,15 @@ func (r *registry) hosted() []Hosted {
 	out := make([]Hosted, 0, len(es))
 	for _, e := range es {
 		st, pid := e.snapshot()
-		if st != stateGone {
-			out = append(out, Hosted{Kind: e.id.Kind, Key: e.id.Key, PID: pid, State: HostedState(st.String())})
+		if st == stateGone {
+			continue
 		}
+		h := Hosted{Kind: e.id.Kind, Key: e.id.Key, PID: pid, State: HostedState(st.String()), Role: RolePrimary}
+		if rep := e.replState(); rep != nil {
+			r := rep.snapshot()
+			h.Term, h.Seq = r.term, r.seq
+		}
+		out = append(out, h)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Kind != out[j].Kind {

@@ -2,6 +2,7 @@ package placement
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/placerhq/placer/node"
@@ -83,17 +84,29 @@ func (c *Cluster) deliverHosted(e *entry, req routeReq, deadline time.Time, repl
 		e.mu.Unlock()
 		return false
 	case direct:
+		e.inflight.Add(1) // a passivation waits until it is in the mailbox
 		e.mu.Unlock()
+		if c.passivates {
+			e.lastUsed.Store(time.Now().UnixNano())
+		}
 		c.deliver(pid, req, deadline, reply)
+		e.inflight.Add(-1)
 		return true
 	}
 	ok := e.bufferLocked(pending{req: req, deadline: deadline, reply: reply}, c.cfg.BufferSize)
+	var wake []byte
+	if ok && st == stateCold {
+		wake = e.wakeLocked()
+	}
 	e.mu.Unlock()
 	if !ok {
 		c.fail(req, reply, ErrBusy)
 		return true
 	}
 	c.stats.buffered.Add(1)
+	if wake != nil && !c.goTracked(func() { c.reactivate(e, wake) }) {
+		c.dropEntry(e, ErrShutdown)
+	}
 	return true
 }
 
@@ -145,6 +158,9 @@ func (c *Cluster) routeOwned(s *snapshot, id keyID, req routeReq, deadline time.
 	}
 	now := time.Now()
 	cands := s.candidates(c.self, id.Key, now)
+	if h := c.hints.get(id, now); h != "" && h != c.self && !slices.Contains(cands, h) {
+		cands = append([]string{h}, cands...) // it holds a newer copy than ours had
+	}
 	st := stateStarting
 	if len(cands) > 0 {
 		st = statePulling
@@ -153,6 +169,7 @@ func (c *Cluster) routeOwned(s *snapshot, id keyID, req routeReq, deadline time.
 	if !created {
 		return false
 	}
+	c.initRep(e, 1, 0)
 	c.stats.buffered.Add(1)
 	var started bool
 	if st == statePulling {

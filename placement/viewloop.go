@@ -87,7 +87,7 @@ func (c *Cluster) applyInput(in viewInput) {
 		return
 	}
 	c.stats.viewChanges.Add(1)
-	moves := planDiff(c.self, c.reg.inState(stateActive), cur.view.ring, next.view.ring)
+	moves := planDiff(c.self, c.reg.movable(), cur.view.ring, next.view.ring)
 	c.log.Info().Uint64("epoch", next.view.Epoch).Int("members", len(next.view.Members)).
 		Strs("draining", next.view.Draining).Int("moves", len(moves)).Msg("view changed")
 	c.emit(Event{
@@ -97,6 +97,7 @@ func (c *Cluster) applyInput(in viewInput) {
 	for _, m := range moves {
 		c.queue.add(m.ID)
 	}
+	c.goTracked(c.resync)
 }
 
 // reconcileLoop runs a full plan every ReconcileInterval: it retries
@@ -118,6 +119,9 @@ func (c *Cluster) reconcileLoop() {
 }
 
 func (c *Cluster) reconcile(now time.Time) {
+	c.passivateIdle(now)
+	c.gcReplicas(now)
+	c.hints.expire(now)
 	s := c.snap.Load()
 	for _, m := range planFull(c.self, c.reg.reconcilable(now, c.cfg.HandoffTimeout), s.view.ring) {
 		c.queue.add(m.ID)

@@ -25,8 +25,9 @@ const (
 const wireVersion = 1
 
 // protocolVersion is gossiped in the membership tags; members with another
-// version are never ring members here.
-const protocolVersion = 1
+// version are never ring members here. 2: replication (terms in the
+// handoff, the placer.repl service).
+const protocolVersion = 2
 
 // Route operations. ONLY APPEND TO THIS LIST: the values travel on the wire.
 const (
@@ -197,28 +198,37 @@ const (
 	hsFailed   uint8 = 5 // body: error text
 )
 
+// handoffVersion is the first byte of a handoff message (2: the term and
+// sequence number of the copy follow the checksum).
+const handoffVersion = 2
+
 // handoffMsg is a handoff protocol message.
 //
-// Layout: u8 version (1), u8 op, u8 flags (1 = state exported), u64 the
-// sender's view checksum, uvarint len + kind, uvarint len + key, then the
-// exported state to the end (accept only).
+// Layout: u8 version (2), u8 op, u8 flags (1 = state exported), u64 the
+// sender's view checksum, u64 the copy's term, u64 its sequence number
+// (replicated kinds; 0 otherwise), uvarint len + kind, uvarint len + key,
+// then the exported state to the end (accept only).
 type handoffMsg struct {
 	op       uint8
 	exported bool
 	checksum uint64
+	term     uint64
+	seq      uint64
 	kind     string
 	key      string
 	state    []byte
 }
 
 func (m *handoffMsg) encode() []byte {
-	b := make([]byte, 0, 16+len(m.kind)+len(m.key)+len(m.state))
+	b := make([]byte, 0, 32+len(m.kind)+len(m.key)+len(m.state))
 	var flags uint8
 	if m.exported {
 		flags = 1
 	}
-	b = append(b, wireVersion, m.op, flags)
+	b = append(b, handoffVersion, m.op, flags)
 	b = binary.BigEndian.AppendUint64(b, m.checksum)
+	b = binary.BigEndian.AppendUint64(b, m.term)
+	b = binary.BigEndian.AppendUint64(b, m.seq)
 	b = appendString(b, m.kind)
 	b = appendString(b, m.key)
 	return append(b, m.state...)
@@ -226,7 +236,7 @@ func (m *handoffMsg) encode() []byte {
 
 func decodeHandoffMsg(b []byte) (handoffMsg, error) {
 	var m handoffMsg
-	if len(b) < 13 || b[0] != wireVersion {
+	if len(b) < 29 || b[0] != handoffVersion {
 		return m, fmt.Errorf("%w: handoff header", ErrBadRequest)
 	}
 	m.op, m.exported = b[1], b[2]&1 != 0
@@ -234,7 +244,9 @@ func decodeHandoffMsg(b []byte) (handoffMsg, error) {
 		return m, fmt.Errorf("%w: handoff op %d", ErrBadRequest, m.op)
 	}
 	m.checksum = binary.BigEndian.Uint64(b[3:])
-	rest := b[11:]
+	m.term = binary.BigEndian.Uint64(b[11:])
+	m.seq = binary.BigEndian.Uint64(b[19:])
+	rest := b[27:]
 	var err error
 	if m.kind, rest, err = readString(rest); err != nil {
 		return m, err

@@ -91,6 +91,7 @@ func agentFlags(c *agentConfig, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.Weight, "weight", c.Weight, fmt.Sprintf("ring weight, 1..%d: this node's relative share of the keys", ring.MaxWeight))
 	fs.StringVar(&c.Strategy, "strategy", c.Strategy, "placement strategy, the same on every member: ring (vnode ring) or bounded (bounded loads, lookups one table read)")
 	fs.Float64Var(&c.LoadFactor, "load-factor", c.LoadFactor, "bounded strategy: no member holds more than this times its share, (1, 10]")
+	fs.IntVar(&c.Replicas, "replicas", c.Replicas, "copies of each counter/kv key's state (1..5): R = 2 survives a crash or pause of one node with every acknowledged write")
 	fs.BoolVar(&c.Quorum, "quorum", c.Quorum, "quorum mode: a side without a majority of the last full membership refuses keyed requests")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: trace, debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format on stderr: console or json")
@@ -173,6 +174,8 @@ func (c *agentConfig) validate() error {
 		return bad("--profile %q: want lan or local", c.Profile)
 	case c.Weight < 1 || c.Weight > ring.MaxWeight:
 		return bad("--weight %d not in 1..%d", c.Weight, ring.MaxWeight)
+	case c.Replicas < 1 || c.Replicas > 5:
+		return bad("--replicas %d not in 1..5", c.Replicas)
 	case c.Strategy != "ring" && c.Strategy != "bounded":
 		return bad("--strategy %q: want ring or bounded", c.Strategy)
 	case !(c.LoadFactor > 1 && c.LoadFactor <= 10):

@@ -142,6 +142,9 @@ func (a *Agent) placementConfig(secret []byte) placement.Config {
 	maps.Copy(pc.Kinds, c.Kinds)
 	pc.Weight, pc.Quorum = c.Weight, c.Quorum
 	pc.Strategy, pc.LoadFactor = c.Strategy, c.LoadFactor
+	pc.KindSpecs = map[string]placement.KindSpec{
+		KindCounter: {Replicas: c.Replicas}, KindKV: {Replicas: c.Replicas},
+	}
 	pc.JoinTimeout, pc.DrainTimeout = c.JoinTimeout, c.DrainTimeout
 	pc.Membership.Profile, pc.Membership.Join = c.Profile, c.Join
 	pc.Membership.BindAddr, pc.Membership.BindPort = c.gossipBind()

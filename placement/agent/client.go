@@ -74,6 +74,7 @@ func NewClient(cfg ClientConfig) (*placement.Client, error) {
 	}
 	cc := placement.DefaultClientConfig()
 	cc.Name, cc.Cookie, cc.Agents, cc.TLS, cc.Discover, cc.Logger = cfg.Name, secret, agents, cfg.TLS, cfg.Discover, cfg.Logger
+	cc.Resolve = names.Resolver(names.Dir(cfg.NamesDir)) // agents restarted on other ports
 	cc.ConnectTimeout, cc.Node.CallTimeout = min(cfg.Timeout, maxConnectTimeout), cfg.Timeout
 	return placement.NewClient(cc)
 }

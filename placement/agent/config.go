@@ -87,6 +87,11 @@ type Config struct {
 	Strategy string `toml:"strategy"`
 	// LoadFactor is the bounded strategy's c, in (1, 10]. Default 1.25.
 	LoadFactor float64 `toml:"load_factor"`
+	// Replicas is R for the built-in kinds (counter and kv): copies of each
+	// key's state on the ring walk's first R members, so that a crash or
+	// a pause of one node loses no acknowledged write (R = 2; two nodes:
+	// R = 3). Every member should use the same R. Default 2; range 1..5.
+	Replicas int `toml:"replicas"`
 	// Quorum turns on quorum mode (placement.Config.Quorum). Default false.
 	Quorum bool `toml:"quorum"`
 	// Kinds are keyed kinds to register beside the built-in counter and kv
@@ -121,7 +126,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		CookieFile: cookie.DefaultPath(), HTTP: "127.0.0.1:0", Profile: membership.ProfileLAN,
-		Weight: 1, Strategy: placement.StrategyRing, LoadFactor: placement.DefaultConfig().LoadFactor,
+		Weight: 1, Replicas: 2, Strategy: placement.StrategyRing, LoadFactor: placement.DefaultConfig().LoadFactor,
 		DrainTimeout: 30 * time.Second, JoinTimeout: 10 * time.Second, Logger: zerolog.Nop(),
 	}
 }
@@ -145,6 +150,9 @@ func (c *Config) validate() error {
 	}
 	if c.LoadFactor == 0 {
 		c.LoadFactor = d.LoadFactor
+	}
+	if c.Replicas == 0 {
+		c.Replicas = d.Replicas
 	}
 	if c.DrainTimeout == 0 {
 		c.DrainTimeout = d.DrainTimeout
@@ -171,6 +179,8 @@ func (c *Config) validateNode() error {
 		return fmt.Errorf("Strategy %q: want ring or bounded", c.Strategy)
 	case !(c.LoadFactor > 1 && c.LoadFactor <= 10):
 		return fmt.Errorf("LoadFactor %v not in (1, 10]", c.LoadFactor)
+	case c.Replicas < 1 || c.Replicas > 5:
+		return fmt.Errorf("Replicas %d not in 1..5", c.Replicas)
 	case c.DrainTimeout < 0 || c.JoinTimeout < 0:
 		return errors.New("DrainTimeout and JoinTimeout must not be negative")
 	case c.Reload != nil && c.Level == nil:

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/placerhq/placer/node"
 )
@@ -22,7 +23,9 @@ const (
 	KindCounter = "counter"
 	// KindKV: a small string map. Messages "set K V" and "del K"; calls
 	// "get K", "set K V", "del K", "keys" (a JSON array) and "all" (a JSON
-	// object; also an empty call).
+	// object; also an empty call). Every entry carries its write's hybrid
+	// logical clock time, so two copies of a key merge at a heal, the
+	// last writer winning per entry (placement.Merger).
 	KindKV = "kv"
 )
 
@@ -37,7 +40,7 @@ const (
 func Kinds() map[string]node.KindFactory {
 	return map[string]node.KindFactory{
 		KindCounter: func() node.Behavior { return &counter{} },
-		KindKV:      func() node.Behavior { return &kv{m: map[string]string{}} },
+		KindKV:      func() node.Behavior { return &kv{m: map[string]kvEntry{}} },
 	}
 }
 
@@ -104,73 +107,166 @@ func (c *counter) ImportState(_ *node.Proc, b []byte) (err error) {
 	return err
 }
 
-// kv is the "kv" kind.
+// kv is the "kv" kind: a map whose every entry carries the hybrid
+// logical clock time of its last write and the node that wrote it, so
+// that two copies of one key (both sides of a partition, R = 1) merge at a
+// heal entry by entry, the last writer winning (placement.Merger).
+// Deletions are kept as tombstones for kvTombstoneTTL so that a delete is
+// not undone by a merge.
 type kv struct {
 	node.Base
-	m map[string]string
+	m   map[string]kvEntry
+	hlc uint64 // the last time issued or seen: wall milliseconds << 16 | counter
 }
 
+// kvEntry is one key's value and its write's time.
+type kvEntry struct {
+	Value   string `json:"v"`
+	Time    uint64 `json:"t"`           // HLC: wall ms << 16 | logical counter
+	Node    string `json:"n,omitempty"` // the writer's node: breaks HLC ties
+	Deleted bool   `json:"d,omitempty"`
+}
+
+// kvTombstoneTTL is how long a delete is remembered for merges.
+const kvTombstoneTTL = 10 * time.Minute
+
+// newer reports whether e supersedes o (a later time, then a greater node).
+func (e kvEntry) newer(o kvEntry) bool {
+	return e.Time > o.Time || (e.Time == o.Time && e.Node > o.Node)
+}
+
+// now issues the next HLC time.
+func (s *kv) now() uint64 {
+	t := max(uint64(time.Now().UnixMilli())<<16, s.hlc+1)
+	s.hlc = t
+	return t
+}
+
+// observe moves the clock past a time seen in a merged copy.
+func (s *kv) observe(t uint64) { s.hlc = max(s.hlc, t) }
+
 // HandleMessage applies set and del; anything else is ignored.
-func (s *kv) HandleMessage(_ *node.Proc, m node.Msg) {
+func (s *kv) HandleMessage(p *node.Proc, m node.Msg) {
 	if msg, ok := m.(node.Message); ok {
-		_, _ = s.apply(string(msg.Payload))
+		_, _ = s.apply(p, string(msg.Payload))
 	}
 }
 
 // HandleCall applies a request and returns its result.
-func (s *kv) HandleCall(_ *node.Proc, _ node.PID, req []byte) ([]byte, error) {
-	return s.apply(string(req))
+func (s *kv) HandleCall(p *node.Proc, _ node.PID, req []byte) ([]byte, error) {
+	return s.apply(p, string(req))
 }
 
 // apply runs one kv request.
-func (s *kv) apply(req string) ([]byte, error) {
+func (s *kv) apply(p *node.Proc, req string) ([]byte, error) {
 	op, rest, _ := strings.Cut(strings.TrimSpace(req), " ")
 	key, value, hasValue := strings.Cut(rest, " ")
 	switch {
 	case op == "" || op == "all":
-		return json.Marshal(s.m)
+		return json.Marshal(s.live())
 	case op == "keys":
 		keys := make([]string, 0, len(s.m))
-		for k := range s.m {
-			keys = append(keys, k)
+		for k, e := range s.m {
+			if !e.Deleted {
+				keys = append(keys, k)
+			}
 		}
 		sort.Strings(keys)
 		return json.Marshal(keys)
 	case op == "get" && key != "":
-		v, ok := s.m[key]
-		if !ok {
+		e, ok := s.m[key]
+		if !ok || e.Deleted {
 			return nil, fmt.Errorf("%w: kv: no key %q", ErrBadRequest, key)
 		}
-		return []byte(v), nil
+		return []byte(e.Value), nil
 	case op == "set" && key != "" && hasValue:
-		return s.set(key, value)
+		return s.set(p, key, value)
 	case op == "del" && key != "":
-		delete(s.m, key)
+		s.m[key] = kvEntry{Time: s.now(), Node: writer(p), Deleted: true}
 		return []byte("ok"), nil
 	}
 	return nil, fmt.Errorf("%w: kv: want get K, set K V, del K, keys or all, got %q", ErrBadRequest, req)
 }
 
-func (s *kv) set(key, value string) ([]byte, error) {
-	if _, ok := s.m[key]; !ok && len(s.m) >= kvMaxEntries {
-		return nil, fmt.Errorf("%w: kv: full (%d keys)", ErrBadRequest, kvMaxEntries)
+// writer is the name of p's node ("" without a process: tests).
+func writer(p *node.Proc) string {
+	if p == nil {
+		return ""
+	}
+	return p.Node().Self()
+}
+
+// live is the map without tombstones.
+func (s *kv) live() map[string]string {
+	out := make(map[string]string, len(s.m))
+	for k, e := range s.m {
+		if !e.Deleted {
+			out[k] = e.Value
+		}
+	}
+	return out
+}
+
+func (s *kv) set(p *node.Proc, key, value string) ([]byte, error) {
+	if e, ok := s.m[key]; (!ok || e.Deleted) && len(s.m) >= kvMaxEntries {
+		s.expireTombstones()
+		if len(s.m) >= kvMaxEntries {
+			return nil, fmt.Errorf("%w: kv: full (%d keys)", ErrBadRequest, kvMaxEntries)
+		}
 	}
 	if len(value) > kvMaxValue {
 		return nil, fmt.Errorf("%w: kv: value of %d bytes (max %d)", ErrBadRequest, len(value), kvMaxValue)
 	}
-	s.m[key] = value
+	s.m[key] = kvEntry{Value: value, Time: s.now(), Node: writer(p)}
 	return []byte("ok"), nil
 }
 
-// ExportState hands the map off as JSON.
+// expireTombstones forgets deletes older than kvTombstoneTTL.
+func (s *kv) expireTombstones() {
+	cutoff := uint64(time.Now().Add(-kvTombstoneTTL).UnixMilli()) << 16
+	for k, e := range s.m {
+		if e.Deleted && e.Time < cutoff {
+			delete(s.m, k)
+		}
+	}
+}
+
+// ExportState hands the map off as JSON (entries with their times).
 func (s *kv) ExportState(*node.Proc) ([]byte, error) { return json.Marshal(s.m) }
 
 // ImportState takes a handed-off map.
 func (s *kv) ImportState(_ *node.Proc, b []byte) error {
-	m := map[string]string{}
-	if err := json.Unmarshal(b, &m); err != nil {
+	m, err := decodeKV(b)
+	if err != nil {
 		return err
 	}
 	s.m = m
+	for _, e := range m {
+		s.observe(e.Time)
+	}
 	return nil
+}
+
+// MergeState takes, entry by entry, whichever write is later: the other
+// copy's or this one's (placement.Merger).
+func (s *kv) MergeState(_ *node.Proc, other []byte) error {
+	m, err := decodeKV(other)
+	if err != nil {
+		return err
+	}
+	for k, e := range m {
+		if cur, ok := s.m[k]; !ok || e.newer(cur) {
+			s.m[k] = e
+		}
+		s.observe(e.Time)
+	}
+	return nil
+}
+
+func decodeKV(b []byte) (map[string]kvEntry, error) {
+	m := map[string]kvEntry{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%w: kv state: %w", ErrBadRequest, err)
+	}
+	return m, nil
 }

@@ -83,7 +83,7 @@ func Duplicates(cs []*placement.Cluster, kind string) int {
 }
 
 // Settled returns nil once every key of kind ("" for every kind) hosted
-// by cs is hosted exactly once, active, by its owner, and no node has a
+// by cs is hosted exactly once, active (or passivated), by its owner, and no node has a
 // handoff queued or running; otherwise it names the first thing that is
 // not so.
 func Settled(cs []*placement.Cluster, kind string) error {
@@ -92,7 +92,7 @@ func Settled(cs []*placement.Cluster, kind string) error {
 			return fmt.Errorf("%s has %d handoffs queued, %d running", p.Name(), st.HandoffsQueued, st.HandoffsInFlight)
 		}
 		for _, h := range p.Hosted() {
-			if (kind == "" || h.Kind == kind) && (h.State != placement.StateActive || p.Owner(h.Key) != p.Name()) {
+			if (kind == "" || h.Kind == kind) && ((h.State != placement.StateActive && h.State != placement.StatePassive) || p.Owner(h.Key) != p.Name()) {
 				return fmt.Errorf("%s hosts %s %s %s, owner %s", p.Name(), h.Kind, h.Key, h.State, p.Owner(h.Key))
 			}
 		}

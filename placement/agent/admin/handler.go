@@ -50,7 +50,7 @@ func (b clusterBackend) Stats(context.Context) (placement.StatsReport, error) {
 }
 
 func (b clusterBackend) Hosted(context.Context) ([]placement.Hosted, error) {
-	return b.c.Hosted(), nil
+	return append(b.c.Hosted(), b.c.Backups()...), nil
 }
 
 // NewHandler returns the admin HTTP handler of cfg.Backend: the JSON API
