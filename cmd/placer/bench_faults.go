@@ -1,24 +1,13 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"io"
-	"os"
 
 	"github.com/placerhq/placer/internal/faults"
 )
 
-func init() {
-	register(&command{
-		name:    "bench faults",
-		summary: "real agents in 5 network namespaces under load and faults; checks the histories against the bounds (root)",
-		run: func(args []string, stdout, stderr io.Writer) error {
-			err := faults.Command(args, os.Stdin, stdout, stderr)
-			if errors.Is(err, faults.ErrUsage) {
-				return fmt.Errorf("%w: %v", errUsage, err)
-			}
-			return err
-		},
-	})
+func init() { // the logic is internal/faults'; its ErrUsage wraps bench.ErrBadOptions: exit 2 through usageIf
+	register(&command{name: "bench faults", summary: "real agents in 5 network namespaces under load and faults; histories checked against the bounds (root)", run: benchFaults})
 }
+
+func benchFaults(a []string, o, e io.Writer) error { return usageIf(faults.Main(a, o, e)) }

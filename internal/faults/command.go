@@ -16,6 +16,11 @@ import (
 	"github.com/placerhq/placer/internal/faults/netns"
 )
 
+// Main is Command with the process's stdin: `placer bench faults`.
+func Main(args []string, stdout, stderr io.Writer) error {
+	return Command(args, os.Stdin, stdout, stderr)
+}
+
 // Command is `placer bench faults`: flags to Options, Run, the report on
 // stdout. `placer bench faults worker ...` is the load generator the
 // harness starts in each namespace (package load). Errors wrapping

@@ -1,10 +1,16 @@
 package faults
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/placerhq/placer/bench"
+)
 
 var (
-	// ErrUsage: bad flags or options (the command exits 2).
-	ErrUsage = errors.New("faults: bad usage")
+	// ErrUsage: bad flags or options. It wraps bench.ErrBadOptions, so that
+	// the placer command exits 2 for it as for the other benchmarks.
+	ErrUsage = fmt.Errorf("faults: bad usage (%w)", bench.ErrBadOptions)
 	// ErrSetup: the harness could not build its network or start its
 	// processes (not root, no ip or iptables, a binary that does not run).
 	ErrSetup = errors.New("faults: setup failed")
