@@ -84,6 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (Options, bool, bool, error) {
 	fs.DurationVar(&o.OpTimeout, "op-timeout", o.OpTimeout, "bound of each load operation")
 	fs.StringVar(&o.Placer, "placer", "", "the placer binary to test (default: this one)")
 	cleanup := fs.Bool("cleanup", false, "only remove the namespaces a killed run left behind, and exit")
+	known := fs.String("known", "", "file of known failures (\"scenario | bound | why\" a line): reported, but the exit status is 1 only for the others")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: placer bench faults [--scenario all|NAME,...] [--full] [--json] [--out DIR] [--replicas 2] [--cleanup]")
 		fmt.Fprintln(stderr, "Runs real placer agents in 5 network namespaces under load, injects faults, checks the histories. Needs root, ip and iptables.")
@@ -104,6 +105,12 @@ func parseFlags(args []string, stderr io.Writer) (Options, bool, bool, error) {
 	o.Progress = func(s string) { fmt.Fprintln(stderr, "placer bench faults:", s) }
 	if *cleanup {
 		return o, false, true, nil
+	}
+	if *known != "" {
+		var err error
+		if o.Known, err = ReadKnown(*known); err != nil {
+			return o, false, false, err
+		}
 	}
 	return o, *asJSON, false, fillDefaults(&o)
 }

@@ -105,7 +105,7 @@ func (e *env) commonBounds(h *hist) []Bound {
 		zero("values read that were never sent", srcDesign, len(h.order.Phantom), ""),
 		zero("monitors without their DOWN (process gone)", srcDesign, len(h.downs.Missing), firstOp(h.downs.Missing)),
 		zero("DOWNs delivered twice", srcDesign, len(h.downs.Duplicated), firstOp(h.downs.Duplicated)),
-		zero("keys active on two nodes outside the fault and heal windows", srcDesign, len(dups), strings.Join(first(dups, 3), "; ")),
+		zero("keys held by two nodes outside the fault and heal windows (2+ snapshots)", srcDesign, len(dups), strings.Join(first(dups, 3), "; ")),
 	}
 }
 

@@ -11,20 +11,34 @@ import (
 
 // detection returns when every observer had reported the victim down
 // (the agents' nodedown events; the observer's views if an event is
-// missing), as a span from the fault.
-func (e *env) detection(h *hist, victim string, observers []string) time.Duration {
+// missing), as a span from the fault; false if neither shows it.
+func (e *env) detection(h *hist, victim string, observers []string) (time.Duration, bool) {
 	if t, ok := check.Detection(h.ops, victim, observers, e.f.fault); ok {
-		return time.Duration(t - e.f.fault)
+		return time.Duration(t - e.f.fault), true
 	}
-	return time.Duration(e.f.detectedByViews - e.f.fault)
+	return time.Duration(e.f.detectedByViews - e.f.fault), e.f.detectedByViews != 0
+}
+
+// detectionFigure reports the detection and returns it.
+func (e *env) detectionFigure(h *hist, victim string, observers []string) (time.Duration, bool) {
+	det, ok := e.detection(h, victim, observers)
+	if !ok {
+		e.figure("failure detected by "+shorts(observers), "never (within %v)", detectTimeout)
+		return 0, false
+	}
+	e.figure("failure detected by "+shorts(observers)+" after", "%v", det.Round(time.Millisecond))
+	return det, true
 }
 
 // reownBound: every key served again, through the given nodes, within the
-// detection + 1 s.
-func (e *env) reownBound(h *hist, through []string, until int64, det time.Duration) {
+// detection + 1 s (failed if the fault was never detected).
+func (e *env) reownBound(h *hist, through []string, until int64, det time.Duration, detected bool) {
 	r := check.ReownTimes(h.ops, check.Scope{Nodes: through, Window: check.Window{From: e.f.fault, To: until}})
 	b := within("every key served again after the fault (max over keys)", srcIssue, time.Duration(r.Max), det+time.Second,
 		len(r.Never) > 0, " (detection "+det.Round(time.Millisecond).String()+" + 1 s)")
+	if !detected {
+		b.Pass, b.Limit = false, "≤ detection + 1 s: the fault was never detected"
+	}
 	e.bound(b)
 	e.figure("re-own through "+shorts(through), "%s", reownText(r))
 }
@@ -36,26 +50,47 @@ func (e *env) settleBound(h *hist) {
 		ok = false
 	}
 	e.bound(within("every key on exactly one node after the merge", srcIssue, time.Duration(at-e.f.merged), healBound, !ok, ""))
-	e.figure("heal to merged views", "%v", check.Ms(e.f.merged-e.f.heal))
+	if e.f.merged == 0 {
+		e.figure("heal to merged views", "never (within %v)", mergeTimeout)
+	} else {
+		e.figure("heal to merged views", "%v", check.Ms(e.f.merged-e.f.heal))
+	}
 	e.f.allowed = []check.Window{{From: e.f.fault, To: e.f.merged + int64(healBound)}}
+}
+
+// lossBound is a bound "no acknowledged kv write lost" (and, with
+// counters, no acknowledged increment): it fails too when keys' final
+// state could not be read (their writes are not shown to survive).
+func lossBound(name, source string, l check.Loss, counters bool) Bound {
+	b := zero(name, source, len(l.Lost), lostDetail(l))
+	if l.Unverified > 0 {
+		b.Pass = false
+		b.Measured += fmt.Sprintf("; %d more unverified (their key's final state could not be read)", l.Unverified)
+	}
+	if counters && (l.IncrLost > 0 || l.IncrUnverified > 0) {
+		b.Pass = false
+		b.Measured += fmt.Sprintf("; counters: %d of %d increments missing, %d unverified", l.IncrLost, l.IncrAcked, l.IncrUnverified)
+	}
+	return b
 }
 
 // lossMerge: no acknowledged kv write lost across a heal (kv merges both
 // sides' writes, per entry).
 func (e *env) lossMerge(h *hist) {
-	e.bound(zero("acknowledged kv writes lost across the heal", srcDesign+" (kv merges both sides per entry)",
-		len(h.loss.Lost), lostDetail(h.loss)))
+	e.bound(lossBound("acknowledged kv writes lost across the heal", srcDesign+" (kv merges both sides per entry)", h.loss, false))
 }
 
-// lossReplicated: no acknowledged write lost to a single crash, with R ≥ 2
-// (only when R ≥ 2 was asked for).
-func (e *env) lossReplicated(h *hist) {
+// lossReplicated: no acknowledged write (kv write or counter increment)
+// lost to a single crash or pause, with R ≥ 2 (only when R ≥ 2 was asked
+// for).
+func (e *env) lossReplicated(h *hist, what string) {
+	l := h.loss
 	if e.opts.Replicas < 2 {
-		e.figure("acknowledged kv writes lost (R = 1: the design restarts the keys fresh)", "%d", len(h.loss.Lost))
+		e.figure("acknowledged writes lost (R = 1: the design restarts the keys fresh)", "kv %d, counter increments %d", len(l.Lost), l.IncrLost)
 		return
 	}
-	b := zero("acknowledged kv writes lost to a single crash", srcDesign+" (replication, R = "+itoa(e.opts.Replicas)+")",
-		len(h.loss.Lost), lostDetail(h.loss))
+	b := lossBound("acknowledged writes lost (kv writes, counter increments) "+what,
+		srcDesign+" (replication, R = "+itoa(e.opts.Replicas)+")", l, true)
 	e.bound(e.replicasNote(b))
 }
 
@@ -86,8 +121,7 @@ func shorts(names []string) string {
 func judgeKill(e *env, h *hist) {
 	victim := e.f.victims[0]
 	survivors := others(e.names(1, 2, 3, 4, 5), victim)
-	det := e.detection(h, victim, survivors)
-	e.figure("failure detected by every survivor after", "%v (nominal worst for the profile: see docs/membership.md)", det.Round(time.Millisecond))
+	det, detected := e.detectionFigure(h, victim, survivors)
 	var survivorKeys []string
 	for key, owner := range e.f.owners {
 		if owner != victim {
@@ -97,8 +131,8 @@ func judgeKill(e *env, h *hist) {
 	total, failed, codes := check.Errors(h.ops, check.Scope{Nodes: survivors, Keys: survivorKeys, Window: check.Window{From: e.f.fault, To: e.f.end}})
 	e.bound(zero("failed requests for the survivors' keys, through the survivors", srcIssue, failed,
 		fmt.Sprintf("of %d %s", total, codeList(codes))))
-	e.reownBound(h, survivors, e.f.end, det)
-	e.lossReplicated(h)
+	e.reownBound(h, survivors, e.f.end, det, detected)
+	e.lossReplicated(h, "to a crash")
 }
 
 func judgeStopShort(e *env, h *hist) {
@@ -112,6 +146,7 @@ func judgeStopShort(e *env, h *hist) {
 	total, failed, codes := check.Errors(h.ops, check.Scope{Window: check.Window{From: e.f.fault, To: e.f.heal + int64(2*time.Second)}})
 	e.figure("requests from the stop to 2 s after SIGCONT", "%d, %d failed %s", total, failed, codeList(codes))
 	e.figure("slowest call in that span", "%v", slowest(h.ops, e.f.fault, e.f.heal+int64(2*time.Second)))
+	e.lossReplicated(h, "to a 1 s pause")
 }
 
 // slowest returns the longest call that started in [from, to).
@@ -128,11 +163,13 @@ func slowest(ops []history.Op, from, to int64) time.Duration {
 // judgeIsolated judges a node cut off (pause, link down, packet filter).
 func judgeIsolated(e *env, h *hist) {
 	victim, rest := e.f.victims[0], e.f.sides[1]
-	det := e.detection(h, victim, rest)
-	e.figure("failure detected by every other node after", "%v", det.Round(time.Millisecond))
-	e.reownBound(h, rest, e.f.heal, det)
+	det, detected := e.detectionFigure(h, victim, rest)
+	e.reownBound(h, rest, e.f.heal, det, detected)
 	e.settleBound(h)
 	e.lossMerge(h)
+	if e.sc.Name == "stop-long" { // a pause, not a cut: the other side never served
+		e.lossReplicated(h, "to a pause past detection")
+	}
 	total, failed, codes := check.Errors(h.ops, check.Scope{Nodes: []string{victim}, Window: check.Window{From: e.f.fault, To: e.f.heal}})
 	e.figure("requests through the cut-off node during the fault", "%d, %d failed %s", total, failed, codeList(codes))
 }
@@ -142,7 +179,9 @@ func judgeSplit(e *env, h *hist) {
 		r := check.ReownTimes(h.ops, check.Scope{Nodes: side, Window: check.Window{From: e.f.fault, To: e.f.heal}})
 		e.figure("re-own during the split through "+shorts(side), "%s", reownText(r))
 	}
-	e.figure("split seen by both sides after", "%v", check.Ms(e.f.detectedByViews-e.f.fault))
+	if e.f.detectedByViews != 0 {
+		e.figure("split seen by both sides after", "%v", check.Ms(e.f.detectedByViews-e.f.fault))
+	}
 	e.settleBound(h)
 	e.lossMerge(h)
 }
@@ -191,7 +230,7 @@ func judgeACCut(e *env, h *hist) {
 			dupAtEnd = countDups(m)
 		}
 	}
-	e.bound(zero("keys active on two nodes at the end of the cut", srcIssue, dupAtEnd, ""))
+	e.bound(zero("keys held by two nodes at the end of the cut", srcIssue, dupAtEnd, ""))
 	a, c := e.f.sides[0][0], e.f.sides[1][0]
 	for _, pair := range [][2]string{{a, c}, {c, a}} {
 		var keys []string
@@ -213,28 +252,17 @@ func judgeACCut(e *env, h *hist) {
 func countDups(m history.Mark) int {
 	n := 0
 	for _, nodes := range m.Copies {
-		if len(activeNodes(nodes)) > 1 {
+		if len(check.Holding(nodes)) > 1 {
 			n++
 		}
 	}
 	return n
 }
 
-func activeNodes(nodes []string) []string {
-	var out []string
-	for _, n := range nodes {
-		if !strings.Contains(n, ":") {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
 func judgeRolling(e *env, h *hist) {
-	b := zero("acknowledged kv writes lost in a rolling restart", srcIssue+" (R = 2); "+srcDesign+" (graceful leave)",
-		len(h.loss.Lost), lostDetail(h.loss))
+	b := lossBound("acknowledged writes lost (kv writes, counter increments) in a rolling restart",
+		srcIssue+" (R = 2); "+srcDesign+" (graceful leave)", h.loss, true)
 	e.bound(e.replicasNote(b))
-	e.figure("acknowledged counter increments missing", "%d of %d", h.loss.IncrLost, h.loss.IncrAcked)
 	total, failed, codes := 0, 0, map[string]int{}
 	for _, r := range e.f.restarts {
 		t, f, c := check.Errors(h.ops, check.Scope{Nodes: others(e.names(1, 2, 3, 4, 5), r.node), Window: check.Window{From: r.from, To: r.to}})
@@ -247,7 +275,9 @@ func judgeRolling(e *env, h *hist) {
 }
 
 func judgeRestart(e *env, h *hist) {
-	e.figure("killed to back in every view", "%v", check.Ms(e.f.merged-e.f.fault))
+	if e.f.merged != 0 {
+		e.figure("killed to back in every view", "%v", check.Ms(e.f.merged-e.f.fault))
+	}
 	e.settleBound(h)
-	e.lossReplicated(h)
+	e.lossReplicated(h, "to a crash and restart")
 }

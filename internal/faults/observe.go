@@ -149,6 +149,9 @@ func (o *observer) pollHosted(ctx context.Context) {
 	})
 	m.T = history.Now()
 	sort.Strings(m.Nodes)
+	for _, c := range m.Copies {
+		sort.Strings(c)
+	}
 	o.e.mark(m)
 }
 

@@ -21,6 +21,7 @@ type Bound struct {
 	Measured string `json:"measured"`
 	Pass     bool   `json:"pass"`
 	Note     string `json:"note,omitempty"`
+	Known    string `json:"known,omitempty"` // listed as a known failure, and why
 }
 
 // Figure is a measurement reported without a bound.
@@ -41,27 +42,31 @@ type ScenarioResult struct {
 }
 
 // pass: it ran to the end and every bound held.
-func (r ScenarioResult) pass() bool {
+func (r ScenarioResult) pass() bool { return r.Err == "" && r.failed(false) == 0 }
+
+// failed counts the bounds that failed (only those not listed as known
+// failures if unknownOnly).
+func (r ScenarioResult) failed(unknownOnly bool) int {
+	n := 0
 	for _, b := range r.Bounds {
-		if !b.Pass {
-			return false
+		if !b.Pass && (!unknownOnly || b.Known == "") {
+			n++
 		}
 	}
-	return r.Err == ""
+	return n
 }
 
 func (r ScenarioResult) verdict() string {
-	failed := 0
-	for _, b := range r.Bounds {
-		if !b.Pass {
-			failed++
-		}
+	failed := r.failed(false)
+	known := ""
+	if k := failed - r.failed(true); k > 0 {
+		known = fmt.Sprintf(" (%d known)", k)
 	}
 	switch {
 	case r.Err != "":
-		return fmt.Sprintf("ERROR (%s); %d of %d bounds failed", r.Err, failed, len(r.Bounds))
+		return fmt.Sprintf("ERROR (%s); %d of %d bounds failed%s", r.Err, failed, len(r.Bounds), known)
 	case failed > 0:
-		return fmt.Sprintf("FAIL: %d of %d bounds failed", failed, len(r.Bounds))
+		return fmt.Sprintf("FAIL: %d of %d bounds failed%s", failed, len(r.Bounds), known)
 	}
 	return fmt.Sprintf("pass: %d bounds held", len(r.Bounds))
 }
@@ -77,7 +82,9 @@ type Report struct {
 	Scenarios []ScenarioResult `json:"scenarios"`
 	Bounds    int              `json:"bounds"`
 	Failed    int              `json:"failed"`
-	Pass      bool             `json:"pass"`
+	Known     int              `json:"failed_known"` // of Failed, listed as known failures
+	Pass      bool             `json:"pass"`         // every scenario ran to the end and every bound held
+	Gate      bool             `json:"gate"`         // every scenario ran to the end and every failed bound is a known failure
 }
 
 type reportOptions struct {
@@ -118,15 +125,13 @@ func machine() string {
 // finish totals the bounds.
 func (r *Report) finish() {
 	r.Elapsed = time.Since(r.Started).Round(time.Second)
-	r.Pass = true
+	r.Pass, r.Gate = true, true
 	for _, s := range r.Scenarios {
 		r.Bounds += len(s.Bounds)
-		for _, b := range s.Bounds {
-			if !b.Pass {
-				r.Failed++
-			}
-		}
+		r.Failed += s.failed(false)
+		r.Known += s.failed(false) - s.failed(true)
 		r.Pass = r.Pass && s.pass()
+		r.Gate = r.Gate && s.Err == "" && s.failed(true) == 0
 	}
 }
 
@@ -152,6 +157,9 @@ func (r *Report) write(dir string) error {
 func (r *Report) Markdown(w io.Writer) error {
 	p := &mdWriter{w: w}
 	p.line("# placer bench faults: %d of %d bounds held", r.Bounds-r.Failed, r.Bounds)
+	if r.Known > 0 {
+		p.line("\n%d of the %d failures are listed as known (a bug being fixed); they fail all the same.", r.Known, r.Failed)
+	}
 	p.line("")
 	p.line("Run %s, %v, on %s. Options: full=%v, profile %s, %d keys, a round every %v per stream, operation timeout %v.",
 		r.Started.UTC().Format(time.RFC3339), r.Elapsed, r.Machine, r.Options.Full, r.Options.Profile,
@@ -191,6 +199,11 @@ func (p *mdWriter) scenario(s ScenarioResult) {
 		res := "pass"
 		if !b.Pass {
 			res = "**FAIL**"
+		}
+		if b.Known != "" && !b.Pass {
+			res += " (known: " + b.Known + ")"
+		} else if b.Known != "" {
+			res += " (listed as known, held this time)"
 		}
 		if b.Note != "" {
 			res += " (" + b.Note + ")"

@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"errors"
 	"syscall"
 	"time"
 
@@ -35,10 +36,11 @@ func Scenarios() []Scenario {
 	}
 }
 
-// selected returns the scenarios named (all if none), in table order.
-func selected(names []string) []Scenario {
+// selected returns the scenarios of table named (all if none), in table
+// order.
+func selected(table []Scenario, names []string) []Scenario {
 	var out []Scenario
-	for _, sc := range Scenarios() {
+	for _, sc := range table {
 		if len(names) == 0 || contains(names, sc.Name) {
 			out = append(out, sc)
 		}
@@ -55,8 +57,26 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-// detectTimeout bounds the wait for a failure to be seen.
-const detectTimeout = 30 * time.Second
+// Bounds of the waits for the cluster: a fault seen, views merged, one
+// process per key. A wait that runs out is a measured failure (the bounds
+// fail), not a harness error: the scenario goes on (see soft).
+const (
+	detectTimeout = 30 * time.Second
+	mergeTimeout  = 60 * time.Second
+	settleTimeout = 30 * time.Second
+)
+
+// soft turns a wait that ran out (ErrTimeout) into a note and a figure,
+// so that the scenario goes on to the verification and the judge measures
+// what happened; other errors stay errors.
+func (e *env) soft(err error) error {
+	if !errors.Is(err, ErrTimeout) {
+		return err
+	}
+	e.phase("%v", err)
+	e.figure("a wait ran out", "%v", err)
+	return nil
+}
 
 // settleLoad is how long the load runs after the cluster settled.
 const settleLoad = 2 * time.Second
@@ -78,13 +98,14 @@ func (e *env) beginFault(victims ...string) error {
 func (e *env) afterHeal() error {
 	e.f.heal = history.Now()
 	e.phase("wait for the views to merge")
-	merged, err := e.waitMerged(e.f.heal, 60*time.Second)
-	if err != nil {
+	merged, err := e.waitMerged(e.f.heal, mergeTimeout)
+	if err := e.soft(err); err != nil {
 		return err
 	}
 	e.f.merged = merged
 	e.phase("wait for one process per key")
-	if _, err := e.waitSettled(merged, 30*time.Second); err != nil {
+	_, err = e.waitSettled(max(merged, e.f.heal), settleTimeout)
+	if err := e.soft(err); err != nil {
 		return err
 	}
 	return e.sleep(settleLoad)
@@ -100,7 +121,7 @@ func scriptKill(e *env) error {
 		return err
 	}
 	t, err := e.waitDetected(e.f.fault, e.f.victims, e.live(), detectTimeout)
-	if err != nil {
+	if err := e.soft(err); err != nil {
 		return err
 	}
 	e.f.detectedByViews = t
@@ -108,8 +129,8 @@ func scriptKill(e *env) error {
 	if err := e.sleep(e.opts.hold(false)); err != nil {
 		return err
 	}
-	_, err = e.waitSettled(history.Now(), 30*time.Second)
-	return err
+	_, err = e.waitSettled(history.Now(), settleTimeout)
+	return e.soft(err)
 }
 
 func scriptStopShort(e *env) error {
@@ -157,7 +178,7 @@ func (e *env) isolated(v *node, what string, inject, heal func() error) error {
 		return err
 	}
 	t, err := e.waitDetected(e.f.fault, e.f.victims, e.f.sides[1], detectTimeout)
-	if err != nil {
+	if err := e.soft(err); err != nil {
 		return err
 	}
 	e.f.detectedByViews = t
@@ -218,7 +239,7 @@ func scriptSplit(e *env) error {
 	if err := e.cut([]int{1, 2}, []int{3, 4, 5}); err != nil {
 		return err
 	}
-	if err := e.waitSides(); err != nil {
+	if err := e.soft(e.waitSides()); err != nil {
 		return err
 	}
 	e.phase("hold the split %v under load", e.opts.hold(true))
@@ -278,8 +299,8 @@ func scriptRolling(e *env) error {
 		if err := e.startAgent(n); err != nil {
 			return err
 		}
-		t, err := e.waitMerged(start, 60*time.Second)
-		if err != nil {
+		t, err := e.waitMerged(start, mergeTimeout)
+		if err := e.soft(err); err != nil {
 			return err
 		}
 		e.f.restarts = append(e.f.restarts, restart{node: n.name, from: from, to: t})
@@ -289,8 +310,8 @@ func scriptRolling(e *env) error {
 		}
 	}
 	e.f.heal = history.Now()
-	_, err := e.waitSettled(e.f.heal, 30*time.Second)
-	return err
+	_, err := e.waitSettled(e.f.heal, settleTimeout)
+	return e.soft(err)
 }
 
 func scriptRestart(e *env) error {

@@ -61,10 +61,11 @@ func TestLostWritesWrongValueAndCounters(t *testing.T) {
 		op(4*s, "n1", history.OpIncr, "k1", false),
 		final(history.OpFinalCounter, "k1", "1"),
 		op(1*s, "n1", history.OpIncr, "k2", true),
-		final(history.OpFinalCounter, "k2", "3"), // more than ever attempted
+		final(history.OpFinalCounter, "k2", "3"),  // more than ever attempted
+		op(1*s, "n1", history.OpIncr, "k3", true), // no final value
 	}
 	l := LostWrites(ops)
-	if len(l.Lost) != 1 || l.IncrAcked != 4 || l.IncrLost != 2 || l.IncrExtra != 2 || l.CounterFinal != 4 {
+	if len(l.Lost) != 1 || l.IncrAcked != 4 || l.IncrLost != 2 || l.IncrExtra != 2 || l.CounterFinal != 4 || l.IncrUnverified != 1 {
 		t.Fatalf("%+v", l)
 	}
 }
@@ -147,14 +148,15 @@ func hosted(t int64, copies map[string][]string, nodes ...string) history.Mark {
 func TestDuplicates(t *testing.T) {
 	one := map[string][]string{"kv/k1": {"n1"}, "kv/k2": {"n2"}}
 	two := map[string][]string{"kv/k1": {"n1", "n3"}, "kv/k2": {"n2"}}
-	handoff := map[string][]string{"kv/k1": {"n1:moving", "n3"}, "kv/k2": {"n2", "n4"}}
+	handoff := map[string][]string{"kv/k1": {"n1:moving", "n3:importing"}, "kv/k2": {"n2", "n4", "n1:backup"}}
 	marks := []history.Mark{
 		hosted(1*s, one), hosted(2*s, two), hosted(3*s, two), hosted(4*s, one), // k1 twice, inside the window
 		hosted(5*s, handoff),                                                   // k2 twice in one snapshot only: ignored
 		hosted(6*s, one), hosted(7*s, two), hosted(8*s, two), hosted(9*s, two), // k1 twice outside: flagged
 	}
-	dups := Duplicates(marks, []Window{{From: 2 * s, To: 5 * s}})
-	if len(dups) != 2 || !dups[0].Allowed || dups[1].Allowed || dups[1].From != 7*s || dups[1].To != 9*s ||
+	stuck := map[string][]string{"kv/k1": {"n1:moving", "n3:moving"}, "kv/k2": {"n2", "n4:backup"}}
+	dups := Duplicates(append(marks, hosted(9*s+s/2, one), hosted(10*s, stuck), hosted(11*s, stuck)), []Window{{From: 2 * s, To: 5 * s}})
+	if len(dups) != 3 || dups[2].From != 10*s || !dups[0].Allowed || dups[1].Allowed || dups[1].From != 7*s || dups[1].To != 9*s ||
 		dups[1].Key != "kv/k1" || len(dups[1].Nodes) != 2 {
 		t.Fatalf("%+v", dups)
 	}
@@ -162,12 +164,13 @@ func TestDuplicates(t *testing.T) {
 
 func TestSettled(t *testing.T) {
 	keys, live := []string{"kv/k1", "kv/k2"}, []string{"n1", "n2"}
-	ok1 := map[string][]string{"kv/k1": {"n1"}, "kv/k2": {"n2:importing", "n1:moving"}}
+	ok1 := map[string][]string{"kv/k1": {"n1", "n2:backup"}, "kv/k2": {"n2:importing", "n1:moving"}}
 	dup := map[string][]string{"kv/k1": {"n1", "n2"}, "kv/k2": {"n2"}}
-	missing := map[string][]string{"kv/k1": {"n1"}}
+	missing := map[string][]string{"kv/k1": {"n1"}, "kv/k2": {"n1:backup"}}            // k2: a backup only
+	stuck := map[string][]string{"kv/k1": {"n1"}, "kv/k2": {"n1:moving", "n2:moving"}} // two frozen copies
 	marks := []history.Mark{
 		hosted(1*s, ok1, "n1", "n2"), hosted(2*s, dup, "n1", "n2"), hosted(3*s, ok1, "n1"), // n2 did not answer
-		hosted(4*s, missing, "n1", "n2"), hosted(5*s, ok1, "n1", "n2"), hosted(6*s, ok1, "n1", "n2"),
+		hosted(4*s, missing, "n1", "n2"), hosted(4*s+1, stuck, "n1", "n2"), hosted(5*s, ok1, "n1", "n2"), hosted(6*s, ok1, "n1", "n2"),
 	}
 	if at, ok := Settled(marks, 0, keys, live); !ok || at != 5*s {
 		t.Fatalf("settled at %v %v", at, ok)

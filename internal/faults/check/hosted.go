@@ -1,6 +1,7 @@
 package check
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -8,21 +9,30 @@ import (
 )
 
 // A Copies entry of a MarkHosted names a node, with ":state" appended
-// when the key is not active there ("n2@198.18.0.2:importing").
+// when the key is not active there ("n2@198.18.0.2:importing",
+// "n3@198.18.0.3:backup").
 
-// active returns the nodes where the key is active.
-func active(nodes []string) []string {
+// Holding returns the nodes that hold the key's process or its primary
+// state: active, flushing, passivated, or frozen while moving. A backup
+// copy does not count, nor the receiving end of a handoff (starting,
+// pulling, importing): one key in transit from a moving node to an
+// importing one is one process, two moving or active entries are two.
+func Holding(nodes []string) []string {
 	var out []string
 	for _, n := range nodes {
-		if !strings.Contains(n, ":") {
+		_, st, _ := strings.Cut(n, ":")
+		if st == "" || st == "flushing" || st == "passive" || st == "moving" {
 			out = append(out, n)
 		}
 	}
 	return out
 }
 
-// Dup is a span during which a key was active on more than one node, in
-// consecutive snapshots.
+// primary reports whether an entry is a primary's (anything but a backup).
+func primary(n string) bool { return !strings.HasSuffix(n, ":backup") }
+
+// Dup is a span during which more than one node held a key (see Holding),
+// in consecutive snapshots.
 type Dup struct {
 	Key      string
 	From, To int64    // first and last snapshot that showed it
@@ -31,7 +41,7 @@ type Dup struct {
 }
 
 // Duplicates finds every span of at least two consecutive snapshots
-// (history.MarkHosted) in which a key was active on two or more nodes.
+// (history.MarkHosted) in which two or more nodes held a key.
 // A single snapshot is not enough: the nodes answer a few milliseconds
 // apart, and a handoff finishing in between looks like two copies. A span
 // inside one of allowed (a partition and the time the design gives its
@@ -44,7 +54,7 @@ func Duplicates(marks []history.Mark, allowed []Window) []Dup {
 	for _, m := range snaps {
 		seen := map[string]bool{}
 		for key, nodes := range m.Copies {
-			if a := active(nodes); len(a) > 1 {
+			if a := Holding(nodes); len(a) > 1 {
 				seen[key] = true
 				if open[key] == nil {
 					open[key] = &Dup{Key: key, From: m.T, Nodes: a}
@@ -102,10 +112,7 @@ func hostedSnaps(marks []history.Mark) []history.Mark {
 }
 
 // Settled returns the time of the first snapshot at or after from from
-// which on every snapshot shows each of keys ("kind/key") on exactly one
-// node (active there, or in a handoff state on a single node) with at most
-// one active copy, answered by every node of live; ok is false if the last
-// snapshot does not.
+// which on every snapshot is Clean; ok is false if the last is not.
 func Settled(marks []history.Mark, from int64, keys, live []string) (int64, bool) {
 	var at int64
 	ok := false
@@ -125,7 +132,8 @@ func Settled(marks []history.Mark, from int64, keys, live []string) (int64, bool
 }
 
 // Clean reports whether snapshot m (a history.MarkHosted) was answered by
-// every node of live and shows each of keys hosted, none active twice.
+// every node of live and shows each of keys ("kind/key") with a primary
+// entry and held by at most one node: one process per key.
 func Clean(m history.Mark, keys, live []string) bool {
 	answered := set(m.Nodes)
 	for _, n := range live {
@@ -135,7 +143,7 @@ func Clean(m history.Mark, keys, live []string) bool {
 	}
 	for _, key := range keys {
 		nodes := m.Copies[key]
-		if len(nodes) == 0 || len(active(nodes)) > 1 {
+		if !slices.ContainsFunc(nodes, primary) || len(Holding(nodes)) > 1 {
 			return false
 		}
 	}

@@ -18,9 +18,10 @@ type Loss struct {
 	// Counters: acknowledged increments, the sum of the final values, and
 	// the increments missing (per key: acknowledged − final, when
 	// positive). Extra: per key, final − attempted, when positive (an
-	// increment applied more often than it was sent).
-	IncrAcked, IncrLost, IncrExtra int64
-	CounterFinal                   int64
+	// increment applied more often than it was sent). IncrUnverified:
+	// acknowledged increments of keys whose final value could not be read.
+	IncrAcked, IncrLost, IncrExtra, IncrUnverified int64
+	CounterFinal                                   int64
 }
 
 // LostWrites compares every acknowledged write and increment with the
@@ -71,9 +72,16 @@ func countersLost(ops []history.Op, l *Loss) {
 			}
 		}
 	}
-	for key, op := range finals(ops, history.OpFinalCounter) {
+	final := finals(ops, history.OpFinalCounter)
+	for key, n := range acked {
+		if _, ok := final[key]; !ok {
+			l.IncrUnverified += n
+		}
+	}
+	for key, op := range final {
 		v, err := strconv.ParseInt(op.Value, 10, 64)
 		if err != nil {
+			l.IncrUnverified += acked[key]
 			continue
 		}
 		l.IncrAcked += acked[key]

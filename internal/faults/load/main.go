@@ -108,7 +108,7 @@ func run(ctx context.Context, g *Generator, cmd string) string {
 		g.Stop()
 		return "stopped"
 	case CmdVerify:
-		vctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		vctx, cancel := context.WithTimeout(ctx, 45*time.Second)
 		defer cancel()
 		g.Verify(vctx)
 		return "verified"

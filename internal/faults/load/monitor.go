@@ -39,7 +39,7 @@ func (g *Generator) monitorKey(key string) {
 		case <-g.loadCtx.Done():
 			return
 		}
-		if !sleepCtx(g.loadCtx, g.cfg.Period/5) {
+		if !sleepCtx(g.loadCtx, g.cfg.Period) {
 			return
 		}
 	}

@@ -38,11 +38,14 @@ func (s *stream) run() {
 	if !s.sleep(rand.N(s.g.cfg.Period)) {
 		return
 	}
-	for s.g.loadCtx.Err() == nil {
-		s.write()
-		s.incr()
-		s.send()
-		s.read()
+	steps := []func(){s.write, s.incr, s.send, s.read}
+	for {
+		for _, step := range steps {
+			if s.g.loadCtx.Err() != nil {
+				return
+			}
+			step()
+		}
 		if !s.sleep(s.g.cfg.Period) {
 			return
 		}
