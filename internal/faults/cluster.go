@@ -18,9 +18,9 @@ const (
 	httpPort      = 8080
 )
 
-// node is one of the five cluster nodes: its namespace's address and the
+// member is one of the five cluster nodes: its namespace's address and the
 // agent process that runs there now (nil when down).
-type node struct {
+type member struct {
 	i     int    // 1..Nodes
 	name  string // "n1@198.18.0.1"
 	addr  string // 198.18.0.1
@@ -28,23 +28,23 @@ type node struct {
 	runs  int // agent starts, for log file names
 }
 
-func (n *node) transport() string { return fmt.Sprintf("%s:%d", n.addr, transportPort) }
-func (n *node) gossip() string    { return fmt.Sprintf("%s:%d", n.addr, gossipPort) }
-func (n *node) http() string      { return fmt.Sprintf("%s:%d", n.addr, httpPort) }
-func (n *node) short() string     { return strings.SplitN(n.name, "@", 2)[0] }
+func (n *member) transport() string { return fmt.Sprintf("%s:%d", n.addr, transportPort) }
+func (n *member) gossip() string    { return fmt.Sprintf("%s:%d", n.addr, gossipPort) }
+func (n *member) http() string      { return fmt.Sprintf("%s:%d", n.addr, httpPort) }
+func (n *member) short() string     { return strings.SplitN(n.name, "@", 2)[0] }
 
 // newNodes names the nodes of nt.
-func newNodes(nt *netns.Net) []*node {
-	nodes := make([]*node, Nodes)
+func newNodes(nt *netns.Net) []*member {
+	nodes := make([]*member, Nodes)
 	for i := range nodes {
 		addr := nt.Addr(i + 1)
-		nodes[i] = &node{i: i + 1, name: fmt.Sprintf("n%d@%s", i+1, addr), addr: addr}
+		nodes[i] = &member{i: i + 1, name: fmt.Sprintf("n%d@%s", i+1, addr), addr: addr}
 	}
 	return nodes
 }
 
 // agentArgs is the command line of node n's agent.
-func (e *env) agentArgs(n *node) []string {
+func (e *env) agentArgs(n *member) []string {
 	var join []string
 	for _, o := range e.nodes {
 		if o != n {
@@ -64,7 +64,7 @@ func (e *env) agentArgs(n *node) []string {
 }
 
 // startAgent starts node n's agent (again: same name, same addresses).
-func (e *env) startAgent(n *node) error {
+func (e *env) startAgent(n *member) error {
 	n.runs++
 	log := filepath.Join(e.dir, fmt.Sprintf("agent-%s-%d.log", n.short(), n.runs))
 	p, err := startProc(n.name, log, e.agentArgs(n), nil, nil)
@@ -76,7 +76,7 @@ func (e *env) startAgent(n *node) error {
 }
 
 // signalAgent sends sig to node n's agent and marks it.
-func (e *env) signalAgent(n *node, sig syscall.Signal, label string) error {
+func (e *env) signalAgent(n *member, sig syscall.Signal, label string) error {
 	if n.agent == nil {
 		return fmt.Errorf("%w: %s is not running", ErrFault, n.name)
 	}
@@ -85,7 +85,7 @@ func (e *env) signalAgent(n *node, sig syscall.Signal, label string) error {
 }
 
 // kill SIGKILLs node n's agent and waits for it to go.
-func (e *env) kill(n *node) error {
+func (e *env) kill(n *member) error {
 	if err := e.signalAgent(n, syscall.SIGKILL, "SIGKILL "+n.short()); err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func (e *env) kill(n *node) error {
 }
 
 // term SIGTERMs node n's agent (graceful leave) and returns its exit code.
-func (e *env) term(n *node) (int, error) {
+func (e *env) term(n *member) (int, error) {
 	if err := e.signalAgent(n, syscall.SIGTERM, "SIGTERM "+n.short()); err != nil {
 		return 0, err
 	}

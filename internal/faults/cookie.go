@@ -47,7 +47,7 @@ func scriptCookie(e *env) error {
 
 // cliRefused runs `placer members` with the wrong cookie from n1's
 // namespace against n2 and records the bound.
-func (e *env) cliRefused(bad string, n2 *node) {
+func (e *env) cliRefused(bad string, n2 *member) {
 	ctx, cancel := context.WithTimeout(e.ctx, 20*time.Second)
 	defer cancel()
 	argv := e.net.Exec(1, e.opts.Placer, "members", "--cookie-file", bad, "--names-dir", e.namesDir,

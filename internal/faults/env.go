@@ -23,7 +23,7 @@ type env struct {
 	sc       Scenario
 	caps     caps
 	net      *netns.Net
-	nodes    []*node
+	nodes    []*member
 	dir      string // this scenario's histories and logs
 	cookie   string
 	namesDir string

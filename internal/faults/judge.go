@@ -45,7 +45,7 @@ func (e *env) loadHist() (*hist, error) {
 	e.mu.Lock()
 	h.marks = append([]history.Mark(nil), e.marks...)
 	e.mu.Unlock()
-	h.loss, h.order, h.downs = check.LostWrites(h.ops), check.Reorders(h.ops), check.CheckDowns(h.ops)
+	h.loss, h.order, h.downs = check.LostWrites(h.ops), check.Reorders(h.ops), check.CheckDowns(h.ops, h.marks)
 	return h, nil
 }
 
@@ -176,7 +176,7 @@ func others(xs []string, excluded ...string) []string {
 // keysOnly returns the load's keys (without kinds).
 func keysOnly(n int) []string { return load.Keys(n) }
 
-func (e *env) nodeByName(name string) *node {
+func (e *env) nodeByName(name string) *member {
 	for _, n := range e.nodes {
 		if n.name == name {
 			return n

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/placerhq/placer/internal/faults/history"
+	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement"
 )
 
@@ -80,7 +81,7 @@ func (o *observer) stop() {
 }
 
 // get reads path from node n's admin API into out.
-func (o *observer) get(ctx context.Context, n *node, path string, timeout time.Duration, out any) error {
+func (o *observer) get(ctx context.Context, n *member, path string, timeout time.Duration, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.http()+path, nil)
@@ -99,7 +100,7 @@ func (o *observer) get(ctx context.Context, n *node, path string, timeout time.D
 }
 
 // each runs f for every node in parallel and waits.
-func (o *observer) each(f func(n *node)) {
+func (o *observer) each(f func(n *member)) {
 	var wg sync.WaitGroup
 	for _, n := range o.e.nodes {
 		wg.Add(1)
@@ -113,7 +114,7 @@ func (o *observer) each(f func(n *node)) {
 
 // pollViews reads every node's view, marks it and keeps it.
 func (o *observer) pollViews(ctx context.Context) {
-	o.each(func(n *node) {
+	o.each(func(n *member) {
 		var v placement.ViewInfo
 		if o.get(ctx, n, "/api/view", 1500*time.Millisecond, &v) != nil {
 			return
@@ -134,8 +135,8 @@ func (o *observer) pollViews(ctx context.Context) {
 // pollHosted reads every node's hosted keys and marks one snapshot.
 func (o *observer) pollHosted(ctx context.Context) {
 	var mu sync.Mutex
-	m := history.Mark{Type: history.MarkHosted, Copies: map[string][]string{}}
-	o.each(func(n *node) {
+	m := history.Mark{Type: history.MarkHosted, Copies: map[string][]string{}, PIDs: map[string][]string{}}
+	o.each(func(n *member) {
 		var hs []placement.Hosted
 		if o.get(ctx, n, "/api/hosted", 500*time.Millisecond, &hs) != nil {
 			return
@@ -144,7 +145,11 @@ func (o *observer) pollHosted(ctx context.Context) {
 		defer mu.Unlock()
 		m.Nodes = append(m.Nodes, n.name)
 		for _, h := range hs {
-			m.Copies[h.Kind+"/"+h.Key] = append(m.Copies[h.Kind+"/"+h.Key], copyName(n.name, h.State))
+			id := h.Kind + "/" + h.Key
+			m.Copies[id] = append(m.Copies[id], copyName(n.name, h.State))
+			if h.PID != (node.PID{}) {
+				m.PIDs[id] = append(m.PIDs[id], h.PID.String())
+			}
 		}
 	})
 	m.T = history.Now()
@@ -177,7 +182,7 @@ func (o *observer) latest(t int64) map[string]view {
 }
 
 // lookupOwners reads the owner of every key from node n's view.
-func (o *observer) lookupOwners(ctx context.Context, n *node, keys []string) (map[string]string, error) {
+func (o *observer) lookupOwners(ctx context.Context, n *member, keys []string) (map[string]string, error) {
 	owners := map[string]string{}
 	for _, key := range keys {
 		var lk placement.Lookup

@@ -154,13 +154,13 @@ func scriptStopShort(e *env) error {
 }
 
 // pause SIGSTOPs node n's agent.
-func (e *env) pause(n *node) error {
+func (e *env) pause(n *member) error {
 	e.stopped[n.name] = true
 	return e.signalAgent(n, syscall.SIGSTOP, "SIGSTOP "+n.short())
 }
 
 // resume SIGCONTs it.
-func (e *env) resume(n *node) error {
+func (e *env) resume(n *member) error {
 	delete(e.stopped, n.name)
 	e.mark(history.Mark{Type: history.MarkHeal, Label: "SIGCONT " + n.short(), Nodes: []string{n.name}})
 	return n.agent.signal(syscall.SIGCONT)
@@ -168,7 +168,7 @@ func (e *env) resume(n *node) error {
 
 // isolated runs a fault that cuts node v off (by inject, undone by heal):
 // wait until the others drop it, hold, heal, wait for the merge.
-func (e *env) isolated(v *node, what string, inject, heal func() error) error {
+func (e *env) isolated(v *member, what string, inject, heal func() error) error {
 	if err := e.beginFault(v.name); err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 // node's namespace, driven through its stdin (internal/faults/load's
 // protocol).
 type worker struct {
-	n     *node
+	n     *member
 	p     *proc
 	stdin io.WriteCloser
 	lines chan string // its stdout, line by line; closed at its exit
@@ -25,7 +25,7 @@ type worker struct {
 }
 
 // startWorker starts node n's load generator.
-func (e *env) startWorker(n *node) (*worker, error) {
+func (e *env) startWorker(n *member) (*worker, error) {
 	w := &worker{n: n, path: filepath.Join(e.dir, "load-"+n.short()+".jsonl"), lines: make(chan string, 16)}
 	args := []string{e.opts.Placer, "bench", "faults", "worker", "--node", n.name, "--agent", n.transport(),
 		"--cookie-file", e.cookie, "--keys", fmt.Sprint(e.opts.Keys), "--period", e.opts.Period.String(),

@@ -131,11 +131,17 @@ func TestDowns(t *testing.T) {
 		down(2*s, "n2", "k1", "<n3.5.1>", 1, "noconnection"), // flagged: twice
 		monitor(1*s, "n1", "k2", "<n4.1.1>", 3),              // flagged: gone without a DOWN
 		monitor(1*s, "n1", "k3", "<n4.2.1>", 4),              // k3 has no final whereis
+		monitor(1*s, "n1", "k4", "<n5.3.1>", 5),              // a duplicate still alive at the end: no DOWN due
 		final(history.OpFinalWhereis, "k1", "<n2.7.1>"),
 		final(history.OpFinalWhereis, "k2", "<n1.9.1>"),
+		final(history.OpFinalWhereis, "k4", "<n2.4.1>"),
 	}
-	d := CheckDowns(ops)
-	if d.Monitors != 5 || d.Downs != 3 || len(d.Duplicated) != 1 || len(d.Missing) != 1 || d.Missing[0].Key != "k2" ||
+	marks := []history.Mark{
+		{T: 1 * s, Type: history.MarkHosted, PIDs: map[string][]string{"kv/k2": {"<n4.1.1>"}}}, // not the last
+		{T: 9 * s, Type: history.MarkHosted, PIDs: map[string][]string{"kv/k4": {"<n5.3.1>", "<n2.4.1>"}}},
+	}
+	d := CheckDowns(ops, marks)
+	if d.Monitors != 6 || d.Downs != 3 || len(d.Duplicated) != 1 || len(d.Missing) != 1 || d.Missing[0].Key != "k2" ||
 		d.Unverified != 1 || d.Reasons["noconnection"] != 3 {
 		t.Fatalf("%+v", d)
 	}

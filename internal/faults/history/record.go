@@ -82,8 +82,9 @@ const (
 	MarkMerged = "merged"
 	// MarkOwners: the owner of every key in Nodes[0]'s view (Owners).
 	MarkOwners = "owners"
-	// MarkHosted: the active keyed processes every reachable node hosts
-	// (Copies: "kind/key" -> nodes; Nodes: the nodes that answered).
+	// MarkHosted: the keyed processes every reachable node hosts (Copies:
+	// "kind/key" -> nodes, with ":state" unless active; PIDs: "kind/key" ->
+	// the PIDs of their processes; Nodes: the nodes that answered).
 	MarkHosted = "hosted"
 	// MarkView: one node's view (Nodes[0]: the node; Members; Quorum).
 	MarkView = "view"
@@ -102,4 +103,5 @@ type Mark struct {
 	Quorum  *bool               `json:"quorum,omitempty"`
 	Owners  map[string]string   `json:"owners,omitempty"`
 	Copies  map[string][]string `json:"copies,omitempty"`
+	PIDs    map[string][]string `json:"pids,omitempty"`
 }
