@@ -68,14 +68,21 @@ func cleanupOnly(cleanup bool, stdout io.Writer) error {
 	return err
 }
 
-// parseFlags turns the command line into Options.
-func parseFlags(args []string, stderr io.Writer) (Options, bool, bool, error) {
-	o := DefaultOptions()
-	fs := flag.NewFlagSet("placer bench faults", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	scenario := fs.String("scenario", "all", "comma-separated scenarios: "+strings.Join(scenarioNames(), ", ")+"; all = every one")
+// cliFlags are the command's flags that are not Options fields.
+type cliFlags struct {
+	scenario, known *string
+	asJSON, cleanup *bool
+}
+
+// defineFlags defines the command's flags on fs, into o and the result.
+func defineFlags(fs *flag.FlagSet, o *Options) cliFlags {
+	c := cliFlags{
+		scenario: fs.String("scenario", "all", "comma-separated scenarios: "+strings.Join(scenarioNames(), ", ")+"; all = every one"),
+		asJSON:   fs.Bool("json", false, "print the report as JSON instead of markdown"),
+		cleanup:  fs.Bool("cleanup", false, "only remove the namespaces a killed run left behind, and exit"),
+		known:    fs.String("known", "", "file of known failures (\"scenario | bound | why\" a line): reported, but the exit status is 1 only for the others"),
+	}
 	fs.BoolVar(&o.Full, "full", false, "the issue's durations: a 30 s split, 10 s holds (default 10 s and 5 s)")
-	asJSON := fs.Bool("json", false, "print the report as JSON instead of markdown")
 	fs.StringVar(&o.Dir, "out", "", "directory for the histories, logs, report.md and report.json (default: a new one under $TMPDIR)")
 	fs.IntVar(&o.Replicas, "replicas", o.Replicas, "R to ask the agents for (--replicas, issue 11); recorded as unsupported if they lack the flag")
 	fs.StringVar(&o.Profile, "profile", o.Profile, "the agents' gossip profile: local or lan")
@@ -83,10 +90,18 @@ func parseFlags(args []string, stderr io.Writer) (Options, bool, bool, error) {
 	fs.DurationVar(&o.Period, "period", o.Period, "pause between two rounds of a load stream (5 nodes x keys streams)")
 	fs.DurationVar(&o.OpTimeout, "op-timeout", o.OpTimeout, "bound of each load operation")
 	fs.StringVar(&o.Placer, "placer", "", "the placer binary to test (default: this one)")
-	cleanup := fs.Bool("cleanup", false, "only remove the namespaces a killed run left behind, and exit")
-	known := fs.String("known", "", "file of known failures (\"scenario | bound | why\" a line): reported, but the exit status is 1 only for the others")
+	return c
+}
+
+// parseFlags turns the command line into Options; it also returns
+// --json and --cleanup.
+func parseFlags(args []string, stderr io.Writer) (Options, bool, bool, error) {
+	o := DefaultOptions()
+	fs := flag.NewFlagSet("placer bench faults", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := defineFlags(fs, &o)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: placer bench faults [--scenario all|NAME,...] [--full] [--json] [--out DIR] [--replicas 2] [--cleanup]")
+		fmt.Fprintln(stderr, "usage: placer bench faults [--scenario all|NAME,...] [--full] [--json] [--out DIR] [--replicas 2] [--known FILE] [--cleanup]")
 		fmt.Fprintln(stderr, "Runs real placer agents in 5 network namespaces under load, injects faults, checks the histories. Needs root, ip and iptables.")
 		fs.PrintDefaults()
 	}
@@ -99,20 +114,26 @@ func parseFlags(args []string, stderr io.Writer) (Options, bool, bool, error) {
 	if fs.NArg() > 0 {
 		return o, false, false, fmt.Errorf("%w: unexpected arguments %q", ErrUsage, fs.Args())
 	}
-	if *scenario != "all" && *scenario != "" {
-		o.Scenarios = strings.Split(*scenario, ",")
-	}
 	o.Progress = func(s string) { fmt.Fprintln(stderr, "placer bench faults:", s) }
-	if *cleanup {
+	if *c.cleanup {
 		return o, false, true, nil
 	}
-	if *known != "" {
+	return o, *c.asJSON, false, finishOptions(&o, *c.scenario, *c.known)
+}
+
+// finishOptions applies --scenario and --known, and the defaults of the
+// binary and the output directory.
+func finishOptions(o *Options, scenario, known string) error {
+	if scenario != "all" && scenario != "" {
+		o.Scenarios = strings.Split(scenario, ",")
+	}
+	if known != "" {
 		var err error
-		if o.Known, err = ReadKnown(*known); err != nil {
-			return o, false, false, err
+		if o.Known, err = ReadKnown(known); err != nil {
+			return err
 		}
 	}
-	return o, *asJSON, false, fillDefaults(&o)
+	return fillDefaults(o)
 }
 
 // fillDefaults sets the binary (this one) and the output directory.
