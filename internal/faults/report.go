@@ -112,19 +112,23 @@ func newReport(o *Options, c caps) *Report {
 
 // machine describes where the run happened: CPUs, load, kernel, Go.
 func machine() string {
-	load, _ := os.ReadFile("/proc/loadavg")
 	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
-	f := strings.Fields(string(load))
-	if len(f) > 3 {
-		f = f[:3]
-	}
 	return fmt.Sprintf("%d CPUs, load average %s at start, Linux %s, %s", runtime.NumCPU(),
-		strings.Join(f, " "), strings.TrimSpace(string(kernel)), runtime.Version())
+		loadAverage(), strings.TrimSpace(string(kernel)), runtime.Version())
+}
+
+// loadAverage is the 1, 5 and 15 minute load averages: the machine is
+// shared, and timing bounds depend on it.
+func loadAverage() string {
+	load, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(load))
+	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 // finish totals the bounds.
 func (r *Report) finish() {
 	r.Elapsed = time.Since(r.Started).Round(time.Second)
+	r.Machine += ", load average " + loadAverage() + " at the end"
 	r.Pass, r.Gate = true, true
 	for _, s := range r.Scenarios {
 		r.Bounds += len(s.Bounds)

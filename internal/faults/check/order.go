@@ -6,14 +6,14 @@ import "github.com/placerhq/placer/internal/faults/history"
 // each sender's messages to each key (history.OpRead).
 //
 // A stream (one load generator, one key) sends `set o.<node> n` with n
-// growing, then reads the register and probes its last acknowledged
-// write. While the probe is found ("intact": the process holds the
-// stream's latest acknowledged state), the register must never go back
-// between two consecutive reads of the stream: it did only if a message
-// was applied after a later one of the same sender (Backwards). A read
-// whose probe is missing saw the key's state go back to an older copy or
-// start fresh (Reverted; the writes are counted by LostWrites): the
-// comparison restarts after it.
+// growing, then reads the register and probes its anchor: the last write
+// it had acknowledged before its previous read began. Found ("intact"),
+// the copy that answered holds the state the previous read's copy held,
+// so the register must not be older than the previous read's: it is only
+// if a message was applied after a later one of the same sender, or if a
+// merge let an older value win (Backwards). A read whose anchor is missing
+// saw the key's state go back to an older copy or start fresh (Reverted;
+// the writes are counted by LostWrites): the comparison restarts after it.
 type Order struct {
 	Reads     int             // successful reads with a probe
 	Backwards [][2]history.Op // consecutive intact reads of a stream whose register went back

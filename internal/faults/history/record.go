@@ -11,9 +11,10 @@ const (
 	// register); OK means handed over (at most once, not acknowledged).
 	OpSend = "send"
 	// OpRead: a call `get o.<node>` (Order: the register, -1 if absent),
-	// then `get` of the stream's last acknowledged write (Probe: its
-	// sequence number, Intact: present). Sent: the last send handed over
-	// before the read began; Seq: the sends attempted before it.
+	// then `get` of the anchor, the last write acknowledged before the
+	// stream's previous read began (Probe: its sequence number, 0 for none;
+	// Intact: present). Sent: the last send handed over before the read
+	// began; Seq: the sends attempted before it.
 	OpRead = "read"
 	// OpMonitor: EnsureProcess of a kv key, then a monitor of its PID
 	// (Ref).

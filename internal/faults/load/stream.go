@@ -19,6 +19,7 @@ type stream struct {
 	key     string
 	writes  int64 // sequence numbers handed out
 	acked   int64 // the last acknowledged write
+	anchor  int64 // the last write acknowledged before the previous read began
 	incrs   int64
 	sends   int64
 	handed  int64 // the last send handed over
@@ -97,16 +98,24 @@ func (s *stream) send() {
 	s.g.record(op, err)
 }
 
-// read reads the order register, then probes the last acknowledged write.
+// read reads the order register, then probes the anchor: the last write
+// acknowledged before the previous read began. Found, the copy that
+// answered holds what the previous read's copy held (its lineage goes
+// through it), so its register must not be older than the previous read's.
+// (Probing the last write instead is not enough: a copy that replaced the
+// previous one without its state would hold a write made since.)
 func (s *stream) read() {
-	op := history.Op{Start: history.Now(), Type: history.OpRead, Key: s.key, Field: s.orderF, Sent: s.handed, Probe: s.acked, Seq: s.sends}
+	op := history.Op{Start: history.Now(), Type: history.OpRead, Key: s.key, Field: s.orderF, Sent: s.handed,
+		Probe: s.anchor, Seq: s.sends}
+	ackedAtStart := s.acked
 	var err error
 	op.Order, err = s.getInt(s.orderF)
-	if err == nil && s.acked > 0 {
+	if err == nil && s.anchor > 0 {
 		var v int64
-		v, err = s.getInt(s.writeFn(s.acked))
-		op.Intact = v == s.acked
+		v, err = s.getInt(s.writeFn(s.anchor))
+		op.Intact = v == s.anchor
 	}
+	s.anchor = ackedAtStart
 	s.g.record(op, err)
 }
 
