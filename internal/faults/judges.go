@@ -272,12 +272,21 @@ func judgeRolling(e *env, h *hist) {
 		}
 	}
 	e.figure("requests through the other nodes while one restarted", "%d, %d failed %s", total, failed, codeList(codes))
+	var worst int64
+	for _, r := range e.f.restarts {
+		worst = max(worst, check.ReownTimes(h.ops, check.Scope{Nodes: others(e.names(1, 2, 3, 4, 5), r.node),
+			Window: check.Window{From: r.from, To: r.to + int64(settleLoad)}}).Max)
+	}
+	e.figure("re-own through the other nodes after each SIGTERM (worst of the five)", "every key served again after max %v", check.Ms(worst))
 }
 
 func judgeRestart(e *env, h *hist) {
 	if e.f.merged != 0 {
 		e.figure("killed to back in every view", "%v", check.Ms(e.f.merged-e.f.fault))
 	}
+	rest := others(e.names(1, 2, 3, 4, 5), e.f.victims...)
+	r := check.ReownTimes(h.ops, check.Scope{Nodes: rest, Window: check.Window{From: e.f.fault, To: e.f.end}})
+	e.figure("re-own through "+shorts(rest), "%s", reownText(r))
 	e.settleBound(h)
 	e.lossReplicated(h, "to a crash and restart")
 }
