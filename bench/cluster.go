@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
+	"math"
+	"os/exec"
 	"time"
 )
 
@@ -22,6 +24,9 @@ type ClusterConfig struct {
 	// while it moves, below what would starve Serf's failure detector on a
 	// small machine.
 	Rate int `json:"rate"`
+	// Placer is the placer binary whose agents the replication phases run
+	// as processes (SIGKILL, SIGSTOP and restarts need processes). Required.
+	Placer string `json:"-"`
 	// Progress, if set, is told what each step does.
 	Progress func(step string) `json:"-"`
 }
@@ -46,6 +51,12 @@ func (c ClusterConfig) withDefaults() ClusterConfig {
 func (c ClusterConfig) validate() error {
 	if c.Nodes < 2 || c.Nodes > 32 {
 		return fmt.Errorf("%w: nodes %d not in 2..32", ErrBadOptions, c.Nodes)
+	}
+	if c.Placer == "" {
+		return fmt.Errorf("%w: the replication phases need the placer binary (ClusterConfig.Placer)", ErrBadOptions)
+	}
+	if _, err := exec.LookPath(c.Placer); err != nil {
+		return fmt.Errorf("%w: placer binary: %w", ErrBadOptions, err)
 	}
 	if c.Keys > 1_000_000 {
 		return fmt.Errorf("%w: keys %d above 1,000,000", ErrBadOptions, c.Keys)
@@ -130,13 +141,78 @@ type ClusterResult struct {
 	HealConflicts  uint64  `json:"heal_conflicts"`
 	HealMergeMS    float64 `json:"heal_merge_ms"`
 
+	// Replication (issue 11). ReplCallP50US, ReplCallP99US: a write Call
+	// ("inc") from one node to a key another node owns, of a kind with
+	// R = 2 (answered once the backup stored the new state); CallP50US,
+	// CallP99US: the same call to the same keys with R = 1, alternating
+	// with them in the same run (in-process, 3 nodes, TCP on 127.0.0.1).
+	ReplCallP50US float64 `json:"repl_call_p50_us"`
+	ReplCallP99US float64 `json:"repl_call_p99_us"`
+	CallP50US     float64 `json:"call_p50_us"`
+	CallP99US     float64 `json:"call_p99_us"`
+	// ReplAsyncCallP50US: the same call with R = 2 in async mode (answered
+	// before the backup has it; the backup trails by at most MaxLag).
+	ReplAsyncCallP50US float64 `json:"repl_async_call_p50_us"`
+	// The process phases: Nodes agent processes, kv with R = 2, Keys
+	// keys, Senders writers; each write adds a field of its own, and every
+	// acknowledged one is looked for afterwards.
+	//
+	// KillAckedWrites: writes acknowledged before the SIGKILL of one
+	// agent; KillLostAckedWrites: how many of them were not found
+	// afterwards. KillReplReownedMS: from the kill until every key whose
+	// primary was on the dead agent (KillReplKeys) answered a read again.
+	// RereplicatedMS: from the kill until every key had two copies on the
+	// survivors again.
+	KillAckedWrites     int64   `json:"kill_acked_writes"`
+	KillLostAckedWrites int64   `json:"kill_lost_acked_writes"`
+	KillReplReownedMS   float64 `json:"kill_repl_reowned_ms"`
+	RereplicatedMS      float64 `json:"rereplicated_ms"`
+	// RollingRestartLostAckedWrites: acknowledged writes not found after
+	// every agent was restarted in turn (SIGTERM, start again, rejoin).
+	RollingRestartLostAckedWrites int64 `json:"rolling_restart_lost_acked_writes"`
+	// PauseLostAckedWrites: acknowledged writes not found after one agent
+	// was stopped (SIGSTOP) for 3 s, declared failed, and continued.
+	PauseLostAckedWrites int64 `json:"pause_lost_acked_writes"`
+	// PassivatedBytesPerKey, LiveBytesPerKey: heap and stacks per key of
+	// Keys keys on one node, passivated (exported state kept) and live (a
+	// process each); PassiveStateBytes: the exported state per key.
+	PassivatedBytesPerKey float64 `json:"passivated_bytes_per_key"`
+	LiveBytesPerKey       float64 `json:"live_bytes_per_key"`
+	PassiveStateBytes     int     `json:"passive_state_bytes"`
+
+	// KillReplKeys: primaries on the killed agent. KillAfterAckedWrites,
+	// KillAfterLostAckedWrites: writes acknowledged after the kill (during
+	// the failover and after) and how many of them were not found.
+	// KillFailedWrites: writes that returned an error (the writer knows:
+	// not acknowledged, not lost). KillFirstLost names a lost write.
+	KillReplKeys             int    `json:"kill_repl_keys"`
+	KillAfterAckedWrites     int64  `json:"kill_after_acked_writes"`
+	KillAfterLostAckedWrites int64  `json:"kill_after_lost_acked_writes"`
+	KillFailedWrites         int64  `json:"kill_failed_writes"`
+	KillFirstLost            string `json:"kill_first_lost,omitempty"`
+	// RollingRestartMS: the whole rolling restart; RollingRestartAckedWrites
+	// and RollingRestartFailedWrites: the writes during the phase.
+	RollingRestartMS           float64 `json:"rolling_restart_ms"`
+	RollingRestartAckedWrites  int64   `json:"rolling_restart_acked_writes"`
+	RollingRestartFailedWrites int64   `json:"rolling_restart_failed_writes"`
+	RollingRestartFirstLost    string  `json:"rolling_restart_first_lost,omitempty"`
+	// PauseDetectedMS: from the SIGSTOP until the first agent saw the
+	// stopped one failed; PauseAckedWrites, PauseFailedWrites: the writes
+	// during the phase.
+	PauseDetectedMS   float64 `json:"pause_detected_ms"`
+	PauseAckedWrites  int64   `json:"pause_acked_writes"`
+	PauseFailedWrites int64   `json:"pause_failed_writes"`
+	PauseFirstLost    string  `json:"pause_first_lost,omitempty"`
+
 	// Targets are the issue's targets, evaluated on this run.
 	Targets []Target      `json:"targets"`
 	Config  ClusterConfig `json:"config"`
 }
 
-// RunCluster runs the four phases (join, leave, kill, heal), each on a
-// fresh in-process cluster, and evaluates the targets.
+// RunCluster runs the phases, each on a fresh cluster: join, leave, kill
+// and heal in-process; the replicated call latency and the memory per
+// key in-process; a SIGKILL, a rolling restart and a SIGSTOP of agent
+// processes with R = 2. Then it evaluates the targets.
 func RunCluster(ctx context.Context, cfg ClusterConfig) (ClusterResult, error) {
 	cfg = cfg.withDefaults()
 	res := ClusterResult{Config: cfg}
@@ -146,7 +222,12 @@ func RunCluster(ctx context.Context, cfg ClusterConfig) (ClusterResult, error) {
 	phases := []struct {
 		name string
 		run  func(context.Context, ClusterConfig, *ClusterResult) error
-	}{{"join", clusterJoin}, {"leave", clusterLeave}, {"kill", clusterKill}, {"heal", clusterHeal}}
+	}{
+		{"memory", clusterMemory}, // first: no earlier phase's memory is still being freed
+		{"join", clusterJoin}, {"leave", clusterLeave}, {"kill", clusterKill}, {"heal", clusterHeal},
+		{"repl latency", clusterReplLatency},
+		{"repl kill", clusterReplKill}, {"rolling restart", clusterRollingRestart}, {"pause", clusterPause},
+	}
 	for _, p := range phases {
 		cfg.progress("phase " + p.name)
 		if err := p.run(ctx, cfg, &res); err != nil {
@@ -163,7 +244,7 @@ func (c ClusterConfig) progress(step string) {
 	}
 }
 
-// clusterTargets evaluates issue 5's targets.
+// clusterTargets evaluates issue 5's and issue 11's targets.
 func clusterTargets(r ClusterResult) []Target {
 	t := func(name string, v, limit float64) Target {
 		return Target{Name: name, Value: v, Limit: limit, Met: v <= limit}
@@ -175,7 +256,22 @@ func clusterTargets(r ClusterResult) []Target {
 		t("join_moved_ratio <= 1.05", r.JoinMovedRatio, 1.05),
 		t("kill_reowned_ms <= 3000 (local profile)", r.KillReownedMS, 3000),
 		t("heal_duplicates_left = 0 (5 s after the merge)", float64(r.HealDuplicatesLeft), 0),
+		t("kill_lost_acked_writes = 0 (R = 2)", float64(r.KillLostAckedWrites), 0),
+		t("rolling_restart_lost_acked_writes = 0 (R = 2)", float64(r.RollingRestartLostAckedWrites), 0),
+		t("pause_lost_acked_writes = 0 (R = 2, 3 s SIGSTOP)", float64(r.PauseLostAckedWrites), 0),
+		t("repl_call_p50_us / call_p50_us <= 2", ratio(r.ReplCallP50US, r.CallP50US), 2),
+		t("kill_repl_reowned_ms <= 3000 (local profile)", r.KillReplReownedMS, 3000),
+		t("rereplicated_ms <= 2000", r.RereplicatedMS, 2000),
 	}
 }
 
 func clusterMS(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// ratio is a/b, or the largest float64 when b is 0 (nothing measured:
+// the target fails; JSON has no infinity).
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return math.MaxFloat64
+	}
+	return a / b
+}

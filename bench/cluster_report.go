@@ -6,8 +6,9 @@ import (
 	"github.com/placerhq/placer/internal/chart"
 )
 
-// ClusterTable lays out a cluster result: the issue's eight figures, then
-// the figures that explain them.
+// ClusterTable lays out a cluster result: issue 5's eight figures and
+// issue 11's replication figures, each followed by the figures that
+// explain them.
 func ClusterTable(r ClusterResult) *chart.Table {
 	t := &chart.Table{Header: []string{"figure", "value", "unit", "what"}}
 	f := func(v float64) string { return fmt.Sprintf("%.1f", v) }
@@ -28,6 +29,21 @@ func ClusterTable(r ClusterResult) *chart.Table {
 	t.Add("  kill_view_ms", f(r.KillViewMS), "ms", "kill -> every survivor's view dropped it")
 	t.Add("  heal_merge_ms", f(r.HealMergeMS), "ms", "network healed -> views merged")
 	t.Add("  heal_conflicts", d(int64(r.HealConflicts)), "keys", "duplicates resolved by the heal-time owner")
+	t.Add("repl_call_p50_us", f(r.ReplCallP50US), "µs", fmt.Sprintf("write call, R = 2 (p99 %.1f)", r.ReplCallP99US))
+	t.Add("call_p50_us", f(r.CallP50US), "µs", fmt.Sprintf("the same call, R = 1 (p99 %.1f)", r.CallP99US))
+	t.Add("  repl_async_call_p50_us", f(r.ReplAsyncCallP50US), "µs", "the same call, R = 2 async")
+	t.Add("kill_acked_writes", d(r.KillAckedWrites), "writes", "acknowledged before the SIGKILL (R = 2)")
+	t.Add("kill_lost_acked_writes", d(r.KillLostAckedWrites), "writes", "of them not found afterwards")
+	t.Add("kill_repl_reowned_ms", f(r.KillReplReownedMS), "ms", fmt.Sprintf("kill -> all %d of its primaries served again", r.KillReplKeys))
+	t.Add("rereplicated_ms", f(r.RereplicatedMS), "ms", "kill -> two copies of every key again")
+	t.Add("  kill_after_lost_acked_writes", d(r.KillAfterLostAckedWrites), "writes", fmt.Sprintf("of %d acknowledged after the kill", r.KillAfterAckedWrites))
+	t.Add("  kill_failed_writes", d(r.KillFailedWrites), "writes", "refused or timed out (the writer knows)")
+	t.Add("rolling_restart_lost_acked_writes", d(r.RollingRestartLostAckedWrites), "writes", fmt.Sprintf("of %d acknowledged while every agent restarted", r.RollingRestartAckedWrites))
+	t.Add("  rolling_restart_ms", f(r.RollingRestartMS), "ms", fmt.Sprintf("the whole restart; %d writes failed", r.RollingRestartFailedWrites))
+	t.Add("pause_lost_acked_writes", d(r.PauseLostAckedWrites), "writes", fmt.Sprintf("of %d acknowledged around a 3 s SIGSTOP", r.PauseAckedWrites))
+	t.Add("  pause_detected_ms", f(r.PauseDetectedMS), "ms", fmt.Sprintf("SIGSTOP -> seen failed; %d writes failed", r.PauseFailedWrites))
+	t.Add("passivated_bytes_per_key", f(r.PassivatedBytesPerKey), "B", fmt.Sprintf("heap per passivated key (state %d B)", r.PassiveStateBytes))
+	t.Add("live_bytes_per_key", f(r.LiveBytesPerKey), "B", "heap and stack per live key")
 	return t
 }
 

@@ -23,9 +23,22 @@ const (
 	RPCAbs = "abs"
 	// RPCProcesses returns the PIDs of the node's live processes ([]PID).
 	RPCProcesses = "processes"
-	// RPCRegistered returns the node's registered names ([]string).
+	// RPCRegistered returns the node's registered names, processes and
+	// services (rex, the placement router, ...) alike, as Erlang's
+	// registered() lists rex and net_kernel ([]string, sorted); the count
+	// Stats.Registered reports.
 	RPCRegistered = "registered"
+	// RPCList returns the node's rpc functions with the shapes of their
+	// arguments and results ([]RPCInfo, sorted by name).
+	RPCList = "rpc.list"
 )
+
+// RPCInfo describes an rpc function (the rpc.list rpc).
+type RPCInfo struct {
+	Name   string `json:"name"`
+	Args   string `json:"args"`   // the shape of the arguments ("-" for none), "?" if undescribed
+	Result string `json:"result"` // the shape of the result, "?" if undescribed
+}
 
 // NodeInfo is what the node.info rpc returns.
 type NodeInfo struct {
@@ -61,7 +74,14 @@ func (n *Node) addBuiltins() {
 		RPCNodeInfo:   func(context.Context, []byte) ([]byte, error) { return Encode(n, n.Info()) },
 		RPCAbs:        n.rpcAbs,
 		RPCProcesses:  func(context.Context, []byte) ([]byte, error) { return Encode(n, n.Processes()) },
-		RPCRegistered: func(context.Context, []byte) ([]byte, error) { return Encode(n, n.Registered()) },
+		RPCRegistered: func(context.Context, []byte) ([]byte, error) { return Encode(n, n.RegisteredAll()) },
+		RPCList:       func(context.Context, []byte) ([]byte, error) { return Encode(n, n.RPCInfos()) },
+	}
+	for name, shape := range map[string][2]string{
+		RPCNodeInfo: {"-", "NodeInfo"}, RPCAbs: {"integer", "integer"}, RPCProcesses: {"-", "[pid]"},
+		RPCRegistered: {"-", "[string]"}, RPCList: {"-", "[{name, args, result}]"},
+	} {
+		n.DescribeRPC(name, shape[0], shape[1])
 	}
 	for name, f := range rpcs {
 		if _, ok := n.rpcs[name]; !ok {

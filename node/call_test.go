@@ -210,10 +210,7 @@ func TestMailboxOverflow(t *testing.T) {
 		_, _ = do(t, n1, slow, cmd{Op: "block", Text: gateName})
 		close(release)
 	}()
-	nodetest.WaitFor(t, wait, "slow busy", func() bool {
-		info, _ := n2.ProcessInfo(slow)
-		return info.MailboxLen == 0 && n1.Stats().PendingCalls == 1
-	})
+	waitEntered(t, gateName) // slow is inside the call: its mailbox is empty and stays so
 	for i := range 10 {
 		if err := n1.Send(slow, []byte(fmt.Sprint(i))); err != nil {
 			t.Fatal(err)

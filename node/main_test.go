@@ -74,6 +74,32 @@ func gate(name string) chan struct{} {
 	return ch.(chan struct{})
 }
 
+// entered is closed when a process first blocks on the gate name: the
+// process is then inside its handler (its mailbox no longer holds the
+// call), which a mailbox length of 0 alone cannot tell from "not arrived
+// yet".
+var entered sync.Map // name -> *enteredGate
+
+type enteredGate struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func gateEntered(name string) *enteredGate {
+	g, _ := entered.LoadOrStore(name, &enteredGate{ch: make(chan struct{})})
+	return g.(*enteredGate)
+}
+
+// waitEntered waits until a process blocks on the gate name.
+func waitEntered(t *testing.T, name string) {
+	t.Helper()
+	select {
+	case <-gateEntered(name).ch:
+	case <-time.After(wait):
+		t.Fatalf("no process blocked on gate %s within %v", name, wait)
+	}
+}
+
 // newGate returns a fresh gate's name and its release, also run at cleanup.
 func newGate(t *testing.T) (string, func()) {
 	name := t.Name() + "/" + fmt.Sprint(time.Now().UnixNano())
@@ -150,6 +176,8 @@ func (p *probe) HandleCall(pr *node.Proc, from node.PID, req []byte) ([]byte, er
 		time.Sleep(c.Dur)
 		return []byte("slept"), nil
 	case "block":
+		g := gateEntered(c.Text)
+		g.once.Do(func() { close(g.ch) })
 		<-gate(c.Text)
 		return []byte("released"), nil
 	case "state":

@@ -45,6 +45,7 @@ type Node struct {
 	services map[string]Service
 	kinds    map[string]KindFactory
 	rpcs     map[string]RPCFunc
+	rpcDocs  map[string][2]string // DescribeRPC: args and result shapes; guarded by regMu
 
 	relMu sync.Mutex // guards rel, peers, peersChanged and Proc.exited
 	// evMu orders node events: a peer's up or down is delivered to node

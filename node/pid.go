@@ -3,6 +3,8 @@ package node
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/placerhq/placer/transport"
 )
@@ -11,10 +13,15 @@ import (
 // node, and the node's creation (incarnation). A restarted node has a new
 // creation, so a PID from its earlier life never reaches a process of the
 // new one. The zero PID means "none".
+//
+// Text form (String, ParsePID): <node.id.creation>, e.g.
+// <node1@127.0.0.1.42.1>. JSON form: {"node":"node1@127.0.0.1","id":42,
+// "creation":1} (decoding also accepts the field names capitalized, the
+// form before they were tagged).
 type PID struct {
-	Node     string // "name@host"
-	ID       uint64 // unique per node incarnation; 0 is the node itself (callers outside processes)
-	Creation uint32
+	Node     string `json:"node"` // "name@host"
+	ID       uint64 `json:"id"`   // unique per node incarnation; 0 is the node itself (callers outside processes)
+	Creation uint32 `json:"creation"`
 }
 
 // IsZero reports whether p is the zero PID.
@@ -24,6 +31,27 @@ func (p PID) IsZero() bool { return p == PID{} }
 func (p PID) String() string { return fmt.Sprintf("<%s.%d.%d>", p.Node, p.ID, p.Creation) }
 
 func (PID) dest() {}
+
+// ParsePID reads the text form of String: <node.id.creation> (the angle
+// brackets may be left out). The node part may contain dots (an IP host):
+// id and creation are the last two dot-separated numbers.
+func ParsePID(s string) (PID, error) {
+	t := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(s), "<"), ">")
+	c := strings.LastIndexByte(t, '.')
+	if c < 0 {
+		return PID{}, fmt.Errorf("%w: pid %q: want <node.id.creation>", ErrBadArg, s)
+	}
+	i := strings.LastIndexByte(t[:c], '.')
+	if i <= 0 {
+		return PID{}, fmt.Errorf("%w: pid %q: want <node.id.creation>", ErrBadArg, s)
+	}
+	id, err1 := strconv.ParseUint(t[i+1:c], 10, 64)
+	cr, err2 := strconv.ParseUint(t[c+1:], 10, 32)
+	if err1 != nil || err2 != nil || !strings.Contains(t[:i], "@") {
+		return PID{}, fmt.Errorf("%w: pid %q: want <node.id.creation>, e.g. <node1@127.0.0.1.42.1>", ErrBadArg, s)
+	}
+	return PID{Node: t[:i], ID: id, Creation: uint32(cr)}, nil
+}
 
 // Named addresses the process (or service) registered as Name on Node, like
 // Erlang's {Name, Node}. An empty Node means the local node.

@@ -151,6 +151,43 @@ func (n *Node) RegisterRPC(name string, fn RPCFunc) error {
 	return nil
 }
 
+// DescribeRPC records the shapes of rpc function name's arguments and
+// result, as the rpc.list rpc reports them (free text: "key, n",
+// "[pid]"; "-" for none). It may come before or after RegisterRPC.
+func (n *Node) DescribeRPC(name, args, result string) {
+	n.regMu.Lock()
+	defer n.regMu.Unlock()
+	if n.rpcDocs == nil {
+		n.rpcDocs = map[string][2]string{}
+	}
+	n.rpcDocs[name] = [2]string{args, result}
+}
+
+// RPCInfos lists the registered rpc functions with their shapes, sorted.
+func (n *Node) RPCInfos() []RPCInfo {
+	n.regMu.RLock()
+	defer n.regMu.RUnlock()
+	out := make([]RPCInfo, 0, len(n.rpcs))
+	for _, name := range sortedKeys(n.rpcs) {
+		info := RPCInfo{Name: name, Args: "?", Result: "?"}
+		if d, ok := n.rpcDocs[name]; ok {
+			info.Args, info.Result = d[0], d[1]
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
+// RegisteredAll lists the registered names of processes and services,
+// sorted: what Stats.Registered counts.
+func (n *Node) RegisteredAll() []string {
+	n.regMu.RLock()
+	defer n.regMu.RUnlock()
+	out := append(sortedKeys(n.names), sortedKeys(n.services)...)
+	sort.Strings(out)
+	return out
+}
+
 // RPCs lists the registered rpc functions, sorted.
 func (n *Node) RPCs() []string {
 	n.regMu.RLock()
@@ -262,4 +299,19 @@ func (n *Node) nameFreeLocked(name string) error {
 		return fmt.Errorf("%w: %q (a service)", ErrNameTaken, name)
 	}
 	return nil
+}
+
+// MailboxDepth returns the messages queued in all local processes'
+// mailboxes now, and the deepest one: what an operator watches for a
+// backlog. It walks every process (no lock held across the walk).
+func (n *Node) MailboxDepth() (total, deepest int) {
+	n.procs.Range(func(_, v any) bool {
+		if p, ok := v.(*Proc); ok && p.mb != nil {
+			l := p.mb.length()
+			total += l
+			deepest = max(deepest, l)
+		}
+		return true
+	})
+	return total, deepest
 }

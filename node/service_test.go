@@ -170,7 +170,7 @@ func TestRPC(t *testing.T) {
 		t.Fatalf("processes %v %v", procs, err)
 	}
 	names, err := node.RPCT[struct{}, []string](ctx, n1, c.Name(2), node.RPCRegistered, struct{}{})
-	if err != nil || !slices.Equal(names, []string{"reg"}) {
+	if err != nil || !slices.Equal(names, []string{"reg", node.RPCService}) {
 		t.Fatalf("registered %v %v", names, err)
 	}
 }

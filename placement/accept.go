@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/placerhq/placer/node"
 )
 
@@ -142,6 +144,16 @@ func (c *Cluster) spawnImport(e *entry, m handoffMsg, deadline time.Time, reply 
 	e.since = time.Now()
 	e.mu.Unlock()
 	reply(encodeStatus(hsOK, encodePID(pid)), nil)
+	if rep := e.replState(); rep != nil && m.exported {
+		// The backups of the key's new place get its state now, not at its
+		// next write: the handoff is lossless against a crash too.
+		rep.mu.Lock()
+		if rep.last == nil {
+			rep.last, rep.exported = m.state, true
+		}
+		rep.mu.Unlock()
+		c.sendCopy(e, c.snap.Load().view)
+	}
 }
 
 // resolveConflict: after a heal the old owner pushed a key this node (its
@@ -150,14 +162,21 @@ func (c *Cluster) spawnImport(e *entry, m handoffMsg, deadline time.Time, reply 
 func (c *Cluster) resolveConflict(loser string, m handoffMsg, winner node.PID, reply node.ReplyFunc) {
 	c.stats.conflicts.Add(1)
 	reply(encodeStatus(hsConflict, encodePID(winner)), nil)
-	c.log.Info().Str("kind", m.kind).Str("key", m.key).Str("loser", loser).
-		Int("state_bytes", len(m.state)).Msg("duplicate resolved")
+	merged := m.exported && c.merges(m.kind)
+	if merged {
+		c.log.Debug().Str("kind", m.kind).Str("key", m.key).Str("loser", loser).Msg("duplicate resolved: the loser's state merges into this copy")
+	} else {
+		c.warns.Warn("conflict", "duplicate resolved: this copy won and the loser's state is not in it (it went to Config.Conflict and the conflict event)",
+			func(ev *zerolog.Event) *zerolog.Event {
+				return ev.Str("kind_name", m.kind).Str("key", m.key).Str("loser", loser).Int("state_bytes", len(m.state))
+			})
+	}
 	cf := Conflict{Kind: m.kind, Key: m.key, Winner: c.self, WinnerPID: winner, Loser: loser, Exported: m.exported}
 	if m.exported {
 		cf.State = bytes.Clone(m.state)
 	}
 	c.emitConflict(cf)
-	if m.exported && c.merges(m.kind) {
+	if merged {
 		// The winner merges the loser's state on its own goroutine.
 		_ = c.node.SendFrom(c.selfPID, winner, append([]byte(mergePrefix), m.state...))
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/placerhq/placer/node"
@@ -40,6 +42,11 @@ type adminReq struct {
 	Node    string   `json:"node,omitempty"`
 	Fn      string   `json:"fn,omitempty"`
 	PID     node.PID `json:"pid"`
+	Name    string   `json:"name,omitempty"`  // a registered name or member (operator rpcs)
+	By      string   `json:"by,omitempty"`    // who asks (operator rpcs log it)
+	All     bool     `json:"all,omitempty"`   // run on every member (operator rpcs)
+	State   bool     `json:"state,omitempty"` // lookup: also the key's processes on its owner
+	Weight  int      `json:"weight,omitempty"`
 }
 
 // MemberInfo is one placer member as a node sees it (Cluster.Members).
@@ -52,6 +59,12 @@ type MemberInfo struct {
 	TransportAddr string `json:"transport_addr"`
 	GossipAddr    string `json:"gossip_addr,omitempty"`
 	Connected     bool   `json:"connected"` // the answering node is it, or has a transport connection to it
+	// Primaries and Backups: the keys the member hosts (processes, live or
+	// passivated) and the backup copies it keeps for replicated kinds, as
+	// it last sampled them (within a second); absent unless asked for
+	// (Client.MembersWithLoad) and for a member that did not answer.
+	Primaries *int `json:"primaries,omitempty"`
+	Backups   *int `json:"backups,omitempty"`
 }
 
 // Members is the membership as one node sees it: every placer member Serf
@@ -61,6 +74,12 @@ type Members struct {
 	Node    string       `json:"node"`    // the node that answered
 	Members []MemberInfo `json:"members"` // sorted by name
 	Hidden  []string     `json:"hidden"`  // hidden nodes connected to Node (CLI tools, observers), sorted
+	// PreviousPeers are the members Node's Serf snapshot listed when it
+	// last ran (membership.Config.SnapshotPath; empty without one).
+	PreviousPeers []string `json:"previous_peers"`
+	// Alone: Node had peers before its restart (PreviousPeers) and sees no
+	// other alive member now: it may be a one-node island beside them.
+	Alone bool `json:"alone"`
 }
 
 // RingMember is a ring member and its weight.
@@ -74,16 +93,18 @@ type RingMember struct {
 type ViewInfo struct {
 	Node     string       `json:"node"` // the node that answered
 	Epoch    uint64       `json:"epoch"`
-	Checksum uint64       `json:"checksum"`
+	Checksum Checksum     `json:"checksum"`
 	Members  []RingMember `json:"members"`
 	Draining []string     `json:"draining"`
+	Strategy string       `json:"strategy"` // the placement strategy the ring is built with (View.Strategy)
+	Excluded []string     `json:"excluded"` // alive members left out for another strategy (View.Excluded)
 	Since    time.Time    `json:"since"`
 	// Quorum is false only in quorum mode, on a side of the cluster that
 	// holds no majority (it then refuses routed requests).
 	Quorum bool `json:"quorum"`
 	// Checksums are the view checksums the ring members reported when
 	// asked (a member that did not answer in time is missing).
-	Checksums map[string]uint64 `json:"checksums"`
+	Checksums map[string]Checksum `json:"checksums"`
 	// Converged: every ring member reported Checksum.
 	Converged bool `json:"converged"`
 }
@@ -95,7 +116,10 @@ type Lookup struct {
 	Owner    string   `json:"owner"`
 	Owners   []string `json:"owners"` // up to n distinct members, owner first (OwnerN)
 	Epoch    uint64   `json:"epoch"`
-	Checksum uint64   `json:"checksum"`
+	Checksum Checksum `json:"checksum"`
+	// Processes are the key's processes on its owner, any kind (LookupState
+	// only; empty when none runs).
+	Processes []Hosted `json:"processes,omitempty"`
 }
 
 // RuntimeStats are a node runtime's counters (node.Stats) with its peers.
@@ -158,13 +182,22 @@ type StatsReport struct {
 // registerAdmin adds the admin rpc functions to the node. A name the user
 // already registered (Config.Node.RPCs) keeps the user's function.
 func (c *Cluster) registerAdmin() {
-	w := &watcher{c: c, subs: map[node.PID]node.Ref{}}
+	w := c.watchr
 	fns := map[string]node.RPCFunc{
-		RPCMembers: adminFn(c, func(context.Context, adminReq) (Members, error) { return c.Members(), nil }),
+		RPCMembers: adminFn(c, func(ctx context.Context, r adminReq) (Members, error) { return c.membersRPC(ctx, r), nil }),
 		RPCView:    adminFn(c, func(ctx context.Context, _ adminReq) (ViewInfo, error) { return c.ViewInfo(ctx), nil }),
-		RPCLookup:  adminFn(c, func(_ context.Context, r adminReq) (Lookup, error) { return c.Lookup(r.Key, r.N) }),
+		RPCLookup: adminFn(c, func(ctx context.Context, r adminReq) (Lookup, error) {
+			if r.State {
+				return c.LookupState(ctx, r.Key, r.N)
+			}
+			return c.Lookup(r.Key, r.N)
+		}),
+		RPCRing: adminFn(c, func(context.Context, adminReq) (RingInfo, error) { return c.RingInfo() }),
+		RPCWhatIf: adminFn(c, func(_ context.Context, r adminReq) (WhatIf, error) {
+			return c.WhatIf(WhatIfChange{Op: r.Fn, Member: r.Name, Weight: r.Weight})
+		}),
 		RPCSend: adminFn(c, func(ctx context.Context, r adminReq) (struct{}, error) {
-			return struct{}{}, c.Send(ctx, r.Kind, r.Key, r.Payload)
+			return struct{}{}, c.checkedSend(ctx, r)
 		}),
 		RPCCall: adminFn(c, func(ctx context.Context, r adminReq) ([]byte, error) {
 			return c.Call(ctx, r.Kind, r.Key, r.Payload)
@@ -172,10 +205,11 @@ func (c *Cluster) registerAdmin() {
 		RPCEnsure:  adminFn(c, func(ctx context.Context, r adminReq) (node.PID, error) { return c.EnsureProcess(ctx, r.Kind, r.Key) }),
 		RPCWhereis: adminFn(c, func(ctx context.Context, r adminReq) (node.PID, error) { return c.Whereis(ctx, r.Kind, r.Key) }),
 		RPCStats:   adminFn(c, func(context.Context, adminReq) (StatsReport, error) { return c.StatsReport(), nil }),
-		RPCHosted:  adminFn(c, func(context.Context, adminReq) ([]Hosted, error) { return append(c.Hosted(), c.Backups()...), nil }),
+		RPCHosted:  adminFn(c, func(_ context.Context, r adminReq) ([]Hosted, error) { return c.hostedKey(r.Key), nil }),
 		RPCProxy:   adminFn(c, c.proxyRPC),
 		RPCWatch:   adminFn(c, func(_ context.Context, r adminReq) (struct{}, error) { return struct{}{}, w.add(r.PID) }),
 	}
+	c.registerOps(fns)
 	for name, fn := range fns {
 		if err := c.node.RegisterRPC(name, fn); err != nil {
 			c.log.Warn().Err(err).Str("rpc", name).Msg("admin rpc not registered")
@@ -233,6 +267,7 @@ func (c *Cluster) Members() Members {
 			})
 		}
 	}
+	out.PreviousPeers, out.Alone = c.alone()
 	for i := range out.Members {
 		m := &out.Members[i]
 		m.Connected = m.Name == c.self || c.node.IsConnected(m.Name)
@@ -243,6 +278,27 @@ func (c *Cluster) Members() Members {
 	return out
 }
 
+// membersRPC answers RPCMembers: Members, and with r.All each alive
+// member's primaries and backups (from its last sample).
+func (c *Cluster) membersRPC(ctx context.Context, r adminReq) Members {
+	ms := c.Members()
+	if !r.All {
+		return ms
+	}
+	last := map[string]Sample{}
+	for _, ns := range c.AllSamples(ctx) {
+		if len(ns.Samples) > 0 {
+			last[ns.Node] = ns.Samples[len(ns.Samples)-1]
+		}
+	}
+	for i := range ms.Members {
+		if s, ok := last[ms.Members[i].Name]; ok {
+			ms.Members[i].Primaries, ms.Members[i].Backups = &s.Hosted, &s.Backups
+		}
+	}
+	return ms
+}
+
 // ViewInfo describes this node's view and asks every ring member (in
 // parallel, bounded by ctx, at most viewPollTimeout) for its view
 // checksum, to tell whether the cluster has converged.
@@ -250,9 +306,10 @@ func (c *Cluster) ViewInfo(ctx context.Context) ViewInfo {
 	s := c.snap.Load()
 	v := s.view
 	info := ViewInfo{
-		Node: c.self, Epoch: v.Epoch, Checksum: v.Checksum, Since: v.Since,
+		Node: c.self, Epoch: v.Epoch, Checksum: Checksum(v.Checksum), Since: v.Since,
 		Draining: append([]string{}, v.Draining...), Quorum: s.quorum,
-		Members: make([]RingMember, len(v.Members)), Checksums: map[string]uint64{},
+		Strategy: v.Strategy, Excluded: append([]string{}, v.Excluded...),
+		Members: make([]RingMember, len(v.Members)), Checksums: map[string]Checksum{},
 	}
 	names := make([]string, len(v.Members))
 	for i, m := range v.Members {
@@ -263,12 +320,12 @@ func (c *Cluster) ViewInfo(ctx context.Context) ViewInfo {
 	replies, _ := c.node.MultiCallName(ctx, names, handoffService, (&handoffMsg{op: hoView}).encode())
 	for name, out := range replies {
 		if len(out) == 9 && out[0] == hsOK {
-			info.Checksums[name] = binary.BigEndian.Uint64(out[1:])
+			info.Checksums[name] = Checksum(binary.BigEndian.Uint64(out[1:]))
 		}
 	}
 	info.Converged = len(info.Checksums) == len(names)
 	for _, sum := range info.Checksums {
-		info.Converged = info.Converged && sum == v.Checksum
+		info.Converged = info.Converged && uint64(sum) == v.Checksum
 	}
 	return info
 }
@@ -286,7 +343,7 @@ func (c *Cluster) Lookup(key string, n int) (Lookup, error) {
 	}
 	n = min(max(n, 1), MaxLookupN)
 	v := c.View()
-	out := Lookup{Node: c.self, Key: key, Epoch: v.Epoch, Checksum: v.Checksum, Owners: v.OwnerN(key, n)}
+	out := Lookup{Node: c.self, Key: key, Epoch: v.Epoch, Checksum: Checksum(v.Checksum), Owners: v.OwnerN(key, n)}
 	if out.Owners == nil {
 		out.Owners = []string{}
 	}
@@ -326,4 +383,67 @@ func (c *Cluster) StatsReport() StatsReport {
 		}
 	}
 	return r
+}
+
+// checkedSend is the placer.send rpc: a kind this node does not register
+// (every node registers the same kinds) or a message Config.CheckMessage
+// refuses fails here, rather than being dropped by the owner after the
+// sender was told it was sent.
+func (c *Cluster) checkedSend(ctx context.Context, r adminReq) error {
+	if r.Kind != "" && !c.kinds[r.Kind] {
+		return fmt.Errorf("%w: %q (kinds here: %s)", ErrUnknownKind, r.Kind, strings.Join(slices.Sorted(maps.Keys(c.kinds)), ", "))
+	}
+	if f := c.cfg.CheckMessage; f != nil {
+		if err := f(r.Kind, r.Payload); err != nil {
+			return fmt.Errorf("%w: %w", ErrBadRequest, err)
+		}
+	}
+	return c.Send(ctx, r.Kind, r.Key, r.Payload)
+}
+
+// hostedKey is Hosted plus Backups, only key's entries if key is set.
+func (c *Cluster) hostedKey(key string) []Hosted {
+	all := append(c.Hosted(), c.Backups()...)
+	if key == "" {
+		return all
+	}
+	out := []Hosted{}
+	for _, h := range all {
+		if h.Key == key {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// LookupState is Lookup plus the key's processes on its owner (asked over
+// the placer.hosted rpc; starts nothing).
+func (c *Cluster) LookupState(ctx context.Context, key string, n int) (Lookup, error) {
+	lk, err := c.Lookup(key, n)
+	if err != nil {
+		return lk, err
+	}
+	args, err := node.Encode(c.node, adminReq{Key: key})
+	if err != nil {
+		return lk, err
+	}
+	out, err := c.node.RPC(ctx, lk.Owner, RPCHosted, args)
+	if err != nil {
+		return lk, err
+	}
+	lk.Processes, err = decodeAdmin[[]Hosted](c.node, lk.Owner, out)
+	return lk, err
+}
+
+// alone reports the previous peers and whether none of them (nor anyone
+// else) is alive beside this node.
+func (c *Cluster) alone() ([]string, bool) {
+	prev := []string{}
+	if c.mem == nil {
+		return prev, false
+	}
+	for _, p := range c.mem.PreviousPeers() {
+		prev = append(prev, p.Name)
+	}
+	return prev, len(prev) > 0 && len(c.mem.Alive()) < 2
 }

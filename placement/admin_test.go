@@ -58,7 +58,7 @@ func TestClientOperations(t *testing.T) {
 		t.Fatal("the client must never be visible or on the ring")
 	}
 	v, err := cl.View(ctx)
-	if err != nil || v.Checksum != cs[0].View().Checksum || len(v.Members) != 3 || !v.Converged || len(v.Checksums) != 3 {
+	if err != nil || uint64(v.Checksum) != cs[0].View().Checksum || len(v.Members) != 3 || !v.Converged || len(v.Checksums) != 3 {
 		t.Fatalf("view %+v %v", v, err)
 	}
 	for i := range 20 {

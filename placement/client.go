@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 	"unicode/utf8"
 
 	"github.com/placerhq/placer/node"
@@ -77,6 +78,8 @@ func (c *Cluster) request(ctx context.Context, op uint8, kind, key string, paylo
 	if err := checkRequest(ctx, kind, key); err != nil {
 		return nil, err
 	}
+	start := time.Now()
+	defer func() { c.calls.observe(time.Since(start)) }()
 	for attempt := 0; ; attempt++ {
 		s, owner, err := c.pick(key)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -337,7 +338,7 @@ func (cl *Client) connectRound(ctx context.Context, start int) (int, string, err
 			return idx, a, nil
 		}
 		cl.log.Debug().Err(err).Str("agent", a).Msg("agent unreachable")
-		errs = append(errs, fmt.Errorf("%s: %w", a, err))
+		errs = append(errs, &agentError{agent: a, err: err})
 		if ctx.Err() != nil {
 			break
 		}
@@ -350,12 +351,35 @@ func (cl *Client) connectRound(ctx context.Context, start int) (int, string, err
 type noAgentError struct{ errs []error }
 
 func (e *noAgentError) Error() string {
-	s := "no agent reachable"
-	for _, err := range e.errs {
-		s += "; " + err.Error()
+	if len(e.errs) == 0 {
+		return "no agent reachable"
 	}
-	return s
+	parts := make([]string, len(e.errs))
+	for i, err := range e.errs {
+		parts[i] = err.Error()
+	}
+	return strings.Join(parts, "; ")
 }
+
+// agentError is why one agent could not be reached, said once: a wrong
+// cookie reads "authentication failed at NAME (wrong cookie?)", not the
+// transport's nested prefixes.
+type agentError struct {
+	agent string
+	err   error
+}
+
+func (e *agentError) Error() string {
+	switch {
+	case errors.Is(e.err, transport.ErrAuth):
+		return "authentication failed at " + e.agent + " (wrong cookie?)"
+	case errors.Is(e.err, context.DeadlineExceeded) || errors.Is(e.err, node.ErrTimeout):
+		return "no answer from " + e.agent + " in time"
+	}
+	return "cannot reach " + e.agent + ": " + e.err.Error()
+}
+
+func (e *agentError) Unwrap() error { return e.err }
 
 func (e *noAgentError) Unwrap() []error { return append([]error{node.ErrNoConnection}, e.errs...) }
 
@@ -420,6 +444,16 @@ func (cl *Client) callTimeout() time.Duration {
 // Members returns the membership as the agent sees it.
 func (cl *Client) Members(ctx context.Context) (Members, error) {
 	ms, err := invoke[Members](ctx, cl, RPCMembers, adminReq{}, true)
+	if err == nil {
+		cl.learn(ms)
+	}
+	return ms, err
+}
+
+// MembersWithLoad is Members with each alive member's primaries and
+// backups (MemberInfo.Primaries, Backups): the agent asks every member.
+func (cl *Client) MembersWithLoad(ctx context.Context) (Members, error) {
+	ms, err := invoke[Members](ctx, cl, RPCMembers, adminReq{All: true}, true)
 	if err == nil {
 		cl.learn(ms)
 	}
@@ -492,10 +526,15 @@ func (cl *Client) Hosted(ctx context.Context) ([]Hosted, error) {
 // RPC runs rpc function fn with args on the cluster node target (the
 // agent itself if target is empty), through the agent: the client needs
 // no connection to target. args and the result are encoded with the
-// cluster's codec (see node.RPCT).
+// cluster's codec (see node.RPCT). An admin rpc (placer.*) returns its
+// result, or its error as a *RemoteError, like the Client's own methods.
 func (cl *Client) RPC(ctx context.Context, target, fn string, args []byte) ([]byte, error) {
 	if fn == "" {
 		return nil, fmt.Errorf("%w: empty rpc function name", node.ErrBadArg)
 	}
-	return invoke[[]byte](ctx, cl, RPCProxy, adminReq{Node: target, Fn: fn, Payload: args}, false)
+	out, err := invoke[[]byte](ctx, cl, RPCProxy, adminReq{Node: target, Fn: fn, Payload: args}, false)
+	if err != nil {
+		return nil, err
+	}
+	return unwrapAdmin(cl.node, orSelf(target, cl.Agent()), fn, out)
 }

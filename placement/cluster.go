@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/placerhq/placer/internal/ratelog"
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement/membership"
 	"github.com/placerhq/placer/ring"
@@ -29,6 +30,7 @@ import (
 type Cluster struct {
 	cfg     Config
 	log     zerolog.Logger
+	warns   *ratelog.Logger // per-key warnings (conflicts, superseded copies): one line per kind per second, counted
 	node    *node.Node
 	mem     *membership.Membership // nil in static mode
 	self    string
@@ -51,6 +53,9 @@ type Cluster struct {
 	queue    *pushQueue
 	events   *eventQueue
 	stats    counters
+	calls    latency  // keyed calls made here, for the call p99
+	hist     *sampler // per-second figures for the dashboard (samples.go)
+	watchr   *watcher // streams events to watchers (admin_watch.go)
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -100,6 +105,7 @@ func newCluster(cfg Config) *Cluster {
 		queue:    newPushQueue(),
 		events:   newEventQueue(),
 	}
+	c.warns = ratelog.New(c.log, time.Second)
 	c.mergers = map[string]bool{}
 	for k, f := range cfg.Kinds {
 		c.kinds[k] = true
@@ -107,6 +113,8 @@ func newCluster(cfg Config) *Cluster {
 		spec := cfg.specFor(k)
 		c.passivates = c.passivates || spec.IdleTimeout > 0 || spec.MaxLive > 0
 	}
+	c.watchr = &watcher{c: c, subs: map[node.PID]node.Ref{}, local: map[chan WatchEvent]struct{}{}}
+	c.hist = newSampler()
 	c.spec = specOf(&c.cfg).String()
 	c.snap.Store(emptySnapshot(c.spec))
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -176,13 +184,30 @@ func (c *Cluster) waitJoined() {
 	select {
 	case <-c.mem.Joined():
 	case <-t.C:
-		c.log.Warn().Dur("timeout", c.cfg.JoinTimeout).Msg("not joined yet; serving the local view meanwhile")
+		c.log.Warn().Stringer("timeout", c.cfg.JoinTimeout).Msg("not joined yet: owning no keys until a join succeeds")
+	}
+}
+
+// ownable returns the members of v that may be ring candidates. A node
+// given a join list (and not Bootstrap) owns no keys, and so builds no
+// ring, until it has joined or someone joined it: a joiner that cannot
+// reach its cluster (another cookie, a dead or wrong address) never
+// serves keys from a one-node island of its own.
+func (c *Cluster) ownable(v membership.View) []membership.Member {
+	if len(c.cfg.Membership.Join) == 0 || c.cfg.Bootstrap || len(v.Alive) > 1 {
+		return v.Alive
+	}
+	select {
+	case <-c.mem.Joined():
+		return v.Alive
+	default:
+		return nil
 	}
 }
 
 // startLoops starts the long-lived goroutines.
 func (c *Cluster) startLoops() {
-	loops := []func(){c.reconcileLoop, c.watchLoop, c.dispatchLoop}
+	loops := []func(){c.reconcileLoop, c.watchLoop, c.dispatchLoop, c.sampleLoop}
 	if c.mem != nil {
 		views, cancel := c.mem.Subscribe()
 		loops = append(loops, func() { defer cancel(); c.viewLoop(views) })
@@ -228,6 +253,7 @@ func (c *Cluster) Close() error {
 			errs = append(errs, c.mem.Shutdown())
 		}
 		c.wg.Wait()
+		c.warns.Close()
 		errs = append(errs, c.node.Close())
 		c.closeErr = errors.Join(errs...)
 	})
@@ -316,7 +342,7 @@ func (c *Cluster) Drain(ctx context.Context) error {
 			// short partition): wait for them for a while rather than
 			// drop the keys at once.
 			alone = time.Now()
-			c.log.Warn().Int("keys", n).Dur("wait", c.cfg.HandoffTimeout).Msg("no member to hand keys to while others are marked failed; waiting for them")
+			c.log.Warn().Int("keys", n).Stringer("wait", c.cfg.HandoffTimeout).Msg("no member to hand keys to while others are marked failed; waiting for them")
 		case alone.IsZero() || time.Since(alone) >= c.cfg.HandoffTimeout:
 			c.log.Warn().Int("keys", n).Msg("no other member to hand keys to; they stop with this node")
 			return nil
@@ -410,13 +436,23 @@ func (c *Cluster) Backups() []Hosted {
 	return out
 }
 
+// Watch streams this node's events until ctx ends or the node closes:
+// what Client.Watch streams from an agent (members up and down, view and
+// quorum changes, conflicts), and also every handoff as it starts,
+// finishes or fails. A reader that falls 256 events behind loses the
+// newest (counted in Stats.EventsDropped); the channel is closed at the
+// end.
+func (c *Cluster) Watch(ctx context.Context) (<-chan WatchEvent, error) {
+	return c.watchr.watchLocal(ctx)
+}
+
 // Hosted lists the keyed processes hosted by this node, sorted.
 func (c *Cluster) Hosted() []Hosted { return c.reg.hosted() }
 
 // Stats returns the node's placement counters.
 func (c *Cluster) Stats() Stats {
 	s := c.snap.Load()
-	st := Stats{Epoch: s.view.Epoch, Checksum: s.view.Checksum, Members: len(s.view.Members), Hosted: c.reg.len(), HandoffsQueued: c.queue.len()}
+	st := Stats{Epoch: s.view.Epoch, Checksum: Checksum(s.view.Checksum), Members: len(s.view.Members), Hosted: c.reg.len(), HandoffsQueued: c.queue.len()}
 	st.ReplBackups, st.ReplBackupBytes = c.replicas.len(), c.replicas.bytes()
 	st.Passive, st.PassiveBytes = c.reg.cold()
 	c.stats.fill(&st)

@@ -85,9 +85,24 @@ type Config struct {
 	// when Membership.Join is not empty, so that the node does not create
 	// keys that already live elsewhere before it knows the cluster. If the
 	// join has not succeeded by then, Start returns anyway (with a warning;
-	// membership keeps retrying) and the node serves its own view until it
-	// joins. 0 means do not wait. Default 10 s.
+	// membership keeps retrying). Until the first join succeeds (or another
+	// member joins this node) the node owns no keys: its view is empty and
+	// routed requests fail with ErrNoMembers, so a joiner that cannot
+	// reach its cluster never serves keys from a one-node island (see
+	// Bootstrap). 0 means do not wait. Default 10 s.
 	JoinTimeout time.Duration
+	// CheckMessage, if set, is asked by the placer.send admin rpc (the
+	// Client, the placer CLI) before a message is routed: a message the
+	// kind would drop (a counter sent "abc") is then refused with
+	// ErrBadRequest instead of reported sent. It must be fast and pure.
+	// A kind that is not registered on the agent is refused with
+	// ErrUnknownKind either way. Default nil.
+	CheckMessage func(kind string, payload []byte) error
+	// Bootstrap lets a node with a Membership.Join list own keys before
+	// the join succeeds: it may start a new cluster (the first of several
+	// nodes that share one seed list). Without a join list a node always
+	// starts a new cluster. Default false.
+	Bootstrap bool
 
 	// KindSpecs configure kinds of Kinds beyond their factory: replication
 	// (KindSpec.Replicas, sync or async). A kind without an entry has R = 1.

@@ -44,6 +44,11 @@ var (
 	// ErrDrain: Leave could not hand every key off before its deadline;
 	// the error says how many keys were still hosted.
 	ErrDrain = errors.New("placement: drain incomplete")
+	// ErrStateTooLarge: a replicated key's exported state does not fit in
+	// one frame to its backups (transport MaxFrameSize, default 1 MiB).
+	// The write that made it so fails with it (the call's effect stays on
+	// the primary; a send's is logged); it also wraps node.ErrTooLarge.
+	ErrStateTooLarge = errors.New("placement: state too large to replicate")
 )
 
 // NotOwnerError is the error of a routed request that reached a node which

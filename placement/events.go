@@ -83,10 +83,10 @@ type Conflict struct {
 
 // Stats are a node's placement counters (Cluster.Stats).
 type Stats struct {
-	Epoch    uint64 `json:"epoch"`
-	Checksum uint64 `json:"checksum"`
-	Members  int    `json:"members"`
-	Hosted   int    `json:"hosted"` // keyed processes here, any state
+	Epoch    uint64   `json:"epoch"`
+	Checksum Checksum `json:"checksum"`
+	Members  int      `json:"members"`
+	Hosted   int      `json:"hosted"` // keyed processes here, any state
 
 	Routed       uint64 `json:"routed"`        // routed requests received by this node
 	Forwarded    uint64 `json:"forwarded"`     // requests forwarded to the owner this node believes in
@@ -106,10 +106,14 @@ type Stats struct {
 	// that could not be stored in time (the write failed), copies found
 	// superseded by a newer term, backup copies promoted to primaries,
 	// updates in flight (async), backup copies kept here and their bytes.
-	ReplUpdates     uint64 `json:"repl_updates"`
-	ReplFailed      uint64 `json:"repl_failed"`
-	ReplStale       uint64 `json:"repl_stale"`
-	ReplPromotions  uint64 `json:"repl_promotions"`
+	ReplUpdates    uint64 `json:"repl_updates"`
+	ReplFailed     uint64 `json:"repl_failed"`
+	ReplStale      uint64 `json:"repl_stale"`
+	ReplPromotions uint64 `json:"repl_promotions"`
+	// ReplCopiesSent: copies sent to backups outside a write (re-
+	// replication): to new backups after a view change, after a
+	// promotion, after an import.
+	ReplCopiesSent  uint64 `json:"repl_copies_sent"`
 	ReplInflight    int64  `json:"repl_inflight"`
 	ReplBackups     int    `json:"repl_backups"`
 	ReplBackupBytes int    `json:"repl_backup_bytes"`
@@ -129,15 +133,15 @@ type Stats struct {
 
 // counters are the atomic counters behind Stats.
 type counters struct {
-	routed, forwarded, dropped, buffered, notOwner, noQuorum  atomic.Uint64
-	viewMismatch                                              atomic.Uint64
-	spawned, imported, pulls                                  atomic.Uint64
-	hoStarted, hoFinished, hoFailed, conflicts, conflictsLost atomic.Uint64
-	viewChanges, eventsDropped                                atomic.Uint64
-	pushing                                                   atomic.Int64 // pushes running now
-	replUpdates, replFailed, replStale, promotions            atomic.Uint64
-	replInflight                                              atomic.Int64
-	passivated, reactivated                                   atomic.Uint64
+	routed, forwarded, dropped, buffered, notOwner, noQuorum   atomic.Uint64
+	viewMismatch                                               atomic.Uint64
+	spawned, imported, pulls                                   atomic.Uint64
+	hoStarted, hoFinished, hoFailed, conflicts, conflictsLost  atomic.Uint64
+	viewChanges, eventsDropped                                 atomic.Uint64
+	pushing                                                    atomic.Int64 // pushes running now
+	replUpdates, replFailed, replStale, promotions, replResent atomic.Uint64
+	replInflight                                               atomic.Int64
+	passivated, reactivated                                    atomic.Uint64
 }
 
 func (k *counters) fill(s *Stats) {
@@ -149,7 +153,7 @@ func (k *counters) fill(s *Stats) {
 	s.ViewChanges, s.EventsDropped = k.viewChanges.Load(), k.eventsDropped.Load()
 	s.HandoffsInFlight = int(k.pushing.Load())
 	s.ReplUpdates, s.ReplFailed, s.ReplStale = k.replUpdates.Load(), k.replFailed.Load(), k.replStale.Load()
-	s.ReplPromotions, s.ReplInflight = k.promotions.Load(), k.replInflight.Load()
+	s.ReplPromotions, s.ReplInflight, s.ReplCopiesSent = k.promotions.Load(), k.replInflight.Load(), k.replResent.Load()
 	s.Passivated, s.Reactivated = k.passivated.Load(), k.reactivated.Load()
 }
 
@@ -207,12 +211,13 @@ func (q *eventQueue) take(ctx context.Context) ([]eventItem, bool) {
 	}
 }
 
-// emit queues ev for Config.Events (if set).
+// emit queues ev for Config.Events (if set) and the watchers.
 func (c *Cluster) emit(ev Event) {
+	ev.Time, ev.Node = time.Now(), c.self
+	c.watchr.fromEvent(ev)
 	if c.cfg.Events == nil {
 		return
 	}
-	ev.Time, ev.Node = time.Now(), c.self
 	if !c.events.push(eventItem{ev: ev}) {
 		c.stats.eventsDropped.Add(1)
 	}
@@ -220,13 +225,14 @@ func (c *Cluster) emit(ev Event) {
 
 // emitConflict queues the conflict event and the Conflict callback.
 func (c *Cluster) emitConflict(cf Conflict) {
-	if c.cfg.Events == nil && c.cfg.Conflict == nil {
-		return
-	}
 	ev := Event{
 		Type: EventConflict, Time: time.Now(), Node: c.self, Kind: cf.Kind, Key: cf.Key,
 		From: cf.Loser, To: cf.Winner, StateBytes: len(cf.State), Exported: cf.Exported,
 		Merged: c.cfg.Conflict != nil,
+	}
+	c.watchr.fromEvent(ev)
+	if c.cfg.Events == nil && c.cfg.Conflict == nil {
+		return
 	}
 	if !c.events.push(eventItem{ev: ev, conflict: &cf}) {
 		c.stats.eventsDropped.Add(1)

@@ -10,8 +10,9 @@ import (
 // KindSpec configures how a keyed kind is kept (Config.KindSpecs).
 type KindSpec struct {
 	// Replicas is R, the number of copies of each key's state: the primary
-	// on the key's ring owner and backups on the next R−1 distinct members
-	// of the ring walk (View.OwnerN). With R ≥ 2 a key survives the crash
+	// on the key's ring owner and backups on the next R−1 members of its
+	// preference list (View.OwnerN: the members that take the key, in
+	// order, when the ones before them leave). With R ≥ 2 a key survives the crash
 	// or the pause of its owner with every acknowledged write (see
 	// docs/placement.md, "Replication"); the kind must implement
 	// node.StateExporter and node.StateImporter, and its handlers should be

@@ -3,6 +3,7 @@ package placement_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -75,4 +76,79 @@ func remoteKey(t *testing.T, from, owner *placement.Cluster) string {
 	}
 	t.Fatal("no key owned by " + owner.Name())
 	return ""
+}
+
+// bigState is a replicated test kind whose state is as many bytes as the
+// last "grow N" call asked for; any other call returns its size.
+type bigState struct {
+	node.Base
+	state []byte
+}
+
+func (b *bigState) HandleCall(_ *node.Proc, _ node.PID, req []byte) ([]byte, error) {
+	if n, ok := strings.CutPrefix(string(req), "grow "); ok {
+		size, err := strconv.Atoi(n)
+		if err != nil {
+			return nil, err
+		}
+		b.state = make([]byte, size)
+	}
+	return []byte(strconv.Itoa(len(b.state))), nil
+}
+
+func (b *bigState) ExportState(*node.Proc) ([]byte, error) { return b.state, nil }
+
+func (b *bigState) ImportState(_ *node.Proc, s []byte) error {
+	b.state = append([]byte(nil), s...)
+	return nil
+}
+
+// TestReplicatedStateTooLarge: a write that grows a replicated key's
+// state past the frame limit fails at once with ErrStateTooLarge (also
+// node.ErrTooLarge), in sync and async mode, locally and through a remote
+// call; the backup keeps the last state that fit, and the key goes on
+// serving.
+func TestReplicatedStateTooLarge(t *testing.T) {
+	t.Parallel()
+	for _, async := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sync", true: "async"}[async], func(t *testing.T) {
+			tc := newTestCluster(t, false, placementtest.Options{TCP: true})
+			cs := tc.startN(2, func(c *placement.Config) {
+				c.Kinds["big"] = func() node.Behavior { return &bigState{} }
+				c.KindSpecs = map[string]placement.KindSpec{"big": {Replicas: 2, Async: async}}
+			})
+			setView(cs, cs...)
+			cs[0].Node().SetAddr(cs[1].Name(), cs[1].Node().Addr())
+			cs[1].Node().SetAddr(cs[0].Name(), cs[0].Node().Addr())
+			ctx := context.Background()
+			local, remote := remoteKey(t, cs[1], cs[0]), remoteKey(t, cs[0], cs[1])
+			for _, key := range []string{local, remote} {
+				if _, err := cs[0].Call(ctx, "big", key, []byte("grow 1000")); err != nil {
+					t.Fatal(err)
+				}
+				_, err := cs[0].Call(ctx, "big", key, []byte(fmt.Sprintf("grow %d", 1<<20+1)))
+				if !errors.Is(err, node.ErrTooLarge) || !strings.Contains(err.Error(), "state too large to replicate") {
+					t.Fatalf("%s: growing past the frame limit: %v, want a state-too-large error", key, err)
+				}
+				if key == local && !errors.Is(err, placement.ErrStateTooLarge) {
+					t.Fatalf("local call: %v does not wrap ErrStateTooLarge", err)
+				}
+				if out, err := cs[0].Call(ctx, "big", key, []byte("size")); err != nil || string(out) != strconv.Itoa(1<<20+1) {
+					t.Fatalf("%s still serves: %q %v", key, out, err)
+				}
+			}
+			var failed uint64
+			for _, c := range cs {
+				failed += c.Stats().ReplFailed
+				for _, h := range c.Backups() {
+					if h.Kind == "big" && h.Seq == 0 {
+						t.Errorf("backup of %s has no state", h.Key)
+					}
+				}
+			}
+			if failed < 2 {
+				t.Fatalf("ReplFailed = %d, want at least 2", failed)
+			}
+		})
+	}
 }

@@ -218,9 +218,9 @@ func (c *Cluster) abortMove(e *entry, pid node.PID, frozen bool, target string, 
 		e.mu.Unlock()
 	}
 	c.activate(e, stateMoving)
-	if errors.Is(err, errAbort) {
-		return
-	}
+	// A push given up because the key is ours again (its new owner went
+	// away) ends too: counted as failed, so that started = finished +
+	// failed + in flight always holds.
 	c.stats.hoFailed.Add(1)
 	c.log.Debug().Str("key", e.id.Key).Str("to", target).Err(err).Msg("handoff failed; retrying at the next reconcile")
 	c.emit(Event{Type: EventHandoffFailed, Kind: e.id.Kind, Key: e.id.Key, From: c.self, To: target, Err: err})

@@ -7,16 +7,21 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/rs/zerolog"
+
+	"github.com/placerhq/placer/internal/par"
 	"github.com/placerhq/placer/node"
 )
 
 // The replication protocol. A replicated kind's process (its behaviour
 // wrapped by replicated) exports its state after every message and call it
 // handles and, if the state changed, sends it with the copy's term and the
-// next sequence number to the backups: the next R−1 distinct members after
-// the owner on the ring walk of the primary's view. In sync mode the
+// next sequence number to the backups: the next R−1 members of the key's
+// preference list in the primary's view (ring.Ring.LocateN: the members
+// that would own it, in order, as the ones before them leave). In sync mode the
 // process waits until every backup stored it before it answers the call or
 // takes the next message, so an acknowledged write is on R nodes.
 //
@@ -29,8 +34,8 @@ import (
 // refusing its updates then would fail calls whose effect the handoff
 // carries anyway. Terms are the fence: a node that comes back from a pause
 // replicates to its old backups, and the first of them is the node that
-// promoted the key meanwhile (the ring walk makes the first backup the
-// next owner), which holds the newer term and refuses.
+// promoted the key meanwhile (the preference list makes the first backup
+// the next owner), which holds the newer term and refuses.
 //
 // Terms: a fresh process starts at term 1; a copy handed off keeps its
 // term; a copy promoted from a backup (its primary gone) takes the
@@ -101,8 +106,11 @@ func (c *Cluster) replicate(id keyID, spec KindSpec, m replMsg) error {
 		}
 		pending, err := c.sendUpdate(backups, m, deadline)
 		if err != nil || len(pending) == 0 {
-			if err == nil {
+			switch {
+			case err == nil:
 				c.stats.replUpdates.Add(1)
+			case errors.Is(err, ErrStateTooLarge):
+				c.stats.replFailed.Add(1)
 			}
 			return err
 		}
@@ -119,7 +127,7 @@ func (c *Cluster) replicate(id keyID, spec KindSpec, m replMsg) error {
 
 // sendUpdate sends m to every backup at once and collects the answers: the
 // backups that must be asked again (unreachable, or not yet agreeing that
-// this node owns the key), or errStale.
+// this node owns the key), or errStale, or ErrStateTooLarge.
 func (c *Cluster) sendUpdate(backups []string, m replMsg, deadline time.Time) ([]string, error) {
 	type answer struct {
 		to   string
@@ -134,18 +142,28 @@ func (c *Cluster) sendUpdate(backups []string, m replMsg, deadline time.Time) ([
 		})
 	}
 	var retry []string
-	var stale error
+	var fatal error // errStale, or ErrStateTooLarge
 	for range backups {
 		a := <-answers
 		switch {
+		case errors.Is(a.err, node.ErrTooLarge):
+			fatal = tooLarge(m, a.err) // retrying cannot help
 		case a.err != nil || len(a.resp) == 0 || a.resp[0] == rsNotYet:
 			retry = append(retry, a.to)
 		case a.resp[0] == rsStale:
 			term, holder, _ := decodeStale(a.resp[1:])
-			stale = &staleError{term: term, holder: holder}
+			fatal = &staleError{term: term, holder: holder}
 		}
 	}
-	return retry, stale
+	if errors.Is(fatal, ErrStateTooLarge) {
+		return nil, fatal
+	}
+	return retry, fatal
+}
+
+// tooLarge is the error of an update whose state does not fit a frame.
+func tooLarge(m replMsg, err error) error {
+	return fmt.Errorf("%w: %s %s: %d bytes: %w", ErrStateTooLarge, m.kind, m.key, len(m.state), err)
 }
 
 // onRepl serves the replication service (inline on the transport reader:
@@ -202,12 +220,13 @@ func (c *Cluster) onFetch(m replMsg, reply node.ReplyFunc) {
 	reply(encodeCopy(&r), nil)
 }
 
-// fetchCopies asks the key's backups in the current view for their copies
-// and returns the newest of them and the local one (ok false if none).
+// fetchCopies asks the nodes that may hold a copy of the key (copyHolders)
+// for theirs and returns the newest of them and the local one (ok false if
+// none).
 func (c *Cluster) fetchCopies(ctx context.Context, id keyID, spec KindSpec) (replica, bool) {
 	best, ok := c.replicas.get(id)
 	m := replMsg{op: rpFetch, kind: id.Kind, key: id.Key}
-	for _, b := range backupsOf(c.snap.Load().view, c.self, id.Key, spec.Replicas) {
+	for _, b := range c.copyHolders(id.Key, spec.Replicas) {
 		resp, err := c.node.Call(ctx, node.Named{Name: replService, Node: b}, m.encode())
 		if err != nil || len(resp) == 0 || resp[0] != rsOK {
 			continue
@@ -217,6 +236,31 @@ func (c *Cluster) fetchCopies(ctx context.Context, id keyID, spec KindSpec) (rep
 		}
 	}
 	return best, ok
+}
+
+// copyHolders lists the alive members, other than this node, that may
+// hold the newest copy of key: its backups in the current view and in
+// every recent view (the primary's last writes went to the backups of the
+// view it had; and with the ring's nearest-point ownership the member that
+// takes a failed owner's keys is not always its first backup).
+func (c *Cluster) copyHolders(key string, r int) []string {
+	s := c.snap.Load()
+	var out []string
+	add := func(names []string) {
+		for _, n := range names {
+			if n != c.self && s.isAlive(n) && !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	add(backupsOf(s.view, c.self, key, r))
+	now := time.Now()
+	for _, p := range s.past {
+		if now.Before(p.expires) {
+			add(p.ring.LocateN([]byte(key), r))
+		}
+	}
+	return out
 }
 
 // replicateCopy replicates one update of a copy: sync (wait for every
@@ -244,12 +288,21 @@ func (c *Cluster) replicateAsync(rep *replState, id keyID, spec KindSpec, m repl
 		return err
 	}
 	body, deadline := m.encode(), time.Now().Add(replicaTimeout)
+	var big atomic.Pointer[error] // set by an answer that comes at once: the frame limit
 	for _, b := range backups {
 		c.stats.replInflight.Add(1)
 		c.node.CallAsync(node.Named{Name: replService, Node: b}, body, deadline, func(resp []byte, err error) {
 			c.stats.replInflight.Add(-1)
+			if errors.Is(err, node.ErrTooLarge) {
+				e := tooLarge(m, err)
+				big.Store(&e)
+			}
 			rep.answered(resp, err)
 		})
+	}
+	if e := big.Load(); e != nil {
+		c.stats.replFailed.Add(1)
+		return *e
 	}
 	c.stats.replUpdates.Add(1)
 	return nil
@@ -309,8 +362,10 @@ func (c *Cluster) superseded(id keyID, err error) {
 	}
 	c.stats.replStale.Add(1)
 	c.hints.set(id, se.holder, time.Now().Add(c.cfg.PullWindow))
-	c.log.Warn().Str("kind", id.Kind).Str("key", id.Key).Str("holder", se.holder).Uint64("term", se.term).
-		Msg("this copy was superseded by a newer term (promoted while this node was thought dead); it stops and the newer copy takes over")
+	c.warns.Warn("superseded", "this copy was superseded by a newer term (promoted while this node was thought dead); it stops and the newer copy takes over",
+		func(ev *zerolog.Event) *zerolog.Event {
+			return ev.Str("kind_name", id.Kind).Str("key", id.Key).Str("holder", se.holder).Uint64("term", se.term)
+		})
 }
 
 // initRep gives a new entry of a replicated kind its replication state,
@@ -338,25 +393,35 @@ func (c *Cluster) dropBackups(e *entry) {
 	}
 }
 
-// resync sends every hosted replicated copy this node owns to its
-// backups in the current view (a view change may have given it new
-// ones), without waiting: backups that have it already keep theirs.
-func (c *Cluster) resync() {
+// resync follows a view change from prev: it promotes the copies whose
+// primary is gone, then sends each hosted replicated copy this node owns
+// to its backups in the current view if they are not the backups it had
+// in prev (a member joined, left or failed among them), without waiting.
+func (c *Cluster) resync(prev *View) {
+	c.promoteOrphans()
 	v := c.snap.Load().view
 	for _, e := range c.reg.entries() {
-		rep := e.replState()
-		if rep == nil || v.Owner(e.id.Key) != c.self {
+		if e.replState() == nil || v.Owner(e.id.Key) != c.self {
 			continue
 		}
-		r := rep.snapshot()
-		if r.state == nil {
-			continue // nothing replicated yet: the first commit sends it
-		}
-		m := replMsg{op: rpUpdate, exported: r.exported, term: r.term, seq: r.seq, kind: e.id.Kind, key: e.id.Key, state: r.state}
-		for _, b := range backupsOf(v, c.self, e.id.Key, c.cfg.specFor(e.id.Kind).Replicas) {
-			c.node.CallAsync(node.Named{Name: replService, Node: b}, m.encode(), time.Now().Add(replicaTimeout), func([]byte, error) {})
+		r := c.cfg.specFor(e.id.Kind).Replicas
+		if !sameMembers(backupsOf(prev, c.self, e.id.Key, r), backupsOf(v, c.self, e.id.Key, r)) {
+			c.sendCopy(e, v)
 		}
 	}
+}
+
+// sameMembers reports whether a and b hold the same names.
+func sameMembers(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
 }
 
 // gcReplicas drops the backup copies this node no longer needs: those of
@@ -385,4 +450,68 @@ func (c *Cluster) hostsNewer(id keyID, r replica) bool {
 	}
 	cur := rep.snapshot()
 	return !r.newer(&cur)
+}
+
+// promoteOrphans makes this node the primary of the keys whose backup
+// copy it holds and which it owns now that their primary is gone (not
+// alive in the view): each becomes a passivated entry (no process yet)
+// from the copy, with the next term, and is sent to its backups at once,
+// so that R copies exist again without waiting for a request. A key whose
+// primary is alive (a graceful move) waits for its handoff instead.
+func (c *Cluster) promoteOrphans() {
+	s := c.snap.Load()
+	var orphans []keyID
+	c.replicas.each(func(id keyID, r replica) {
+		if s.owner(id.Key) == c.self && !s.isAlive(r.primary) && c.reg.get(id) == nil {
+			orphans = append(orphans, id)
+		}
+	})
+	// Each asks the other holders for a newer copy: a round trip, run
+	// promoteParallel at a time.
+	_ = par.ForEach(c.ctx, len(orphans), promoteParallel, func(i int) error {
+		c.promote(s, orphans[i])
+		return nil
+	})
+}
+
+// promoteParallel bounds the promotions in flight after a view change.
+const promoteParallel = 32
+
+// promote makes this node the primary of orphan id (see promoteOrphans).
+func (c *Cluster) promote(s *snapshot, id keyID) {
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.HandoffTimeout)
+	best, ok := c.fetchCopies(ctx, id, c.cfg.specFor(id.Kind)) // a newer copy may be on another backup
+	cancel()
+	if !ok || c.reg.get(id) != nil {
+		return
+	}
+	e, created := c.reg.getOrCreate(id, stateCold, nil, time.Now())
+	if !created {
+		return
+	}
+	e.mu.Lock()
+	e.cold = best.state
+	e.rep = &replState{term: best.term + 1, seq: best.seq, last: best.state, exported: best.exported}
+	e.mu.Unlock()
+	e.lastUsed.Store(time.Now().UnixNano())
+	c.stats.promotions.Add(1)
+	c.sendCopy(e, s.view)
+}
+
+// sendCopy sends e's last replicated state to its backups in v without
+// waiting.
+func (c *Cluster) sendCopy(e *entry, v *View) {
+	rep := e.replState()
+	if rep == nil {
+		return
+	}
+	r := rep.snapshot()
+	if r.state == nil {
+		return
+	}
+	m := replMsg{op: rpUpdate, exported: r.exported, term: r.term, seq: r.seq, kind: e.id.Kind, key: e.id.Key, state: r.state}
+	for _, b := range backupsOf(v, c.self, e.id.Key, c.cfg.specFor(e.id.Kind).Replicas) {
+		c.stats.replResent.Add(1)
+		c.node.CallAsync(node.Named{Name: replService, Node: b}, m.encode(), time.Now().Add(replicaTimeout), func([]byte, error) {})
+	}
 }

@@ -3,6 +3,7 @@ package placement_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -74,6 +75,13 @@ func TestReplicasSurviveCrash(t *testing.T) {
 	}
 	if promoted != uint64(hosted) {
 		t.Fatalf("%d promotions, the crashed node hosted %d keys", promoted, hosted)
+	}
+	var resent uint64
+	for _, c := range cs[:2] {
+		resent += c.Stats().ReplCopiesSent
+	}
+	if resent < uint64(hosted) { // at least every promoted key re-replicated
+		t.Fatalf("%d copies re-replicated for %d promoted keys", resent, hosted)
 	}
 	// R copies again: every key has a backup on the other survivor.
 	placementtest.CheckFor(t, 10*time.Second, func() error {
@@ -181,4 +189,77 @@ func TestReplicatedCrashUnderTraffic(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged calls, %d failed (during failure detection)", tr.Total(), tr.Errors())
+}
+
+// TestAsyncReplication: in async mode a call is answered before its
+// backup has it, but the backup trails by at most MaxLag updates and
+// catches up once writes stop; after that a crash of the owner loses
+// nothing.
+func TestAsyncReplication(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t, false)
+	const maxLag = 4
+	cs := tc.startN(2, func(c *placement.Config) {
+		c.KindSpecs = map[string]placement.KindSpec{kindCounter: {Replicas: 2, Async: true, MaxLag: maxLag}}
+	})
+	setView(cs, cs...)
+	ctx := context.Background()
+	owner, other := cs[0], cs[1]
+	key := findKey(t, func(k string) bool { return owner.Owner(k) == owner.Name() })
+	const writes = 500
+	var lagMax int64
+	for i := 1; i <= writes; i++ {
+		if out, err := other.Call(ctx, kindCounter, key, []byte("inc")); err != nil || string(out) != strconv.Itoa(i) {
+			t.Fatalf("inc %d: %q %v", i, out, err)
+		}
+		lagMax = max(lagMax, owner.Stats().ReplInflight)
+	}
+	// Sends do not wait for anything: the process replicates as fast as
+	// the lag bound lets it.
+	const sends = 3000
+	stop, sampled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				lagMax = max(lagMax, owner.Stats().ReplInflight)
+				runtime.Gosched()
+			}
+		}
+	}()
+	for range sends {
+		if err := other.Send(ctx, kindCounter, key, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	placementtest.CheckFor(t, 10*time.Second, func() error {
+		bs := other.Backups()
+		if len(bs) != 1 || bs[0].Seq < writes+sends {
+			return fmt.Errorf("backup %+v, want seq %d", bs, writes+sends)
+		}
+		if n := owner.Stats().ReplInflight; n != 0 {
+			return fmt.Errorf("%d updates still in flight", n)
+		}
+		return nil
+	})
+	close(stop)
+	<-sampled
+	if lagMax > maxLag {
+		t.Fatalf("%d updates in flight at once, MaxLag %d", lagMax, maxLag)
+	}
+	if err := tc.Crash(owner); err != nil {
+		t.Fatal(err)
+	}
+	setView(cs[1:], cs[1:]...)
+	placementtest.CheckFor(t, 10*time.Second, func() error {
+		st, err := getState(ctx, other, kindCounter, key)
+		if err == nil && st.Count != writes+sends {
+			err = fmt.Errorf("count %d after the crash, want %d", st.Count, writes+sends)
+		}
+		return err
+	})
+	t.Logf("at most %d updates in flight (MaxLag %d)", lagMax, maxLag)
 }

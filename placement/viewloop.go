@@ -37,7 +37,7 @@ func (c *Cluster) applyMembership(v membership.View) {
 		}
 	}
 	in := viewInput{quorum: c.quorumOK(v.Quorum)}
-	for _, m := range v.Alive {
+	for _, m := range c.ownable(v) {
 		in.alive = append(in.alive, memberInfo{
 			name: m.Name, addr: m.TransportAddr, weight: m.Weight,
 			draining: m.Tags[tagDraining] == "1", proto: m.ProtocolVersion, strategy: m.Tags[tagStrategy],
@@ -97,7 +97,7 @@ func (c *Cluster) applyInput(in viewInput) {
 	for _, m := range moves {
 		c.queue.add(m.ID)
 	}
-	c.goTracked(c.resync)
+	c.goTracked(func() { c.resync(cur.view) })
 }
 
 // reconcileLoop runs a full plan every ReconcileInterval: it retries

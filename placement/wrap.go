@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/rs/zerolog"
+
 	"github.com/placerhq/placer/node"
 )
 
@@ -60,7 +62,12 @@ func (w *replicated) HandleMessage(p *node.Proc, m node.Msg) {
 	} else {
 		w.inner.HandleMessage(p, m)
 	}
-	if err := w.commit(p, false); err != nil {
+	if err := w.commit(p, false); errors.Is(err, ErrStateTooLarge) {
+		w.c.warns.Warn("state-too-large", "message handled, its state not replicated: too large for a frame",
+			func(ev *zerolog.Event) *zerolog.Event {
+				return ev.Str("kind_name", w.id.Kind).Str("key", w.id.Key).Err(err)
+			})
+	} else if err != nil {
 		w.c.log.Debug().Str("kind", w.id.Kind).Str("key", w.id.Key).Err(err).Msg("message handled, not replicated")
 	}
 }

@@ -158,3 +158,21 @@ func BenchmarkLeafCopy(b *testing.B) {
 		live[i&(len(live)-1)] = c
 	}
 }
+
+// BenchmarkAppendLocateN times a replica preference list of 3 (the
+// owner and two backups), the key already hashed.
+func BenchmarkAppendLocateN(b *testing.B) {
+	hs := make([]uint64, 1<<16)
+	for i := range hs {
+		hs[i] = HashString(fmt.Sprint("key-", i))
+	}
+	for _, n := range []int{10, 100, 1000} {
+		r := benchRing(b, n)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			dst := make([]string, 0, 3)
+			for i := 0; b.Loop(); i++ {
+				dst = r.AppendLocateNHash(dst[:0], hs[i&(len(hs)-1)], 3)
+			}
+		})
+	}
+}

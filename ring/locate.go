@@ -1,6 +1,10 @@
 package ring
 
-import "math/bits"
+import (
+	"math/bits"
+	"slices"
+	"sort"
+)
 
 // Locate returns the member that owns key, or "" if the ring is empty. It
 // does not allocate or lock.
@@ -190,12 +194,12 @@ func (r *Ring) owner(h uint64) cursor {
 	return p
 }
 
-// LocateN returns up to n distinct members for key: its owner first, then
-// the owners of the following points clockwise, skipping members already
-// listed. It is a preference list for replicas. It returns min(n, Len())
-// names (fewer only if a member owns no point at all, which takes 64-bit
-// position collisions with every one of its points); nil when n < 1 or the
-// ring is empty.
+// LocateN returns up to n distinct members for key, in the order in which
+// they would own it: its owner first, then the member that owns it once
+// the owner has left, and so on (members by the distance of their nearest
+// point to the key). It is a preference list for replicas: when the owner
+// leaves or fails, the key goes to the second member, which holds a copy.
+// It returns min(n, Len()) names; nil when n < 1 or the ring is empty.
 func (r *Ring) LocateN(key []byte, n int) []string {
 	if n < 1 || r.points == 0 {
 		return nil
@@ -223,18 +227,52 @@ func (r *Ring) appendLocateN(dst []string, h uint64, n int) []string {
 	return r.appendWalk(dst, h, n, &seen)
 }
 
-// appendWalk walks the ring once from h and appends the owners not yet in
-// seen, in ring order, until it has appended n.
+// appendWalk appends, until it has appended n, the members not yet in seen
+// in the order in which they would own h as the ones before them leave:
+// by the distance from h of their nearest point (clockwise first on a
+// tie, as for the owner), and, at one position, by name (the collision
+// rule). It walks outwards from h in both directions at once.
 func (r *Ring) appendWalk(dst []string, h uint64, n int, seen *slotSet) []string {
-	c := r.owner(h)
+	fwd := r.seek(h)
+	bwd := fwd
+	bwd.prev()
 	for steps := r.points - len(r.shadow); steps > 0 && n > 0; steps-- {
-		if s := c.slot(); seen.add(s) {
-			dst = append(dst, r.names[s])
-			n--
+		if fwd.position()-h <= h-bwd.position() {
+			dst, n = r.emitAt(dst, n, fwd.position(), fwd.slot(), seen)
+			fwd.next()
+		} else {
+			dst, n = r.emitAt(dst, n, bwd.position(), bwd.slot(), seen)
+			bwd.prev()
 		}
-		c.next()
 	}
 	return dst
+}
+
+// emitAt appends the members at position pos not yet in seen: the point's
+// own (the smallest name there), then those of the points a collision
+// hides at pos, by name.
+func (r *Ring) emitAt(dst []string, n int, pos, slot uint64, seen *slotSet) ([]string, int) {
+	if seen.add(slot) {
+		dst, n = append(dst, r.names[slot]), n-1
+	}
+	if len(r.shadow) == 0 || n == 0 {
+		return dst, n
+	}
+	i := sort.Search(len(r.shadow), func(i int) bool { return r.shadow[i].pos >= pos })
+	var hidden []string // rare: only with 64-bit position collisions
+	for ; i < len(r.shadow) && r.shadow[i].pos == pos; i++ {
+		if s := uint64(r.shadow[i].slot); seen.add(s) {
+			hidden = append(hidden, r.names[s])
+		}
+	}
+	slices.Sort(hidden)
+	for _, name := range hidden {
+		if n == 0 {
+			break
+		}
+		dst, n = append(dst, name), n-1
+	}
+	return dst, n
 }
 
 // slotSet remembers slots: in a fixed array for small sets, else a bitmap.

@@ -69,18 +69,30 @@ func (m *model) locate(h uint64) string {
 	return m.winners()[m.ownerIndex(h)].name
 }
 
+// locateN is the literal definition of the preference list: the owner of
+// h, then the owner of h once the members listed so far have left, and so
+// on (each time over the points of the remaining members, the smallest
+// remaining name winning a shared position).
 func (m *model) locateN(h uint64, n int) []string {
 	if len(m.pts) == 0 || n < 1 {
 		return nil
 	}
-	w := m.winners()
-	i := m.ownerIndex(h)
 	var out []string
-	for step := 0; step < len(w) && len(out) < n; step++ {
-		name := w[(i+step)%len(w)].name
-		if !slices.Contains(out, name) {
-			out = append(out, name)
+	for len(out) < n {
+		rest := &model{}
+		for _, p := range m.pts { // m.pts is sorted by (pos, name, idx)
+			if slices.Contains(out, p.name) {
+				continue
+			}
+			rest.pts = append(rest.pts, p)
+			if len(rest.win) == 0 || rest.win[len(rest.win)-1].pos != p.pos {
+				rest.win = append(rest.win, p)
+			}
 		}
+		if len(rest.pts) == 0 {
+			break
+		}
+		out = append(out, rest.locate(h))
 	}
 	return out
 }

@@ -191,13 +191,19 @@ func (e *Endpoint) Send(ctx context.Context, node string, m *Message) error {
 }
 
 // Connect establishes (or confirms) an authenticated connection to node.
+// It returns once the connection is registered; PeerUp follows on the
+// connection's reader goroutine, unless the connection closes before that
+// goroutine delivers it (then neither PeerUp nor PeerDown comes: for the
+// handler the connection never existed, as for the loser of a
+// simultaneous connect).
 func (e *Endpoint) Connect(ctx context.Context, node string) error {
 	_, err := e.connFor(ctx, node)
 	return err
 }
 
-// Disconnect closes the connection to node, if any; PeerDown follows with
-// ErrConnClosed. A later Send connects again.
+// Disconnect closes the connection to node, if any; if its PeerUp was
+// delivered, PeerDown follows with ErrConnClosed. A later Send connects
+// again.
 func (e *Endpoint) Disconnect(node string) error {
 	e.mu.Lock()
 	var c *conn

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/placerhq/placer/internal/poll"
 )
 
 func TestRoundTripEveryTypeOverTCP(t *testing.T) {
@@ -84,12 +86,22 @@ func TestDisconnectAndReconnect(t *testing.T) {
 	if err := a.ep.Connect(ctx, b.ep.Name()); err != nil {
 		t.Fatal(err)
 	}
+	// Connect returns once A registered the connection, before its reader
+	// delivered PeerUp; B's PeerUp comes with A's last handshake message.
+	// A disconnect before either would leave that side with no PeerUp and
+	// so no PeerDown (documented: the connection never existed for it).
+	waitFor(t, 5*time.Second, "PeerUp on both sides", func() bool {
+		return a.rec.count("up", "") == 1 && b.rec.count("up", "") == 1
+	})
 	if err := a.ep.Disconnect(b.ep.Name()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "PeerDown on both sides", func() bool {
+	poll.CheckFor(t, 5*time.Second, poll.Cond(func() bool {
 		return a.rec.count("down", "") == 1 && b.rec.count("down", "") == 1
-	})
+	}, func() string {
+		return fmt.Sprintf("PeerDown on both sides: A had %d up %d down, B %d up %d down",
+			a.rec.count("up", ""), a.rec.count("down", ""), b.rec.count("up", ""), b.rec.count("down", ""))
+	}))
 	mustIs(t, a.rec.lastDown(b.ep.Name()), ErrConnClosed)
 	mustIs(t, b.rec.lastDown(a.ep.Name()), ErrConnClosed)
 	if len(a.ep.Peers()) != 0 {

@@ -5,7 +5,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/placerhq/placer/transport/internal/ratelog"
+	"github.com/placerhq/placer/internal/ratelog"
 )
 
 // warnEvery is the least time between two warnings of one kind; the count

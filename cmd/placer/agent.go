@@ -61,13 +61,14 @@ func startAgent(c agentConfig, args []string, stdout, stderr io.Writer) (*agent.
 	if err != nil {
 		return nil, err
 	}
-	printStarted(stdout, a.Info())
+	fmt.Fprintln(stdout, a.Info())
 	return a, nil
 }
 
 // toAgent is the library's config of c, with the TLS files loaded.
 func (c *agentConfig) toAgent() (agent.Config, error) {
 	cfg := c.Config
+	cfg.DataDir = c.dataDir()
 	if cfg.HTTP == "" {
 		cfg.HTTP = agent.HTTPOff
 	}
@@ -76,17 +77,4 @@ func (c *agentConfig) toAgent() (agent.Config, error) {
 		cfg.TLS, err = transport.TLSFromFiles(c.TLSCert, c.TLSKey, c.TLSCA)
 	}
 	return cfg, err
-}
-
-// printStarted tells the operator where the agent listens.
-func printStarted(w io.Writer, in agent.Info) {
-	httpText, role := "off", "member"
-	if in.HTTP != "" {
-		httpText = "http://" + in.HTTP
-	}
-	if in.Hidden {
-		role = "hidden observer of " + in.Agent
-	}
-	fmt.Fprintf(w, "placer agent %s (%s): transport %s, gossip %s, admin %s, names dir %s\n",
-		in.Name, role, dash(in.Transport), dash(in.Gossip), httpText, in.NamesDir)
 }

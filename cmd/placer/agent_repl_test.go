@@ -2,30 +2,27 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/placerhq/placer/internal/agentproc"
+	"github.com/placerhq/placer/internal/poll"
 	"github.com/placerhq/placer/placement"
 	"github.com/placerhq/placer/placement/agent"
-	"github.com/placerhq/placer/placement/agent/names"
 	"github.com/placerhq/placer/placement/membership"
 )
 
 // The tests in this file check replication with real agent processes
-// (SIGKILL, SIGSTOP, rolling restarts) and a history of every
-// acknowledged write: each write adds a field of its own to a kv key
-// ("set w<writer>-<n> 1"), so a write overwritten later would still be
-// missed if it were lost (a last value per key hides loss).
+// (SIGKILL, SIGSTOP, rolling restarts) through internal/agentproc, which
+// keeps a record of every acknowledged write: each write adds a field of
+// its own to a kv key, so a write overwritten later would still be missed
+// if it were lost (a last value per key hides loss).
 
 var (
 	placerOnce sync.Once
@@ -58,8 +55,13 @@ func sharedPlacer(t *testing.T) string {
 	return placerBin
 }
 
-// TestMain removes the shared placer build after the tests.
+// TestMain keeps the agents of this package's tests (in-process and child
+// processes, which inherit the environment) without a data directory,
+// unless a test gives --data-dir (internal/agentproc gives each agent one
+// in its cluster's directory): the default one is per user and name, and
+// tests reuse names. It removes the shared placer build after the tests.
 func TestMain(m *testing.M) {
+	os.Setenv("PLACER_DATA_DIR", "off")
 	code := m.Run()
 	if placerDir != "" {
 		_ = os.RemoveAll(placerDir)
@@ -67,185 +69,74 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// kvHistory records every acknowledged kv write of the writers.
-type kvHistory struct {
-	mu      sync.Mutex
-	acked   map[string][]string // key -> fields whose set was acknowledged
-	total   atomic.Int64
-	failed  atomic.Int64
-	lastErr atomic.Value // string
-	stop    chan struct{}
-	wg      sync.WaitGroup
-}
-
-// startWriters runs n writers through cl over keys until halt.
-func startWriters(cl *placement.Client, keys []string, n int) *kvHistory {
-	h := &kvHistory{acked: map[string][]string{}, stop: make(chan struct{})}
-	for g := range n {
-		h.wg.Add(1)
-		go func() {
-			defer h.wg.Done()
-			h.write(cl, keys, g)
-		}()
-	}
-	return h
-}
-
-func (h *kvHistory) write(cl *placement.Client, keys []string, g int) {
-	for i := 0; ; i++ {
-		select {
-		case <-h.stop:
-			return
-		default:
-		}
-		key, field := keys[(i*7919+g*104729)%len(keys)], fmt.Sprintf("w%d-%d", g, i)
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		_, err := cl.Call(ctx, agent.KindKV, key, []byte("set "+field+" 1"))
-		cancel()
-		if err != nil {
-			h.failed.Add(1)
-			h.lastErr.Store(err.Error())
-			time.Sleep(5 * time.Millisecond) // an unavailable key: do not spin
-			continue
-		}
-		h.mu.Lock()
-		h.acked[key] = append(h.acked[key], field)
-		h.mu.Unlock()
-		h.total.Add(1)
-	}
-}
-
-// flowing waits until n more writes than now were acknowledged.
-func (h *kvHistory) flowing(t *testing.T, n int64) {
-	t.Helper()
-	want := h.total.Load() + n
-	agentWait(t, 30*time.Second, fmt.Sprintf("%d acknowledged writes (last error: %v)", want, h.lastErr.Load()), func() bool { return h.total.Load() >= want })
-}
-
-func (h *kvHistory) halt() {
-	select {
-	case <-h.stop:
-	default:
-		close(h.stop)
-	}
-	h.wg.Wait()
-}
-
-// check reads every key through cl and counts the acknowledged writes
-// missing from it; it fails t naming the first.
-func (h *kvHistory) check(t *testing.T, cl *placement.Client) {
-	t.Helper()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	lost, first := 0, ""
-	for key, fields := range h.acked {
-		var have []string
-		agentWait(t, 15*time.Second, "read "+key, func() bool {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			out, err := cl.Call(ctx, agent.KindKV, key, []byte("keys"))
-			return err == nil && json.Unmarshal(out, &have) == nil
-		})
-		for _, f := range fields {
-			if !slices.Contains(have, f) {
-				lost++
-				if first == "" {
-					first = key + "/" + f
-				}
-			}
-		}
-	}
-	if lost > 0 {
-		t.Fatalf("%d of %d acknowledged writes lost (first: %s); %d writes failed", lost, h.total.Load(), first, h.failed.Load())
-	}
-	t.Logf("%d acknowledged writes, all found; %d writes failed (refused, not acknowledged)", h.total.Load(), h.failed.Load())
-}
-
-// replEnv is a cluster of agent processes for the replication tests.
+// replEnv is a cluster of agent processes, its writers and a client, for
+// one test; every process is killed at cleanup.
 type replEnv struct {
-	procEnv
-	procs map[string]*proc
-	seed  string // gossip address of the first agent
-	extra []string
+	t *testing.T
+	c *agentproc.Cluster
 }
 
 // startCluster starts n agents named rp1..rpn with extra flags.
 func startCluster(t *testing.T, n int, extra ...string) *replEnv {
 	t.Helper()
-	e := &replEnv{procEnv: procEnv{agentEnv: newAgentEnv(t), bin: sharedPlacer(t)}, procs: map[string]*proc{}, extra: extra}
-	for i := 1; i <= n; i++ {
-		e.start(t, fmt.Sprintf("rp%d@127.0.0.1", i))
-	}
-	e.waitMembers(t, n)
-	return e
-}
-
-// start starts (or restarts) the agent name, joining the first agent.
-func (e *replEnv) start(t *testing.T, name string) {
-	t.Helper()
-	args := append([]string{"--http", "off"}, e.extra...)
-	if e.seed != "" {
-		args = append(args, "--join", e.seed)
-	}
-	p, rec := e.agent(t, name, args...)
-	e.procs[name] = p
-	if e.seed == "" {
-		e.seed = rec.Gossip
-	}
-}
-
-// waitMembers waits until the first agent sees n alive ring members.
-func (e *replEnv) waitMembers(t *testing.T, n int) {
-	t.Helper()
-	agentWait(t, 30*time.Second, fmt.Sprintf("%d ring members", n), func() bool {
-		ms := e.members(t, "rp1@127.0.0.1")
-		if ms == nil {
-			return false
-		}
-		ring := 0
-		for _, m := range ms.Members {
-			if m.Ring && m.Status == "alive" {
-				ring++
-			}
-		}
-		return ring == n
-	})
-}
-
-// client is a hidden client of the agents named, failing over to any.
-func (e *replEnv) client(t *testing.T, nodes ...string) *placement.Client {
-	t.Helper()
-	cc := agent.DefaultClientConfig()
-	cc.CookieFile, cc.NamesDir, cc.Nodes, cc.Discover, cc.Timeout = e.cookie, e.dir, nodes, true, 3*time.Second
-	cl, err := agent.NewClient(cc)
+	c, err := agentproc.Start(context.Background(), agentproc.Config{Bin: sharedPlacer(t), Dir: t.TempDir(), Prefix: "rp", Flags: extra}, n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cl.Close() })
+	e := &replEnv{t: t, c: c}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("agent logs (tail):\n%s", c.Logs(3000))
+		}
+		c.Close()
+	})
+	return e
+}
+
+func (e *replEnv) must(err error) {
+	e.t.Helper()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// client is a client of the agents numbered (any agent if none),
+// failing over to any.
+func (e *replEnv) client(nodes ...int) *placement.Client {
+	e.t.Helper()
+	var names []string
+	for _, i := range nodes {
+		names = append(names, e.c.Name(i))
+	}
+	cl, err := e.c.Client(3*time.Second, names...)
+	e.must(err)
+	e.t.Cleanup(func() { _ = cl.Close() })
 	return cl
 }
 
-// served waits until every key answers a read through cl and returns how
-// long it took from since.
-func served(t *testing.T, cl *placement.Client, keys []string, since time.Time) time.Duration {
-	t.Helper()
-	for _, k := range keys {
-		agentWait(t, 30*time.Second, k+" served", func() bool {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			defer cancel()
-			_, err := cl.Call(ctx, agent.KindKV, k, []byte("keys"))
-			return err == nil
-		})
-	}
-	return time.Since(since)
+// writers starts n writers over keys through cl, halted at cleanup.
+func (e *replEnv) writers(cl *placement.Client, keys []string, n int) *agentproc.KVWriters {
+	w := agentproc.StartKVWriters(cl, keys, n, 3*time.Second)
+	e.t.Cleanup(w.Halt)
+	return w
 }
 
-func replKeys(n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = "acct-" + strconv.Itoa(i)
+// flowing waits until n more writes were acknowledged.
+func (e *replEnv) flowing(w *agentproc.KVWriters, n int64) {
+	e.t.Helper()
+	e.must(w.Flowing(context.Background(), n, 30*time.Second))
+}
+
+// check halts the writers, reads every key back and fails the test if an
+// acknowledged write is missing.
+func (e *replEnv) check(w *agentproc.KVWriters, cl *placement.Client) {
+	e.t.Helper()
+	res, err := w.Check(context.Background(), cl, 8, 0, 2*time.Minute)
+	e.must(err)
+	if res.Lost > 0 {
+		e.t.Fatalf("%d of %d acknowledged writes lost (first: %s); %d writes failed", res.Lost, res.Acked, res.First, w.Failed())
 	}
-	return out
+	e.t.Logf("%d acknowledged writes, all found; %d writes failed (refused, not acknowledged)", res.Acked, w.Failed())
 }
 
 // detectionBound is the local profile's worst failure detection for n
@@ -265,19 +156,16 @@ func detectionBound(t *testing.T, n int) time.Duration {
 // served again within failure detection + 1 s.
 func TestReplicatedKillLosesNothing(t *testing.T) {
 	e := startCluster(t, 5)
-	cl := e.client(t, "rp1@127.0.0.1", "rp2@127.0.0.1")
-	keys := replKeys(200)
-	h := startWriters(cl, keys, 8)
-	defer h.halt()
-	h.flowing(t, 1000)
-	victim := e.procs["rp5@127.0.0.1"]
+	cl := e.client(1, 2)
+	keys := agentproc.KVKeys(200)
+	w := e.writers(cl, keys, 8)
+	e.flowing(w, 1000)
 	killed := time.Now()
-	victim.signal(t, syscall.SIGKILL)
-	victim.wait(t, 10*time.Second)
-	took := served(t, cl, keys, killed)
-	h.flowing(t, 500)
-	h.halt()
-	h.check(t, cl)
+	e.must(e.c.Kill(context.Background(), e.c.Name(5)))
+	took, err := agentproc.Served(context.Background(), cl, keys, 16, killed, 30*time.Second)
+	e.must(err)
+	e.flowing(w, 500)
+	e.check(w, cl)
 	if bound := detectionBound(t, 5); took > bound {
 		t.Fatalf("every key served again %v after the kill, bound %v", took, bound)
 	}
@@ -292,26 +180,23 @@ func TestReplicatedPauseLosesNothing(t *testing.T) {
 	for _, r := range []string{"2", "1"} {
 		t.Run("R="+r, func(t *testing.T) {
 			e := startCluster(t, 4, "--replicas", r)
-			cl := e.client(t, "rp1@127.0.0.1", "rp2@127.0.0.1")
-			keys := replKeys(120)
-			h := startWriters(cl, keys, 8)
-			defer h.halt()
-			h.flowing(t, 800)
-			victim := e.procs["rp4@127.0.0.1"]
-			victim.signal(t, syscall.SIGSTOP)
+			cl := e.client(1, 2)
+			w := e.writers(cl, agentproc.KVKeys(120), 8)
+			e.flowing(w, 800)
+			victim := e.c.Proc(e.c.Name(4))
+			e.must(victim.Signal(syscall.SIGSTOP))
 			stopped := time.Now()
 			agentWait(t, 15*time.Second, "rp4 marked failed", func() bool {
-				st, _ := memberStatus(e.members(t, "rp1@127.0.0.1"), "rp4@127.0.0.1")
+				st, _ := e.c.Status(context.Background(), e.c.Name(1), victim.Name)
 				return st == "failed"
 			})
-			h.flowing(t, 300)
+			e.flowing(w, 300)
 			// The pause lasts 3 s (a GC, VM or disk stall), writes flowing.
 			agentWait(t, 10*time.Second, "a 3 s pause", func() bool { return time.Since(stopped) >= 3*time.Second })
-			victim.signal(t, syscall.SIGCONT)
-			e.waitMembers(t, 4)
-			h.flowing(t, 500)
-			h.halt()
-			h.check(t, cl)
+			e.must(victim.Signal(syscall.SIGCONT))
+			e.must(e.c.WaitMembers(context.Background(), 4))
+			e.flowing(w, 500)
+			e.check(w, cl)
 		})
 	}
 }
@@ -321,105 +206,46 @@ func TestReplicatedPauseLosesNothing(t *testing.T) {
 // with R = 2 no acknowledged write is lost.
 func TestReplicatedRollingRestart(t *testing.T) {
 	e := startCluster(t, 5)
-	cl := e.client(t) // any agent: each one goes away in turn
-	keys := replKeys(150)
-	h := startWriters(cl, keys, 8)
-	defer h.halt()
-	h.flowing(t, 500)
+	cl := e.client() // any agent: each one goes away in turn
+	w := e.writers(cl, agentproc.KVKeys(150), 8)
+	e.flowing(w, 500)
+	ctx := context.Background()
 	for i := 5; i >= 1; i-- {
-		name := fmt.Sprintf("rp%d@127.0.0.1", i)
-		p := e.procs[name]
-		p.signal(t, syscall.SIGTERM)
-		if code := p.wait(t, 60*time.Second); code != 0 {
-			t.Fatalf("%s: SIGTERM exit %d", name, code)
-		}
+		name := e.c.Name(i)
 		if i == 1 {
-			e.seed = e.procs["rp2@127.0.0.1"].gossip(t, e)
+			e.must(e.c.Reseed(e.c.Name(2)))
 		}
-		e.start(t, name)
-		e.waitMembers(t, 5)
-		t.Logf("%s restarted; %d writes acknowledged, %d failed; client on %s", name, h.total.Load(), h.failed.Load(), cl.Agent())
-		h.flowing(t, 300)
+		e.must(e.c.Term(ctx, name, 60*time.Second))
+		e.must(e.c.Start(ctx, name))
+		e.must(e.c.WaitMembers(ctx, 5))
+		t.Logf("%s restarted; %d writes acknowledged, %d failed; client on %s", name, w.Acked(), w.Failed(), cl.Agent())
+		e.flowing(w, 300)
 	}
-	h.halt()
-	h.check(t, cl)
-}
-
-// gossip returns the gossip address of a running agent from the names
-// directory.
-func (p *proc) gossip(t *testing.T, e *replEnv) string {
-	t.Helper()
-	rec, ok := names.Lookup(e.dir, p.name)
-	if !ok {
-		t.Fatalf("no names record for %s", p.name)
-	}
-	return rec.Gossip
-}
-
-// hostedAll returns the processes and backup copies of agent name.
-func (e *replEnv) hostedAll(t *testing.T, name string) ([]placement.Hosted, bool) {
-	t.Helper()
-	cc := agent.DefaultClientConfig()
-	cc.CookieFile, cc.NamesDir, cc.Nodes, cc.Timeout = e.cookie, e.dir, []string{name}, 2*time.Second
-	cl, err := agent.NewClient(cc)
-	if err != nil {
-		return nil, false
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	hosted, err := cl.Hosted(ctx)
-	return hosted, err == nil
+	e.check(w, cl)
 }
 
 // TestReplicatedTwoKillsR3: with R = 3 a key survives two crashes one
 // after the other, once the copies were restored in between.
 func TestReplicatedTwoKillsR3(t *testing.T) {
 	e := startCluster(t, 5, "--replicas", "3")
-	cl := e.client(t, "rp1@127.0.0.1", "rp2@127.0.0.1")
-	keys := replKeys(120)
-	h := startWriters(cl, keys, 6)
-	defer h.halt()
-	h.flowing(t, 600)
-	for _, name := range []string{"rp5@127.0.0.1", "rp4@127.0.0.1"} {
-		p := e.procs[name]
-		p.signal(t, syscall.SIGKILL)
-		p.wait(t, 10*time.Second)
-		served(t, cl, keys, time.Now())
-		h.flowing(t, 300) // writes after the kill re-replicate every key touched
-		waitCopies(t, e, keys, 3)
+	cl := e.client(1, 2)
+	keys := agentproc.KVKeys(120)
+	w := e.writers(cl, keys, 6)
+	e.flowing(w, 600)
+	ctx := context.Background()
+	for _, i := range []int{5, 4} {
+		e.must(e.c.Kill(ctx, e.c.Name(i)))
+		_, err := agentproc.Served(ctx, cl, keys, 16, time.Now(), 30*time.Second)
+		e.must(err)
+		e.flowing(w, 300)
+		e.waitCopies(keys, 3)
 	}
-	h.halt()
-	h.check(t, cl)
+	e.check(w, cl)
 }
 
-// waitCopies waits until every key has r copies: a primary and r−1
-// backups among the live agents (their /api-less stats through rpc).
-func waitCopies(t *testing.T, e *replEnv, keys []string, r int) {
-	t.Helper()
-	agentWait(t, 30*time.Second, fmt.Sprintf("%d copies of every key", r), func() bool {
-		copies := map[string]int{}
-		for name, p := range e.procs {
-			select {
-			case <-p.done:
-				continue
-			default:
-			}
-			hosted, ok := e.hostedAll(t, name)
-			if !ok {
-				return false
-			}
-			for _, h := range hosted {
-				if h.Kind == agent.KindKV {
-					copies[h.Key]++
-				}
-			}
-		}
-		for _, k := range keys {
-			if copies[k] < r {
-				return false
-			}
-		}
-		return true
-	})
+// waitCopies waits until every key has r copies (a process or a backup)
+// on distinct running agents.
+func (e *replEnv) waitCopies(keys []string, r int) {
+	e.t.Helper()
+	poll.CheckFor(e.t, 30*time.Second, func() error { return e.c.CheckCopies(context.Background(), agent.KindKV, keys, r) })
 }

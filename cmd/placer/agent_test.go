@@ -152,6 +152,25 @@ func TestAgentInProcess(t *testing.T) {
 			t.Fatalf("call %s: %d %q", k, code, out)
 		}
 	}
+	// members shows each member's primaries and backups (counter: R = 2).
+	agentWait(t, 10*time.Second, "6 primaries and 6 backups in members", func() bool {
+		code, out, _ := env.cli("members", "--json")
+		var ms placement.Members
+		if code != 0 || json.Unmarshal([]byte(out), &ms) != nil {
+			return false
+		}
+		p, b := 0, 0
+		for _, m := range ms.Members {
+			if m.Primaries == nil || m.Backups == nil {
+				return false
+			}
+			p, b = p+*m.Primaries, b+*m.Backups
+		}
+		return p == 6 && b == 6
+	})
+	if code, out, _ = env.cli("members"); code != 0 || !strings.Contains(out, "PRIMARIES") || !strings.Contains(out, "BACKUPS") {
+		t.Fatalf("members: %d %q", code, out)
+	}
 	if code, out, _ = env.cli("lookup", "a", "--n", "2"); code != 0 || !strings.Contains(out, "a -> ") || !strings.Contains(out, "owners: ") {
 		t.Fatalf("lookup: %d %q", code, out)
 	}

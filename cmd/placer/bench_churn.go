@@ -3,11 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/placerhq/placer/internal/cliflag"
 	"io"
 	"strings"
 	"time"
-
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/placerhq/placer/bench"
 	"github.com/placerhq/placer/internal/chart"
@@ -24,7 +23,7 @@ func init() {
 func runBenchChurn(args []string, stdout, stderr io.Writer) error {
 	d := bench.DefaultChurnOptions()
 	fs := newFlagSet("bench churn", stderr)
-	nodes := fs.String("nodes", joinInts(d.Nodes), "comma-separated initial member counts (each 2..10000)")
+	nodes := fs.String("nodes", cliflag.JoinInts(d.Nodes), "comma-separated initial member counts (each 2..10000)")
 	keys := fs.Int("keys", d.Keys, "keys placed (100..50000000)")
 	scenario := fs.String("scenario", "all", "comma-separated scenarios: built-in names ("+strings.Join(bench.BuiltinScenarios, ", ")+") or scenario files; all = every built-in")
 	schemesFlag := fs.String("schemes", "all", "comma-separated schemes ("+strings.Join(bench.ChurnSchemes, ", ")+"); all = every one")
@@ -56,7 +55,7 @@ func runBenchChurn(args []string, stdout, stderr io.Writer) error {
 	o := bench.ChurnOptions{Keys: *keys, VNodes: *vnodes, LoadFactor: *load, MaglevSize: *maglev, Probes: *probes,
 		Events: *events, Flaps: *flaps, Seed: *seed, Drain: *drain, Interval: interval.Seconds(), Views: *views, Requests: *requests}
 	var err error
-	if o.Nodes, err = parseInts(*nodes); err != nil {
+	if o.Nodes, err = cliflag.ParseInts(*nodes); err != nil {
 		return fmt.Errorf("%w: --nodes: %v", errUsage, err)
 	}
 	if o.StateBytes, err = bench.ParseStateBytes(*stateBytes); err != nil {
@@ -66,10 +65,10 @@ func runBenchChurn(args []string, stdout, stderr io.Writer) error {
 	if *interval <= 0 {
 		return fmt.Errorf("%w: --interval must be positive", errUsage)
 	}
-	bar := newBenchProgress(stderr, *progress)
-	o.Progress = bar.update
+	bar := bench.NewProgress(stderr, *progress)
+	o.Progress = bar.Update
 	run, err := bench.RunChurn(o)
-	bar.finish()
+	bar.Finish()
 	if errors.Is(err, bench.ErrBadScenario) {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -112,38 +111,4 @@ func reportChurn(run *bench.ChurnRun, asJSON bool, dir string, stdout, stderr io
 	}
 	fmt.Fprintf(stderr, "wrote %d files to %s (open index.html)\n", len(files), dir)
 	return nil
-}
-
-// benchProgress is the progress bar of a benchmark on stderr: shown when
-// stderr is a terminal, or when forced.
-type benchProgress struct {
-	w    io.Writer
-	on   bool
-	bar  *progressbar.ProgressBar
-	last string
-}
-
-func newBenchProgress(stderr io.Writer, force bool) *benchProgress {
-	return &benchProgress{w: stderr, on: force || isTerminal(stderr)}
-}
-
-func (p *benchProgress) update(done, total int, what string) {
-	if !p.on {
-		return
-	}
-	if p.bar == nil {
-		p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(p.w), progressbar.OptionClearOnFinish(),
-			progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond))
-	}
-	if what != p.last {
-		p.bar.Describe(fmt.Sprintf("%-36s", what))
-		p.last = what
-	}
-	_ = p.bar.Set(done)
-}
-
-func (p *benchProgress) finish() {
-	if p.bar != nil {
-		_ = p.bar.Finish()
-	}
 }

@@ -19,12 +19,14 @@ func verifyNoLeaks(t *testing.T, opts ...goleak.Option) {
 	leakcheck.Verify(t, 10*time.Second, opts...)
 }
 
-// A tiny run: one JSON object with issue 5's field names, sane values, and
-// the targets; the graceful leave loses nothing even at this size.
+// A tiny run: one JSON object with issue 5's and issue 11's field names,
+// sane values, and the targets; the graceful leave, the SIGKILL, the
+// rolling restart and the SIGSTOP lose nothing even at this size.
 func TestBenchClusterJSON(t *testing.T) {
+	bin := sharedPlacer(t)
 	defer verifyNoLeaks(t, goleak.IgnoreCurrent())
 	var out, errb bytes.Buffer
-	args := []string{"bench", "cluster", "--nodes", "3", "--keys", "300", "--rate", "3000", "--senders", "3", "--json"}
+	args := []string{"bench", "cluster", "--nodes", "3", "--keys", "300", "--rate", "3000", "--senders", "3", "--json", "--placer", bin}
 	if code := run(args, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
@@ -56,7 +58,23 @@ func TestBenchClusterJSON(t *testing.T) {
 	if v, _ := got["heal_duplicates"].(float64); v <= 0 {
 		t.Errorf("the partition made no duplicates: %v", got["heal_duplicates"])
 	}
-	if ts, ok := got["targets"].([]any); !ok || len(ts) != 6 {
+	for _, k := range []string{"repl_call_p50_us", "repl_call_p99_us", "call_p50_us", "call_p99_us", "kill_acked_writes",
+		"kill_repl_reowned_ms", "rereplicated_ms", "passivated_bytes_per_key", "live_bytes_per_key"} {
+		if v, _ := got[k].(float64); !(v > 0) {
+			t.Errorf("%s = %v, want a measured number > 0", k, got[k])
+		}
+	}
+	for _, k := range []string{"kill_lost_acked_writes", "kill_after_lost_acked_writes", "rolling_restart_lost_acked_writes", "pause_lost_acked_writes"} {
+		if v, ok := got[k].(float64); !ok || v != 0 {
+			t.Errorf("%s = %v, want 0", k, got[k])
+		}
+	}
+	for _, k := range []string{"rolling_restart_acked_writes", "pause_acked_writes", "kill_after_acked_writes"} {
+		if v, _ := got[k].(float64); v <= 0 {
+			t.Errorf("no writes in a process phase: %s = %v", k, got[k])
+		}
+	}
+	if ts, ok := got["targets"].([]any); !ok || len(ts) != 12 {
 		t.Errorf("targets = %v", got["targets"])
 	}
 	if !strings.Contains(errb.String(), "phase heal") {
@@ -65,7 +83,7 @@ func TestBenchClusterJSON(t *testing.T) {
 }
 
 func TestBenchClusterUsage(t *testing.T) {
-	for _, args := range [][]string{{"--nodes", "1"}, {"--keys", "0"}, {"extra"}, {"--nope"}} {
+	for _, args := range [][]string{{"--nodes", "1"}, {"--keys", "0"}, {"extra"}, {"--nope"}, {"--placer", "/nonexistent/placer"}} {
 		var out, errb bytes.Buffer
 		if code := run(append([]string{"bench", "cluster"}, args...), &out, &errb); code != 2 {
 			t.Errorf("%v: exit %d, want 2 (usage)", args, code)

@@ -3,10 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/placerhq/placer/internal/cliflag"
 	"io"
-	"os"
-	"strconv"
-	"strings"
 
 	"github.com/placerhq/placer/bench"
 	"github.com/placerhq/placer/ring"
@@ -25,10 +23,10 @@ func init() {
 func runBenchRing(args []string, stdout, stderr io.Writer) error {
 	d := bench.DefaultRingOptions()
 	fs := newFlagSet("bench ring", stderr)
-	nodes := fs.String("nodes", joinInts(d.Nodes), "comma-separated member counts to measure (each 2..9999)")
+	nodes := fs.String("nodes", cliflag.JoinInts(d.Nodes), "comma-separated member counts to measure (each 2..9999)")
 	keys := fs.Int("keys", d.Keys, "keys placed to measure balance and churn, and looked up to time lookups")
 	vnodes := fs.Int("vnodes", ring.DefaultVNodes, "virtual nodes per unit of weight for the ring and bounded strategies")
-	loads := fs.String("load", joinFloats(d.LoadFactors), "comma-separated load factors c of the bounded strategy (one row each)")
+	loads := fs.String("load", cliflag.JoinFloats(d.LoadFactors), "comma-separated load factors c of the bounded strategy (one row each)")
 	rounds := fs.Int("rounds", d.Rounds, "timed passes over the keys per lookup measurement (the median is reported)")
 	budget := fs.Duration("budget", d.Budget, "time spent repeating one build or add+remove measurement")
 	asJSON := fs.Bool("json", false, "print one JSON object per strategy and member count instead of the table")
@@ -46,16 +44,16 @@ func runBenchRing(args []string, stdout, stderr io.Writer) error {
 	}
 	o := bench.RingOptions{Keys: *keys, VNodes: *vnodes, Rounds: *rounds, Budget: *budget}
 	var err error
-	if o.Nodes, err = parseInts(*nodes); err != nil {
+	if o.Nodes, err = cliflag.ParseInts(*nodes); err != nil {
 		return fmt.Errorf("%w: --nodes: %v", errUsage, err)
 	}
-	if o.LoadFactors, err = parseFloats(*loads); err != nil {
+	if o.LoadFactors, err = cliflag.ParseFloats(*loads); err != nil {
 		return fmt.Errorf("%w: --load: %v", errUsage, err)
 	}
-	bar := newBenchProgress(stderr, *progress)
-	o.Progress = bar.update
+	bar := bench.NewProgress(stderr, *progress)
+	o.Progress = bar.Update
 	rs, err := bench.RunRing(o)
-	bar.finish()
+	bar.Finish()
 	if err != nil {
 		return usageIf(err)
 	}
@@ -93,54 +91,4 @@ func usageIf(err error) error {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return err
-}
-
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-func parseInts(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
-
-func parseFloats(s string) ([]float64, error) {
-	var out []float64
-	for _, f := range strings.Split(s, ",") {
-		x, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, x)
-	}
-	return out, nil
-}
-
-func joinInts(xs []int) string {
-	s := make([]string, len(xs))
-	for i, x := range xs {
-		s[i] = strconv.Itoa(x)
-	}
-	return strings.Join(s, ",")
-}
-
-func joinFloats(xs []float64) string {
-	s := make([]string, len(xs))
-	for i, x := range xs {
-		s[i] = strconv.FormatFloat(x, 'g', -1, 64)
-	}
-	return strings.Join(s, ",")
 }

@@ -52,8 +52,8 @@ func runBenchTransport(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg := bench.TransportConfig{Messages: *msgs, Calls: *calls, Callers: *callers, CallersDuration: *dur,
 		Payload: *payload, BulkSize: *bulk, PacedBulkMBps: *paced, BulkWindow: *window, FragmentSize: *frag}
-	if err := checkTransportFlags(cfg); err != nil {
-		return err
+	if err := cfg.Check(); err != nil {
+		return usageIf(err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -61,7 +61,7 @@ func runBenchTransport(args []string, stdout, stderr io.Writer) error {
 	if *proc && (ncfg.Messages <= 0 || ncfg.Calls <= 0 || ncfg.Spawns <= 0) {
 		return fmt.Errorf("%w: --proc-msgs, --proc-calls and --proc-spawns must be positive", errUsage)
 	}
-	tr, err := runTransportTraced(ctx, cfg, *traceFile)
+	tr, err := bench.RunTransportTraced(ctx, cfg, *traceFile)
 	if err != nil {
 		return err
 	}
@@ -78,40 +78,6 @@ func runBenchTransport(args []string, stdout, stderr io.Writer) error {
 		return json.NewEncoder(stdout).Encode(r)
 	}
 	return reportTransport(r, stdout)
-}
-
-// runTransportTraced runs bench.RunTransport, writing its execution trace to
-// the file tracePath unless tracePath is empty.
-func runTransportTraced(ctx context.Context, cfg bench.TransportConfig, tracePath string) (bench.TransportResult, error) {
-	if tracePath == "" {
-		return bench.RunTransport(ctx, cfg)
-	}
-	f, err := os.Create(tracePath)
-	if err != nil {
-		return bench.TransportResult{}, fmt.Errorf("--trace: %w", err)
-	}
-	cfg.Trace = f
-	tr, err := bench.RunTransport(ctx, cfg)
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("--trace: %w", cerr)
-	}
-	return tr, err
-}
-
-// checkTransportFlags rejects sizes RunTransport would replace by defaults.
-func checkTransportFlags(c bench.TransportConfig) error {
-	for name, v := range map[string]int{"--msgs": c.Messages, "--calls": c.Calls, "--callers": c.Callers, "--payload": c.Payload, "--bulk-size": c.BulkSize} {
-		if v <= 0 {
-			return fmt.Errorf("%w: %s must be positive", errUsage, name)
-		}
-	}
-	if c.BulkSize > 1<<20-256 || c.CallersDuration <= 0 || c.PacedBulkMBps <= 0 {
-		return fmt.Errorf("%w: --bulk-size must be at most %d, --duration and --paced-bulk-mbps positive", errUsage, 1<<20-256)
-	}
-	if c.BulkWindow < 0 || c.FragmentSize < 0 {
-		return fmt.Errorf("%w: --bulk-window and --fragment-size must not be negative", errUsage)
-	}
-	return nil
 }
 
 func reportTransport(r bench.TransportReport, stdout io.Writer) error {

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement"
 )
 
@@ -27,11 +28,16 @@ func runMonitor(args []string, stdout, stderr io.Writer) error {
 	fs.Lookup("timeout").DefValue = "0s"
 	fs.Lookup("timeout").Usage = "stop after this long (0: until interrupted)"
 	count := fs.Int("count", 0, "stop after N cluster events (nodeup, nodedown, update, view; 0: no limit)")
-	_, err := parseCLI(fs, args, stderr, cliSpec{"monitor [--count N] [--timeout D] [--json] [flags]",
+	pidText := fs.String("pid", "", "monitor one process instead (<node.id.creation>): print its DOWN reason when it exits")
+	_, err := parseCLI(fs, args, stderr, cliSpec{"monitor [--count N] [--timeout D] [--json] | monitor --pid PID [flags]",
 		"Streams the cluster's membership (nodeup, nodedown, update) and view changes as the agent sees them,\n" +
-			"following another agent if it goes away. --json prints one JSON object per line.", "placer monitor [flags]", 0, 0})
+			"following another agent if it goes away. --json prints one JSON object per line.\n" +
+			"With --pid: waits for that process's DOWN (normal, killed, noproc, noconnection, ...) and prints it.", "placer monitor [flags]", 0, 0, nil})
 	if err != nil {
 		return err
+	}
+	if *pidText != "" {
+		return monitorPID(*pidText, o, stdout)
 	}
 	if *count < 0 || o.timeout < 0 {
 		return fmt.Errorf("%w: --count and --timeout must not be negative", errUsage)
@@ -43,13 +49,8 @@ func runMonitor(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer cl.Close()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := monitorContext(total)
 	defer stop()
-	if total > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, total)
-		defer cancel()
-	}
 	sctx, cancel := context.WithTimeout(ctx, monitorConnectTimeout)
 	defer cancel()
 	if _, err := cl.Connect(sctx); err != nil {
@@ -75,7 +76,7 @@ func printEvents(events <-chan placement.WatchEvent, count int, asJSON bool, w i
 		if asJSON {
 			err = enc.Encode(ev)
 		} else {
-			_, err = fmt.Fprintln(w, formatEvent(ev))
+			_, err = fmt.Fprintln(w, ev)
 		}
 		if err != nil {
 			return err
@@ -89,28 +90,36 @@ func printEvents(events <-chan placement.WatchEvent, count int, asJSON bool, w i
 	return nil
 }
 
-// formatEvent renders one event as a line of text.
-func formatEvent(ev placement.WatchEvent) string {
-	ts := ev.Time.Local().Format("15:04:05.000")
-	switch ev.Type {
-	case placement.WatchView:
-		return fmt.Sprintf("%s %-10s epoch %d, %d members, checksum %016x%s  [%s]", ts, ev.Type, ev.Epoch, ev.Members,
-			ev.Checksum, drainingText(ev.Draining), ev.Agent)
-	case placement.WatchAgent:
-		return fmt.Sprintf("%s %-10s watching the cluster through %s", ts, ev.Type, ev.Node)
-	case placement.WatchAgentDown:
-		return fmt.Sprintf("%s %-10s lost %s (%s); looking for another agent", ts, ev.Type, ev.Node, ev.Reason)
+// monitorPID waits for the DOWN of one process (until --timeout, if set).
+func monitorPID(text string, o cliOptions, w io.Writer) error {
+	pid, err := node.ParsePID(text)
+	if err != nil {
+		return fmt.Errorf("%w: --pid: %w", errUsage, err)
 	}
-	reason := ""
-	if ev.Reason != "" {
-		reason = " (" + ev.Reason + ")"
+	total := o.timeout
+	o.timeout = monitorConnectTimeout
+	cl, err := o.client()
+	if err != nil {
+		return err
 	}
-	return fmt.Sprintf("%s %-10s %s%s  [%s]", ts, ev.Type, ev.Node, reason, ev.Agent)
+	defer cl.Close()
+	ctx, stop := monitorContext(total)
+	defer stop()
+	reason, err := cl.MonitorProcess(ctx, pid)
+	if err != nil {
+		return err
+	}
+	return o.output(w, map[string]any{"type": "down", "pid": pid, "reason": reason.String()}, func() {
+		fmt.Fprintf(w, "%s DOWN %s: %s\n", time.Now().Format("15:04:05.000"), pid, reason)
+	})
 }
 
-func drainingText(d []string) string {
-	if len(d) == 0 {
-		return ""
+// monitorContext ends at Ctrl-C, SIGTERM or after total (0: never).
+func monitorContext(total time.Duration) (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	if total <= 0 {
+		return ctx, stop
 	}
-	return fmt.Sprintf(", draining %v", d)
+	ctx, cancel := context.WithTimeout(ctx, total)
+	return ctx, func() { cancel(); stop() }
 }

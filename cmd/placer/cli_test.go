@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/placerhq/placer/internal/cliflag"
 	"github.com/placerhq/placer/placement/agent/cookie"
 )
 
@@ -17,14 +18,14 @@ func TestParseInterleaved(t *testing.T) {
 	var o cliOptions
 	fs := cliFlags("x", &bytes.Buffer{}, &o)
 	n := fs.Int("n", 1, "")
-	pos, err := parseInterleaved(fs, []string{"key", "--n", "3", "--json", "-1", "--timeout=2s", "--", "--literal"})
+	pos, err := cliflag.ParseInterleaved(fs, []string{"key", "--n", "3", "--json", "-1", "--timeout=2s", "--", "--literal"})
 	if err != nil || !slices.Equal(pos, []string{"key", "-1", "--literal"}) || *n != 3 || !o.json || o.timeout.Seconds() != 2 {
 		t.Fatalf("pos %q n %d json %v timeout %v err %v", pos, *n, o.json, o.timeout, err)
 	}
-	if _, err := parseInterleaved(fs, []string{"k", "--bogus"}); !errors.Is(err, errUsage) {
+	if _, err := cliflag.ParseInterleaved(fs, []string{"k", "--bogus"}); !errors.Is(err, errUsage) {
 		t.Fatalf("unknown flag: %v", err)
 	}
-	if _, err := parseInterleaved(fs, []string{"--n"}); !errors.Is(err, errUsage) {
+	if _, err := cliflag.ParseInterleaved(fs, []string{"--n"}); !errors.Is(err, errUsage) {
 		t.Fatalf("missing value: %v", err)
 	}
 }
@@ -40,7 +41,8 @@ func TestCLIUsageErrors(t *testing.T) {
 	common := []string{"--names-dir", dir, "--cookie-file", cookieFile}
 	for _, args := range [][]string{
 		{"lookup"}, {"lookup", "a", "b"}, {"lookup", "k", "--n", "0"}, {"send", "counter"},
-		{"call", "a", "b", "c", "d"}, {"rpc", "node"}, {"members", "extra"}, {"monitor", "--count", "-1"},
+		{"call", "a"}, {"rpc", "node"}, {"members", "extra"}, {"monitor", "--count", "-1"},
+		{"force-leave", "n@h"}, {"quorum", "reset"}, {"monitor", "--pid", "nonsense"}, {"spawn", "n@h"},
 		{"names", "extra"}, {"members", "--timeout", "0s"}, {"members", "--addr", "nocolon"},
 		{"agent", "--name", "bad"},
 	} {
@@ -70,5 +72,25 @@ func TestNamesCommandEmpty(t *testing.T) {
 	out.Reset()
 	if code := run([]string{"names", "--names-dir", dir, "--json"}, &out, &bytes.Buffer{}); code != 0 || strings.TrimSpace(out.String()) != "[]" {
 		t.Fatalf("json: exit %d %q", code, out.String())
+	}
+}
+
+// TestCLIExitCodes: `placer` alone shows the help and exits 2 (it exited
+// 0); `placer bench` and `placer quorum` alone list their subcommands
+// (exit 2); help asked for exits 0.
+func TestCLIExitCodes(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), "commands:") {
+		t.Fatalf("placer alone: exit %d, stderr %q", code, errb.String())
+	}
+	for group, want := range map[string]string{"bench": "bench ring", "quorum": "quorum reset"} {
+		errb.Reset()
+		if code := run([]string{group}, &out, &errb); code != 2 || !strings.Contains(errb.String(), want) || strings.Contains(errb.String(), "  members") {
+			t.Fatalf("placer %s: exit %d, %q", group, code, errb.String())
+		}
+	}
+	out.Reset()
+	if code := run([]string{"help"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "force-leave") {
+		t.Fatalf("help: exit %d", code)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/placerhq/placer/placement/agent"
 )
 
 // TestAgentFlags: flags fill the config; --join is repeatable and takes
@@ -23,12 +25,12 @@ func TestAgentFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !slices.Equal(cfg.Join, []string{"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"}) || cfg.PortMin != 9100 ||
-		cfg.PortMax != 9110 || cfg.Profile != "local" || cfg.Weight != 3 || !cfg.Quorum || cfg.HTTP != httpOff ||
+		cfg.PortMax != 9110 || cfg.Profile != "local" || cfg.Weight != 3 || !cfg.Quorum || cfg.HTTP != agent.HTTPOff ||
 		cfg.LogFormat != "json" || cfg.DrainTimeout != 5*time.Second {
 		t.Fatalf("%+v", cfg)
 	}
 	d, err := parseAgentConfig([]string{"--name", "x@localhost"}, io.Discard)
-	if err != nil || d.HTTP != defaultHTTP || d.Profile != "lan" || d.Weight != 1 || d.LogLevel != "info" {
+	if err != nil || d.HTTP != agent.DefaultConfig().HTTP || d.Profile != "lan" || d.Weight != 1 || d.LogLevel != "info" {
 		t.Fatalf("defaults %+v %v", d, err)
 	}
 }
@@ -76,14 +78,16 @@ func TestAgentConfigInvalid(t *testing.T) {
 		"--name:":            {"--name", "nohost"},
 		"--hidden needs":     {"--name", "a@h", "--hidden"},
 		"--port-min":         {"--name", "a@h", "--port-max", "9000"},
-		"below --port-min":   {"--name", "a@h", "--port-min", "9100", "--port-max", "9000"},
+		"9100..9000":         {"--name", "a@h", "--port-min", "9100", "--port-max", "9000"},
+		"--bootstrap is":     {"--name", "a@h", "--hidden", "--join", "x@h", "--bootstrap"},
+		"--join \"a b\"":     {"--name", "a@h", "--join", "a b"},
 		"--profile":          {"--name", "a@h", "--profile", "wan"},
 		"--weight":           {"--name", "a@h", "--weight", "0"},
 		"--log-format":       {"--name", "a@h", "--log-format", "xml"},
 		"--log-level":        {"--name", "a@h", "--log-level", "loud"},
 		"--tls-cert":         {"--name", "a@h", "--tls-cert", "c.pem"},
 		"--listen":           {"--name", "a@h", "--listen", "nocolon"},
-		"--gossip needs":     {"--name", "a@h", "--gossip", "localhost:7946"},
+		"needs an IP":        {"--name", "a@h", "--gossip", "localhost:7946"},
 		"bad port":           {"--name", "a@h", "--http", "127.0.0.1:99999"},
 		"--drain-timeout":    {"--name", "a@h", "--drain-timeout", "0s"},
 		"unexpected":         {"--name", "a@h", "stray"},
@@ -94,5 +98,30 @@ func TestAgentConfigInvalid(t *testing.T) {
 		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%v: %v, want a usage error with %q", args, err, want)
 		}
+	}
+}
+
+// TestAgentEnvPrecedence: every flag reads PLACER_<FLAG>; a flag given on
+// the command line wins over the variable, which wins over the config
+// file (PLACER_CONFIG names the file).
+func TestAgentEnvPrecedence(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "p.toml")
+	if err := os.WriteFile(conf, []byte("name = \"file@h\"\nweight = 2\nprofile = \"local\"\nlog_level = \"debug\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PLACER_CONFIG", conf)
+	t.Setenv("PLACER_WEIGHT", "5")
+	t.Setenv("PLACER_LOG_LEVEL", "warn")
+	t.Setenv("PLACER_JOIN", "10.0.0.1:7946,10.0.0.2")
+	c, err := parseAgentConfig([]string{"--log-level", "error"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "file@h" || c.Weight != 5 || c.LogLevel != "error" || c.Profile != "local" || !slices.Equal(c.Join, []string{"10.0.0.1:7946", "10.0.0.2"}) {
+		t.Fatalf("name %s weight %d level %s profile %s join %v", c.Name, c.Weight, c.LogLevel, c.Profile, c.Join)
+	}
+	t.Setenv("PLACER_WEIGHT", "heavy")
+	if _, err := parseAgentConfig(nil, io.Discard); !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "PLACER_WEIGHT") {
+		t.Fatalf("bad variable: %v", err)
 	}
 }

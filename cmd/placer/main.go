@@ -4,13 +4,11 @@
 package main
 
 import (
-	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"os"
-	"sort"
-	"strings"
+
+	"github.com/placerhq/placer/internal/cliflag"
 )
 
 // command is one `placer` subcommand. Subcommands live in their own files and
@@ -22,68 +20,22 @@ type command struct {
 	run     func(args []string, stdout, stderr io.Writer) error // args exclude the command words
 }
 
-var commands = map[string]*command{}
+var commands = cliflag.Commands{Program: "placer", About: "placer: consistent-hashing process placement for Go services"}
 
 func register(c *command) {
-	if _, dup := commands[c.name]; dup {
-		panic("placer: duplicate command " + c.name)
-	}
-	commands[c.name] = c
+	commands.Register(cliflag.Command{Name: c.name, Summary: c.summary, Run: c.run})
 }
 
 // errUsage marks an error caused by bad command-line input; main exits 2 for it.
-var errUsage = errors.New("usage error")
+var errUsage = cliflag.ErrUsage
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		usage(stdout)
-		return 0
-	}
-	c, rest := lookup(args)
-	if c == nil {
-		fmt.Fprintf(stderr, "placer: unknown command %q; run `placer help`\n", strings.Join(args, " "))
-		return 2
-	}
-	if err := c.run(rest, stdout, stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(stderr, "placer %s: %v\n", c.name, err)
-		if errors.Is(err, errUsage) {
-			return 2
-		}
-		return 1
-	}
-	return 0
-}
-
-// lookup finds the longest command name that prefixes args.
-func lookup(args []string) (*command, []string) {
-	for n := len(args); n > 0; n-- {
-		if c, ok := commands[strings.Join(args[:n], " ")]; ok {
-			return c, args[n:]
-		}
-	}
-	return nil, nil
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "placer: consistent-hashing process placement for Go services")
-	fmt.Fprintln(w, "\nusage: placer <command> [flags]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-18s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprintln(w, "\nRun `placer <command> -h` for a command's flags.")
-}
+// run runs the command of args and returns the exit status (see
+// cliflag.Commands.Run): 0 ok, 1 the operation failed, 2 bad usage.
+func run(args []string, stdout, stderr io.Writer) int { return commands.Run(args, stdout, stderr) }
 
 // newFlagSet returns a flag set for a subcommand that reports errors instead
 // of exiting, and prints its usage to stderr.
@@ -93,13 +45,11 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args and wraps a parse failure as a usage error.
+// parseFlags parses args (a failure is a usage error), then fills the
+// flags not given from their PLACER_* variables.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := cliflag.Parse(fs, args); err != nil {
+		return err
 	}
-	return nil
+	return cliflag.ApplyEnv(fs)
 }

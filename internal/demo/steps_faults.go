@@ -12,8 +12,9 @@ import (
 
 // stepCrash: node1 monitors a todo list living on node3 and links to a
 // process there; node3 crashes. DOWN and EXIT say noconnection, Serf marks
-// node3 failed, its lists are served again (empty: their state died with
-// it, as documented); then node3 restarts and takes its share back.
+// node3 failed, its lists are served again (empty: the todo kind has
+// R = 1, so their state died with it, as documented); then node3 restarts
+// and takes its share back.
 func stepCrash(ctx context.Context, d *demo) error {
 	if err := d.ensureLists(ctx); err != nil {
 		return err
@@ -169,8 +170,9 @@ func (d *demo) reportReown(victim *demoNode, lost, fresh int, viewMS, reownMS fl
 	d.table([]string{"what", "after the crash"},
 		[]string{"Serf marked " + victim.name + " failed (every view dropped it)", fmt.Sprintf("%.0f ms", viewMS)},
 		[]string{fmt.Sprintf("all %d of its lists served again by the survivors", lost), fmt.Sprintf("%.0f ms", reownMS)})
-	d.note("%d of those %d lists came back empty: a crash loses the state of the keys it", fresh, lost)
-	d.note("hosted (placer does not replicate); kinds that must survive one persist their state")
+	d.note("%d of those %d lists came back empty: the todo kind has R = 1 (one copy), so a", fresh, lost)
+	d.note("crash loses the state of the keys it hosted; a kind with KindSpec{Replicas: 2}")
+	d.note("keeps every acknowledged write (docs/placement.md, \"Replication\"; the agent's kv does)")
 	d.fig("crash_view_ms", viewMS, "ms", "crash -> every survivor's view dropped it (Serf)")
 	d.fig("crash_reowned_ms", reownMS, "ms", fmt.Sprintf("crash -> all %d of its lists served again", lost))
 	d.fig("crash_lists_restarted_empty", fresh, "lists", "state lost with the crashed node, as documented")

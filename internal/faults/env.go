@@ -12,6 +12,7 @@ import (
 	"github.com/placerhq/placer/internal/faults/load"
 	"github.com/placerhq/placer/internal/faults/netns"
 	"github.com/placerhq/placer/internal/poll"
+	"github.com/placerhq/placer/placement"
 )
 
 // env is one scenario's run: its cluster, load, observer, records and the
@@ -108,7 +109,7 @@ func (e *env) waitViews(what string, since int64, timeout time.Duration, cond fu
 func (e *env) waitMerged(since int64, timeout time.Duration) (int64, error) {
 	live := e.live()
 	t, err := e.waitViews("views merged", since, timeout, func(vs map[string]view) error {
-		var sum uint64
+		var sum placement.Checksum
 		for i, name := range live {
 			v, ok := vs[name]
 			switch {

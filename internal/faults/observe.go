@@ -22,7 +22,7 @@ const observeInterval = 250 * time.Millisecond
 type view struct {
 	t        int64 // when it was read (CLOCK_MONOTONIC ns)
 	members  []string
-	checksum uint64
+	checksum placement.Checksum
 	quorum   bool
 }
 

@@ -2,7 +2,8 @@ package agent
 
 import (
 	"context"
-	"maps"
+	"fmt"
+	"net"
 	"os"
 	"time"
 
@@ -10,7 +11,6 @@ import (
 
 	"github.com/placerhq/placer/placement"
 	"github.com/placerhq/placer/placement/agent/admin"
-	"github.com/placerhq/placer/placement/agent/cookie"
 	"github.com/placerhq/placer/placement/agent/names"
 )
 
@@ -41,6 +41,26 @@ type Info struct {
 	NamesDir  string // the names directory it is registered in
 }
 
+// String is the line `placer agent` prints at start: where it listens.
+func (in Info) String() string {
+	httpText, role := "off", "member"
+	if in.HTTP != "" {
+		httpText = "http://" + in.HTTP
+	}
+	if in.Hidden {
+		role = "hidden observer of " + in.Agent
+	}
+	return fmt.Sprintf("placer agent %s (%s): transport %s, gossip %s, admin %s, names dir %s",
+		in.Name, role, orDash(in.Transport), orDash(in.Gossip), httpText, in.NamesDir)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
 // httpStopTimeout bounds the admin HTTP server's shutdown.
 const httpStopTimeout = 2 * time.Second
 
@@ -63,7 +83,11 @@ func Start(cfg Config) (*Agent, error) {
 	return a, nil
 }
 
-// start starts the parts in order; the first error stops it.
+// start starts the parts in order; the first error stops it. Every
+// listener (transport, gossip, admin HTTP) is bound before the node joins
+// anyone, so that a busy port fails the start before the cluster has seen
+// this node; a member that fails after joining leaves gracefully, so that
+// it never counts toward the quorum's full membership.
 func (a *Agent) start() error {
 	if err := names.EnsureDir(a.namesDir); err != nil {
 		return err
@@ -71,17 +95,25 @@ func (a *Agent) start() error {
 	if err := names.CheckFree(a.namesDir, a.cfg.Name, os.Getpid()); err != nil {
 		return err
 	}
+	ln, err := a.listenHTTP()
+	if err != nil {
+		return err
+	}
 	startNode := a.startMember
 	if a.cfg.Hidden {
 		startNode = a.startHidden
 	}
 	if err := startNode(); err != nil {
+		closeListener(ln)
 		return err
 	}
-	if err := a.startHTTP(); err != nil {
-		return err
+	if err := a.serveHTTP(ln); err != nil {
+		return a.leaveAfter(err)
 	}
-	return names.Write(a.namesDir, a.rec)
+	if err := names.Write(a.namesDir, a.rec); err != nil {
+		return a.leaveAfter(err)
+	}
+	return nil
 }
 
 // Info returns where the agent listens.
@@ -99,57 +131,6 @@ func (a *Agent) Cluster() *placement.Cluster { return a.cluster }
 
 // Client returns a hidden agent's client (nil for a member).
 func (a *Agent) Client() *placement.Client { return a.client }
-
-// loadCookie reads the member's cookie file, creating it if it is missing
-// (a hidden agent never creates it: it would not match the cluster's).
-func (a *Agent) loadCookie() ([]byte, error) {
-	secret, created, err := cookie.Ensure(a.cfg.CookieFile)
-	if created {
-		a.log.Info().Str("file", a.cfg.CookieFile).Msg("created a new cookie file (mode 0600); copy it to every host of the cluster")
-	}
-	return secret, err
-}
-
-// startMember starts the cluster node.
-func (a *Agent) startMember() error {
-	secret, err := a.loadCookie()
-	if err != nil {
-		return err
-	}
-	if a.cluster, err = placement.Start(a.placementConfig(secret)); err != nil {
-		return err
-	}
-	a.rec = names.Record{
-		Name: a.cfg.Name, PID: os.Getpid(), Transport: a.cluster.Node().Addr(),
-		Gossip: a.cluster.Membership().GossipAddr(), Started: time.Now().UTC(),
-	}
-	if err := a.cluster.Membership().JoinError(); err != nil {
-		a.log.Warn().Err(err).Msg("join failed")
-	}
-	return nil
-}
-
-// placementConfig is the member's cluster config: the TCP transport on
-// Listen (or the port range), with TLS and the names directory as a
-// resolver for nodes the gossip has not announced (epmd's role).
-func (a *Agent) placementConfig(secret []byte) placement.Config {
-	c := a.cfg
-	pc := placement.DefaultConfig()
-	pc.Name, pc.Cookie, pc.Logger = c.Name, secret, c.Logger
-	pc.ListenAddr, pc.PortMin, pc.PortMax, pc.TLS = c.listenAddr(), c.PortMin, c.PortMax, c.TLS
-	pc.Resolve = names.Resolver(a.namesDir)
-	pc.Kinds = Kinds()
-	maps.Copy(pc.Kinds, c.Kinds)
-	pc.Weight, pc.Quorum = c.Weight, c.Quorum
-	pc.Strategy, pc.LoadFactor = c.Strategy, c.LoadFactor
-	pc.KindSpecs = map[string]placement.KindSpec{
-		KindCounter: {Replicas: c.Replicas}, KindKV: {Replicas: c.Replicas},
-	}
-	pc.JoinTimeout, pc.DrainTimeout = c.JoinTimeout, c.DrainTimeout
-	pc.Membership.Profile, pc.Membership.Join = c.Profile, c.Join
-	pc.Membership.BindAddr, pc.Membership.BindPort = c.gossipBind()
-	return pc
-}
 
 // startHidden starts the hidden client and its event logger.
 func (a *Agent) startHidden() error {
@@ -173,23 +154,40 @@ func (a *Agent) startHidden() error {
 	return nil
 }
 
-// startHTTP starts the admin HTTP server unless it is off.
-func (a *Agent) startHTTP() error {
+// listenHTTP binds the admin HTTP listener unless it is off (nil then).
+func (a *Agent) listenHTTP() (net.Listener, error) {
 	if a.cfg.HTTP == HTTPOff {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", a.cfg.HTTP)
+	if err != nil {
+		return nil, fmt.Errorf("admin http: %w", err)
+	}
+	return ln, nil
+}
+
+func closeListener(ln net.Listener) {
+	if ln != nil {
+		_ = ln.Close()
+	}
+}
+
+// serveHTTP serves the admin API on ln (nil: HTTP is off).
+func (a *Agent) serveHTTP(ln net.Listener) error {
+	if ln == nil {
 		return nil
 	}
 	hc := admin.DefaultConfig()
-	hc.Backend, hc.Logger = a.client, a.cfg.Logger
+	hc.Backend, hc.Logger, hc.Pprof = a.client, a.cfg.Logger, a.cfg.Pprof
 	if a.cluster != nil {
 		hc.Backend = admin.ClusterBackend(a.cluster)
 	}
 	h, err := admin.NewHandler(hc)
 	if err != nil {
+		closeListener(ln)
 		return err
 	}
-	if a.http, err = startHTTPServer(a.cfg.HTTP, h, a.log); err != nil {
-		return err
-	}
+	a.http = startHTTPServer(ln, h, a.log)
 	a.rec.HTTP = a.http.addr
 	return nil
 }

@@ -1,10 +1,13 @@
 package agent
 
 import (
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -12,14 +15,15 @@ import (
 	"github.com/placerhq/placer/placement"
 	"github.com/placerhq/placer/placement/agent/cookie"
 	"github.com/placerhq/placer/placement/agent/names"
+	"github.com/placerhq/placer/transport"
 )
 
 // ClientConfig configures NewClient: a hidden node that uses a cluster
 // through its agents the way the placer CLI does, with the cookie file
 // and the names directory of this host. Start from DefaultClientConfig.
 type ClientConfig struct {
-	// Name is the client's hidden node name, "name@host". Default: a
-	// random "client-<hex>@localhost".
+	// Name is the client's hidden node name, "name@host". Default:
+	// "placer-cli-<pid>-<hex>@localhost".
 	Name string
 	// CookieFile holds the cluster secret; it is read, never created.
 	// Default ~/.placer.cookie.
@@ -32,6 +36,9 @@ type ClientConfig struct {
 	Nodes, Addrs []string
 	// TLS, if set, is the cluster's mutual TLS. Default nil.
 	TLS *tls.Config
+	// TLSCert, TLSKey and TLSCA, if set (all three), are PEM files loaded
+	// into TLS (transport.TLSFromFiles). Default none.
+	TLSCert, TLSKey, TLSCA string
 	// Timeout bounds each call, and (up to 2 s) each attempt to connect to
 	// an agent. Default 5 s.
 	Timeout time.Duration
@@ -61,6 +68,15 @@ func NewClient(cfg ClientConfig) (*placement.Client, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultClientConfig().Timeout
 	}
+	if cfg.Name == "" {
+		cfg.Name = cliNodeName()
+	}
+	if cfg.TLSCert != "" || cfg.TLSKey != "" || cfg.TLSCA != "" {
+		var err error
+		if cfg.TLS, err = transport.TLSFromFiles(cfg.TLSCert, cfg.TLSKey, cfg.TLSCA); err != nil {
+			return nil, err
+		}
+	}
 	secret, err := cookie.Read(cfg.CookieFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("no cookie file at %s: an agent creates it on first start; use the agents' cookie file: %w", cfg.CookieFile, err)
@@ -77,4 +93,11 @@ func NewClient(cfg ClientConfig) (*placement.Client, error) {
 	cc.Resolve = names.Resolver(names.Dir(cfg.NamesDir)) // agents restarted on other ports
 	cc.ConnectTimeout, cc.Node.CallTimeout = min(cfg.Timeout, maxConnectTimeout), cfg.Timeout
 	return placement.NewClient(cc)
+}
+
+// cliNodeName is a fresh hidden node name for one client.
+func cliNodeName() string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("placer-cli-%d-%s@localhost", os.Getpid(), hex.EncodeToString(b[:]))
 }

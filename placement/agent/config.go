@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,6 +39,12 @@ type Config struct {
 	// With Hidden: the agents to connect to, as NAME@HOST:PORT or a name
 	// in the names directory (see Agents). Default none: a new cluster.
 	Join []string `toml:"join"`
+	// Bootstrap lets a member with a Join list start a new cluster: it owns
+	// keys before the join succeeds and does not fail when nobody answers
+	// within JoinTimeout (for the first of several agents that share one
+	// seed list). A member without Join always starts a new cluster. Only
+	// a bootstrapping member creates a missing cookie file. Default false.
+	Bootstrap bool `toml:"bootstrap"`
 	// Hidden runs a hidden observer: it connects over the transport to
 	// the Join agents (failing over to any member), never joins Serf or
 	// the ring, and logs the cluster's events. Requires Join. Default
@@ -68,6 +76,16 @@ type Config struct {
 	// runs (package placement/agent/names, epmd's role); the transport
 	// also resolves unknown nodes there. Default "": names.Dir("").
 	NamesDir string `toml:"names_dir"`
+	// DataDir is the agent's own directory (created, mode 0700): it holds
+	// Serf's snapshot (serf.snapshot), so that an agent restarted without
+	// Join, even after a graceful leave, rejoins the members it knew; and
+	// an agent that had peers and finds itself alone says so loudly.
+	// Default "": no data directory (a restart without Join starts a new
+	// cluster).
+	DataDir string `toml:"data_dir"`
+	// Pprof serves Go's profiles under /debug/pprof/ on the admin HTTP
+	// listener. Default true.
+	Pprof bool `toml:"pprof"`
 	// HTTP is the admin HTTP server's "host:port" (package
 	// placement/agent/admin: JSON API, /metrics, dashboard), or HTTPOff.
 	// Default "127.0.0.1:0"; "" means the default.
@@ -88,7 +106,7 @@ type Config struct {
 	// LoadFactor is the bounded strategy's c, in (1, 10]. Default 1.25.
 	LoadFactor float64 `toml:"load_factor"`
 	// Replicas is R for the built-in kinds (counter and kv): copies of each
-	// key's state on the ring walk's first R members, so that a crash or
+	// key's state on the first R members of its preference list, so that a crash or
 	// a pause of one node loses no acknowledged write (R = 2; two nodes:
 	// R = 3). Every member should use the same R. Default 2; range 1..5.
 	Replicas int `toml:"replicas"`
@@ -102,9 +120,15 @@ type Config struct {
 	// DrainTimeout bounds the graceful leave (Stop, the first signal).
 	// Default 30 s.
 	DrainTimeout time.Duration `toml:"drain_timeout"`
-	// JoinTimeout is how long Start waits for the first join (a member) or
-	// for the first answer of an agent (hidden). 0 does not wait (a member
-	// serves its own view until it joins). Default 10 s.
+	// JoinTimeout is how long Start waits for the first join (a member
+	// with Join) or for the first answer of an agent (hidden). A member
+	// that has not joined by then fails to start with ErrJoin, naming the
+	// likely cause (another cookie, nothing listening, a name that does
+	// not resolve), unless Bootstrap; it never owns keys before it joined.
+	// A member restarted from DataDir waits this long for one of its
+	// previous peers, then warns that it is alone. 0 does not wait (the
+	// join goes on in the background; nothing is owned until it succeeds).
+	// Default 10 s.
 	JoinTimeout time.Duration `toml:"join_timeout"`
 
 	// Logger receives the agent's logs; every component logs through a
@@ -127,7 +151,7 @@ func DefaultConfig() Config {
 	return Config{
 		CookieFile: cookie.DefaultPath(), HTTP: "127.0.0.1:0", Profile: membership.ProfileLAN,
 		Weight: 1, Replicas: 2, Strategy: placement.StrategyRing, LoadFactor: placement.DefaultConfig().LoadFactor,
-		DrainTimeout: 30 * time.Second, JoinTimeout: 10 * time.Second, Logger: zerolog.Nop(),
+		DrainTimeout: 30 * time.Second, JoinTimeout: 10 * time.Second, Pprof: true, Logger: zerolog.Nop(),
 	}
 }
 
@@ -136,6 +160,10 @@ func (c Config) clone() Config {
 	c.Join, c.Kinds = slices.Clone(c.Join), maps.Clone(c.Kinds)
 	return c
 }
+
+// Validate checks a copy of c (with the zero fields that have a default
+// filled), as Start does; errors wrap ErrBadConfig and name the field.
+func (c Config) Validate() error { return c.validate() }
 
 // validate checks c and fills the zero fields that have a default.
 func (c *Config) validate() error {
@@ -171,6 +199,8 @@ func (c *Config) validateNode() error {
 	switch {
 	case c.Hidden && len(c.Join) == 0:
 		return errors.New("Hidden needs Join: the agents to connect to")
+	case c.Hidden && c.Bootstrap:
+		return errors.New("Bootstrap is for members, not Hidden agents")
 	case c.Profile != membership.ProfileLAN && c.Profile != membership.ProfileLocal:
 		return fmt.Errorf("Profile %q: want lan or local", c.Profile)
 	case c.Weight < 1 || c.Weight > ring.MaxWeight:
@@ -203,6 +233,13 @@ func (c *Config) validateAddrs() error {
 	}
 	if host, _, _ := net.SplitHostPort(c.Gossip); c.Gossip != "" && net.ParseIP(host) == nil {
 		return fmt.Errorf("Gossip %q needs an IP address (Serf binds to an IP), e.g. 127.0.0.1:7946", c.Gossip)
+	}
+	if !c.Hidden {
+		for _, j := range c.Join {
+			if err := checkJoinAddr(j); err != nil {
+				return err
+			}
+		}
 	}
 	if c.PortMin < 0 || c.PortMin > 65535 || c.PortMax < 0 || c.PortMax > 65535 ||
 		(c.PortMax > 0 && (c.PortMin == 0 || c.PortMax < c.PortMin)) {
@@ -251,4 +288,36 @@ func (c *Config) gossipBind() (string, int) {
 		return ip.String(), 0
 	}
 	return "127.0.0.1", 0
+}
+
+// checkJoinAddr checks a member's join address: host:port, or a host
+// alone (membership.DefaultPort is added).
+func checkJoinAddr(j string) error {
+	hostPort := membership.JoinAddr(j)
+	host, _, err := net.SplitHostPort(hostPort)
+	if err != nil || host == "" || strings.ContainsAny(host, " @") {
+		return fmt.Errorf("Join %q: want host:port (or a host: port %d)", j, membership.DefaultPort)
+	}
+	if _, err := splitPort(hostPort); err != nil {
+		return fmt.Errorf("Join %q: %w", j, err)
+	}
+	return nil
+}
+
+// bootstrapping: this member may start a new cluster (and create the
+// cookie file).
+func (c *Config) bootstrapping() bool { return len(c.Join) == 0 || c.Bootstrap }
+
+// DefaultDataDir is the data directory `placer agent` uses for a member
+// named name: $XDG_STATE_HOME/placer/NAME, else
+// ~/.local/state/placer/NAME ("" without a home directory).
+func DefaultDataDir(name string) string {
+	base := os.Getenv("XDG_STATE_HOME")
+	if home, err := os.UserHomeDir(); base == "" && err == nil {
+		base = filepath.Join(home, ".local", "state")
+	}
+	if base == "" {
+		return ""
+	}
+	return filepath.Join(base, "placer", strings.ReplaceAll(name, "/", "_"))
 }

@@ -14,6 +14,12 @@ var (
 	// ErrNoAgent: no cluster agent matches (none in the names directory,
 	// or the one named is hidden or unknown).
 	ErrNoAgent = errors.New("no agent")
+	// ErrJoin: a member given Join did not join within JoinTimeout; the
+	// error names the likely cause.
+	ErrJoin = errors.New("agent: not joined")
+	// ErrNoCookie: a member that joins a cluster found no cookie file (only
+	// a bootstrapping member creates one: a fresh cookie could never join).
+	ErrNoCookie = errors.New("agent: no cookie file")
 	// ErrBadRequest: a request the built-in kinds (counter, kv) refuse.
 	ErrBadRequest = errors.New("bad request")
 )

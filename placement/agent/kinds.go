@@ -44,6 +44,25 @@ func Kinds() map[string]node.KindFactory {
 	}
 }
 
+// checkMessage refuses a message a built-in kind would ignore, so that
+// `placer send` reports it instead of "ok" (placement.Config.CheckMessage).
+func checkMessage(kind string, payload []byte) error {
+	text := strings.TrimSpace(string(payload))
+	switch kind {
+	case KindCounter:
+		if _, err := strconv.ParseInt(text, 10, 64); text != "" && err != nil {
+			return fmt.Errorf("counter: a message is an integer to add (empty: 1), got %q", text)
+		}
+	case KindKV:
+		op, rest, _ := strings.Cut(text, " ")
+		key, _, hasValue := strings.Cut(rest, " ")
+		if !(op == "set" && key != "" && hasValue) && !(op == "del" && key != "") {
+			return fmt.Errorf("kv: a message is \"set K V\" or \"del K\", got %q", text)
+		}
+	}
+	return nil
+}
+
 // counter is the "counter" kind.
 type counter struct {
 	node.Base

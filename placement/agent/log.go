@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"sync/atomic"
+	"time"
 
 	"github.com/rs/zerolog"
 )
@@ -37,13 +38,27 @@ func (lw levelWriter) WriteLevel(l zerolog.Level, p []byte) (int, error) {
 
 // NewLogger returns a root logger writing to w in format ("console", in
 // colour on a terminal, or "json") with timestamps, filtered by level:
-// the logger of `placer agent`.
+// the logger of `placer agent`. JSON lines carry "time" in RFC 3339 with
+// nanoseconds (UTC); console lines show local time to the millisecond.
+// The format is set per logger (a hook), not through zerolog's globals.
 func NewLogger(w io.Writer, format string, level *LevelVar) zerolog.Logger {
 	out := w
 	if format == "console" {
-		out = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000", NoColor: !onTerminal(w)}
+		out = zerolog.ConsoleWriter{Out: w, TimeFormat: consoleTime, NoColor: !onTerminal(w)}
 	}
-	return zerolog.New(levelWriter{w: out, level: level}).Level(zerolog.TraceLevel).With().Timestamp().Logger()
+	return zerolog.New(levelWriter{w: out, level: level}).Level(zerolog.TraceLevel).Hook(timeHook{})
+}
+
+// consoleTime is the console's timestamp layout: milliseconds.
+const consoleTime = "15:04:05.000"
+
+// timeHook stamps every line with the time in RFC 3339 with nanoseconds
+// (zerolog's Timestamp uses the package-wide TimeFieldFormat, seconds by
+// default; ConsoleWriter parses this form back and prints consoleTime).
+type timeHook struct{}
+
+func (timeHook) Run(e *zerolog.Event, _ zerolog.Level, _ string) {
+	e.Str(zerolog.TimestampFieldName, time.Now().UTC().Format(time.RFC3339Nano))
 }
 
 // onTerminal reports whether w is a character device (a terminal).

@@ -46,6 +46,13 @@ func (m *Membership) checkJoinable() error {
 // joinOnce makes one join attempt.
 func (m *Membership) joinOnce(addrs []string) (int, error) {
 	m.stats.joinAttempts.Add(1)
+	addrs, err := m.joinTargets(addrs)
+	if err != nil {
+		m.joinMu.Lock()
+		m.lastJoinErr = err
+		m.joinMu.Unlock()
+		return 0, err
+	}
 	n, err := m.serf.Join(addrs, true)
 	if n > 0 {
 		if err != nil { // contacted, but the join intent broadcast failed: gossip repairs it
@@ -58,13 +65,26 @@ func (m *Membership) joinOnce(addrs []string) (int, error) {
 	if err == nil {
 		err = errors.New("no address answered")
 	}
-	return 0, fmt.Errorf("%w: %v: %w", ErrJoinFailed, addrs, err)
+	err = fmt.Errorf("%w: %v: %w", ErrJoinFailed, addrs, err)
+	m.joinMu.Lock()
+	m.lastJoinErr = err
+	m.joinMu.Unlock()
+	return 0, err
+}
+
+// LastJoinError returns the error of the latest failed join attempt (nil
+// before any failed or after a successful one); JoinCause names its
+// likely cause.
+func (m *Membership) LastJoinError() error {
+	m.joinMu.Lock()
+	defer m.joinMu.Unlock()
+	return m.lastJoinErr
 }
 
 func (m *Membership) markJoined() {
 	m.joinMu.Lock()
 	defer m.joinMu.Unlock()
-	m.joinErr = nil
+	m.joinErr, m.lastJoinErr = nil, nil
 	if !m.joinedClosed {
 		m.joinedClosed = true
 		close(m.joined)
@@ -216,7 +236,7 @@ func (m *Membership) leave(done chan struct{}) {
 	m.lifeMu.Unlock()
 	close(done)
 	m.kickPublish()
-	m.log.Info().Err(err).Dur("took", time.Since(start)).Msg("left cluster")
+	m.log.Info().Err(err).Stringer("took", time.Since(start)).Msg("left cluster")
 }
 
 // serfLeave calls serf.Leave, turning memberlist's "leave after shutdown"

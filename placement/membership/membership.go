@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/serf/serf"
 	"github.com/rs/zerolog"
+
+	"github.com/placerhq/placer/internal/ratelog"
 )
 
 // eventChSize buffers Serf's EventCh. The drain loop empties it at once, so
@@ -30,6 +32,8 @@ const eventChSize = 1024
 type Membership struct {
 	cfg    Config // private copy; immutable after Start
 	log    zerolog.Logger
+	auth   *ratelog.Logger // gossip authentication warnings; closed by Shutdown
+	prev   []Peer          // the members the snapshot listed at Start
 	serf   *serf.Serf
 	events chan serf.Event // Serf's EventCh, read only by drainLoop
 	tk     tagKey          // signs our tags, verifies everyone's; a secret
@@ -76,9 +80,10 @@ type Membership struct {
 	viewMu     sync.RWMutex // guards view
 	view       View
 
-	// joinMu guards joinErr and joinedClosed.
+	// joinMu guards joinErr, lastJoinErr and joinedClosed.
 	joinMu       sync.Mutex
 	joinErr      error
+	lastJoinErr  error
 	joinedClosed bool
 	joined       chan struct{} // closed at the first successful join
 
@@ -104,7 +109,9 @@ func Start(cfg Config) (*Membership, error) {
 		return nil, err
 	}
 	m := newMembership(c)
+	m.prev = readSnapshotPeers(c.SnapshotPath, c.NodeName)
 	if err := m.startSerf(); err != nil {
+		m.auth.Close()
 		return nil, err
 	}
 	m.publish()
@@ -119,9 +126,11 @@ func Start(cfg Config) (*Membership, error) {
 }
 
 func newMembership(c Config) *Membership {
+	lg := c.Logger.With().Str("component", "membership").Str("node", c.NodeName).Logger()
 	return &Membership{
 		cfg:       c,
-		log:       c.Logger.With().Str("component", "membership").Str("node", c.NodeName).Logger(),
+		log:       lg,
+		auth:      ratelog.New(lg, authWarnEvery),
 		events:    make(chan serf.Event, eventChSize),
 		done:      make(chan struct{}),
 		drainStop: make(chan struct{}),
@@ -141,7 +150,7 @@ func newMembership(c Config) *Membership {
 // left running.
 func (m *Membership) startSerf() error {
 	c := &m.cfg
-	libLog := newStdLogger(c.Logger.With().Str("component", "serf").Str("node", c.NodeName).Logger())
+	libLog := newBridgedLogger(c.Logger.With().Str("component", "serf").Str("node", c.NodeName).Logger(), m.auth)
 	key, tr, advPort, err := m.prepare(libLog)
 	if err != nil {
 		return err
@@ -281,6 +290,7 @@ func (m *Membership) Shutdown() error {
 	err := m.serf.Shutdown()
 	close(m.drainStop)
 	m.wg.Wait()
+	m.auth.Close()
 	m.closeSubscribers()
 	if err != nil {
 		err = fmt.Errorf("%w: serf shutdown: %w", ErrShutdown, err)

@@ -12,8 +12,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/placerhq/placer/internal/ratelog"
 	"github.com/placerhq/placer/transport"
-	"github.com/placerhq/placer/transport/internal/ratelog"
 )
 
 // EndpointConfig configures one endpoint (one node) on a Network. The fields

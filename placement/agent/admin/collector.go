@@ -47,7 +47,7 @@ func newStatsCollector(b Backend) *statsCollector {
 	return &statsCollector{
 		b:        b,
 		labelled: transportFailureMetrics(),
-		up:       prometheus.NewDesc("placer_up", "1 if the node's stats could be read at this scrape", nil, nil),
+		up:       prometheus.NewDesc("placer_up", "1 if the node's stats could be read at this scrape", labels, nil),
 		metrics: append([]statMetric{
 			m("uptime_seconds", "time since the node started", g, func(r *placement.StatsReport) float64 { return float64(r.UptimeMS) / 1000 }),
 			m("view_epoch", "local epoch of the ownership view", g, func(r *placement.StatsReport) float64 { return f(p(r).Epoch) }),
@@ -70,7 +70,28 @@ func newStatsCollector(b Backend) *statsCollector {
 			m("placement_conflicts_lost_total", "copies stopped here as heal loser", c, func(r *placement.StatsReport) float64 { return f(p(r).ConflictsLost) }),
 			m("placement_view_changes_total", "ownership view changes", c, func(r *placement.StatsReport) float64 { return f(p(r).ViewChanges) }),
 			m("placement_events_dropped_total", "events dropped because the consumer was slow", c, func(r *placement.StatsReport) float64 { return f(p(r).EventsDropped) }),
-		}, runtimeMetrics(m)...),
+		}, append(replMetrics(m), runtimeMetrics(m)...)...),
+	}
+}
+
+// replMetrics are the replication's and passivation's figures.
+func replMetrics(m func(string, string, prometheus.ValueType, func(*placement.StatsReport) float64) statMetric) []statMetric {
+	c, g := prometheus.CounterValue, prometheus.GaugeValue
+	p := func(r *placement.StatsReport) *placement.Stats { return &r.Placement }
+	f := func(v uint64) float64 { return float64(v) }
+	return []statMetric{
+		m("repl_updates_total", "state updates stored by every backup (sync) or sent (async)", c, func(r *placement.StatsReport) float64 { return f(p(r).ReplUpdates) }),
+		m("repl_failed_total", "updates that did not reach every backup in time, or too large", c, func(r *placement.StatsReport) float64 { return f(p(r).ReplFailed) }),
+		m("repl_stale_total", "copies here superseded by a newer term", c, func(r *placement.StatsReport) float64 { return f(p(r).ReplStale) }),
+		m("repl_promotions_total", "backup copies promoted here after their primary failed", c, func(r *placement.StatsReport) float64 { return f(p(r).ReplPromotions) }),
+		m("repl_copies_sent_total", "copies sent to backups outside a write (re-replication)", c, func(r *placement.StatsReport) float64 { return f(p(r).ReplCopiesSent) }),
+		m("repl_inflight", "async updates not yet answered (the replication lag)", g, func(r *placement.StatsReport) float64 { return float64(p(r).ReplInflight) }),
+		m("repl_backups", "backup copies kept here", g, func(r *placement.StatsReport) float64 { return float64(p(r).ReplBackups) }),
+		m("repl_backup_bytes", "bytes of the backup copies kept here", g, func(r *placement.StatsReport) float64 { return float64(p(r).ReplBackupBytes) }),
+		m("passivated_total", "processes passivated (idle or over MaxLive)", c, func(r *placement.StatsReport) float64 { return f(p(r).Passivated) }),
+		m("reactivated_total", "passivated keys started again by a request", c, func(r *placement.StatsReport) float64 { return f(p(r).Reactivated) }),
+		m("passive", "keys passivated here", g, func(r *placement.StatsReport) float64 { return float64(p(r).Passive) }),
+		m("passive_bytes", "bytes of the passivated keys' states", g, func(r *placement.StatsReport) float64 { return float64(p(r).PassiveBytes) }),
 	}
 }
 
@@ -185,10 +206,10 @@ func (s *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	r, err := s.b.Stats(ctx)
 	if err != nil {
-		ch <- prometheus.MustNewConstMetric(s.up, prometheus.GaugeValue, 0)
+		ch <- prometheus.MustNewConstMetric(s.up, prometheus.GaugeValue, 0, backendName(s.b))
 		return
 	}
-	ch <- prometheus.MustNewConstMetric(s.up, prometheus.GaugeValue, 1)
+	ch <- prometheus.MustNewConstMetric(s.up, prometheus.GaugeValue, 1, r.Node)
 	for _, m := range s.metrics {
 		ch <- prometheus.MustNewConstMetric(m.desc, m.kind, m.get(&r), r.Node)
 	}
@@ -200,4 +221,16 @@ func (s *statsCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(l.desc, prometheus.CounterValue, float64(ser.get(r.Transport)), append([]string{r.Node}, ser.labels...)...)
 		}
 	}
+}
+
+// backendName is the node a backend speaks for, for placer_up when its
+// stats cannot be read: the cluster node's name, or a client's agent.
+func backendName(b Backend) string {
+	switch v := b.(type) {
+	case clusterBackend:
+		return v.c.Name()
+	case interface{ Agent() string }:
+		return v.Agent()
+	}
+	return ""
 }

@@ -22,6 +22,11 @@ type Config struct {
 	// RequestTimeout bounds one API request or scrape. Default 5 s; a zero
 	// value means the default.
 	RequestTimeout time.Duration
+	// Pprof serves Go's profiles (net/http/pprof) under /debug/pprof/ on
+	// the same listener. Default true in DefaultConfig; false (the zero
+	// Config) leaves them out. The admin API has no authentication: keep
+	// the listener on loopback or behind a proxy that guards it.
+	Pprof bool
 	// Logger receives the handler's logs (a child with component=http).
 	// Default zerolog.Nop().
 	Logger zerolog.Logger
@@ -30,7 +35,7 @@ type Config struct {
 // DefaultConfig returns a Config with its defaults; Backend must still be
 // set.
 func DefaultConfig() Config {
-	return Config{RequestTimeout: 5 * time.Second, Logger: zerolog.Nop()}
+	return Config{RequestTimeout: 5 * time.Second, Pprof: true, Logger: zerolog.Nop()}
 }
 
 // validate checks c and fills the zero RequestTimeout.

@@ -40,12 +40,42 @@ func (f *fakeBackend) Lookup(_ context.Context, key string, n int) (placement.Lo
 func (f *fakeBackend) Stats(context.Context) (placement.StatsReport, error) {
 	r := placement.StatsReport{Node: "a@h", UptimeMS: 1500}
 	r.Placement.Routed, r.Placement.Members = 7, 1
+	r.Placement.ReplPromotions, r.Placement.ReplInflight, r.Placement.ReplBackups, r.Placement.Passive = 11, 3, 40, 12
 	r.Transport = &placement.TransportStats{InboundAuthFailed: 999, InboundTimedOut: 3, InboundRefusedPerHost: 2, PendingInbound: 5}
 	return r, nil
 }
 
 func (f *fakeBackend) Hosted(context.Context) ([]placement.Hosted, error) {
 	return []placement.Hosted{{Kind: "counter", Key: "k"}}, nil
+}
+
+func (f *fakeBackend) LookupState(ctx context.Context, key string, n int) (placement.Lookup, error) {
+	lk, err := f.Lookup(ctx, key, n)
+	lk.Processes = []placement.Hosted{{Kind: "counter", Key: key, State: "active"}}
+	return lk, err
+}
+
+func (f *fakeBackend) Ring(context.Context) (placement.RingInfo, error) {
+	return placement.RingInfo{Node: "a@h", Checksum: 0x307ea7c0f6f3f046, Members: []placement.MemberShare{{Name: "a@h", Weight: 1, Share: 1}},
+		Arcs: []placement.ShareArc{{Start: 0, End: 1, Owner: "a@h"}}}, nil
+}
+
+func (f *fakeBackend) WhatIf(_ context.Context, ch placement.WhatIfChange) (placement.WhatIf, error) {
+	if ch.Op == "explode" {
+		return placement.WhatIf{}, placement.ErrBadRequest
+	}
+	return placement.WhatIf{Node: "a@h", Change: ch, MovedShare: 0.5}, nil
+}
+
+func (f *fakeBackend) Samples(context.Context) ([]placement.NodeSamples, error) {
+	return []placement.NodeSamples{{Node: "a@h", Samples: []placement.Sample{{MsgsPerS: 3}}}}, nil
+}
+
+func (f *fakeBackend) Watch(ctx context.Context) (<-chan placement.WatchEvent, error) {
+	ch := make(chan placement.WatchEvent, 1)
+	ch <- placement.WatchEvent{Type: placement.WatchNodeDown, Node: "b@h", Reason: "failed"}
+	go func() { <-ctx.Done(); close(ch) }()
+	return ch, nil
 }
 
 func get(t *testing.T, h http.Handler, path string) (int, string) {
@@ -73,13 +103,18 @@ func TestHandlerRoutes(t *testing.T) {
 	b := &fakeBackend{}
 	h := newTestHandler(t, b)
 	for path, want := range map[string]string{
-		"/api/members":          `"ring":true`,
-		"/api/view":             `"epoch":3`,
-		"/api/stats":            `"routed":7`,
-		"/api/hosted":           `"kind":"counter"`,
-		"/api/lookup?key=a&n=2": `"owners":[`,
-		"/metrics":              `placer_placement_routed_total{node="a@h"} 7`,
-		"/":                     "<title>placer</title>",
+		"/api/members":                     `"ring":true`,
+		"/api/view":                        `"epoch":3`,
+		"/api/stats":                       `"routed":7`,
+		"/api/hosted":                      `"kind":"counter"`,
+		"/api/lookup?key=a&n=2":            `"owners":[`,
+		"/api/lookup?key=a&state=1&n=2":    `"state":"active"`,
+		"/api/ring":                        `"checksum":"307ea7c0f6f3f046"`,
+		"/api/nodes":                       `"msgs_per_s":3`,
+		"/api/whatif?op=remove&member=a@h": `"moved_share":0.5`,
+		"/assets/app.js":                   "EventSource",
+		"/metrics":                         `placer_placement_routed_total{node="a@h"} 7`,
+		"/":                                "<title>placer</title>",
 	} {
 		if code, body := get(t, h, path); code != http.StatusOK || !strings.Contains(body, want) {
 			t.Errorf("GET %s: %d, want %q in %.300s", path, code, want, body)
@@ -144,7 +179,7 @@ func TestCollectorInCallersRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, body := get(t, h, "/metrics")
-	if code != 200 || !strings.Contains(body, "placer_up 1") || strings.Contains(body, "go_goroutines") {
+	if code != 200 || !strings.Contains(body, `placer_up{node="a@h"} 1`) || strings.Contains(body, "go_goroutines") {
 		t.Fatalf("metrics of the caller's registry: %d %.300s", code, body)
 	}
 }
@@ -181,6 +216,79 @@ func TestTransportMetrics(t *testing.T) {
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("no %s in\n%.2000s", want, body)
+		}
+	}
+}
+
+// TestReplicationMetrics: replication and passivation figures are
+// exported.
+func TestReplicationMetrics(t *testing.T) {
+	_, body := get(t, newTestHandler(t, &fakeBackend{}), "/metrics")
+	for _, want := range []string{
+		`placer_repl_promotions_total{node="a@h"} 11`,
+		`placer_repl_inflight{node="a@h"} 3`,
+		`placer_repl_backups{node="a@h"} 40`,
+		`placer_passive{node="a@h"} 12`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("no %s in\n%.2000s", want, body)
+		}
+	}
+}
+
+// TestPprofAndUpLabel: /debug/pprof/ is served unless Pprof is off, and
+// placer_up carries the node label like every other placer metric.
+func TestPprofAndUpLabel(t *testing.T) {
+	on := newTestHandler(t, &fakeBackend{})
+	if code, body := get(t, on, "/debug/pprof/"); code != 200 || !strings.Contains(body, "goroutine") {
+		t.Fatalf("pprof: %d %.200s", code, body)
+	}
+	if code, body := get(t, on, "/debug/pprof/goroutine?debug=1"); code != 200 || !strings.Contains(body, "goroutine profile") {
+		t.Fatalf("goroutine profile: %d %.200s", code, body)
+	}
+	if _, body := get(t, on, "/metrics"); !strings.Contains(body, `placer_up{node="a@h"} 1`) {
+		t.Fatalf("placer_up without the node label:\n%.1500s", body)
+	}
+	cfg := DefaultConfig()
+	cfg.Backend, cfg.Pprof = &fakeBackend{}, false
+	off, err := NewHandler(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := get(t, off, "/debug/pprof/"); code != 404 {
+		t.Fatalf("pprof off: %d", code)
+	}
+}
+
+// TestEventsAndWhatIfErrors: /api/events streams the backend's events as
+// server-sent events; a bad what-if is a 400.
+func TestEventsAndWhatIfErrors(t *testing.T) {
+	h := newTestHandler(t, &fakeBackend{})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/events", nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	resp, err := srv.Client().Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, 4096)
+	got := ""
+	for !strings.Contains(got, "\n\ndata: ") || !strings.HasSuffix(got, "\n\n") {
+		n, err := resp.Body.Read(buf)
+		if err != nil {
+			t.Fatalf("%v after %q", err, got)
+		}
+		got += string(buf[:n])
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" || !strings.Contains(got, `"type":"nodedown"`) || !strings.Contains(got, `"node":"b@h"`) {
+		t.Fatalf("%s: %q", ct, got)
+	}
+	for path, status := range map[string]int{"/api/whatif?op=explode&member=a@h": 400, "/api/whatif?op=remove": 400, "/api/whatif?op=add&member=x&weight=z": 400} {
+		if code, body := get(t, h, path); code != status {
+			t.Errorf("GET %s: %d %s, want %d", path, code, body, status)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-// Package ratelog rate-limits repeated warnings, for the transports: an
+// Package ratelog rate-limits repeated warnings. It began in the transports: an
 // unauthenticated peer can make a node fail handshakes as fast as it can
 // connect, and must not be able to flood the log with them.
 //
@@ -97,7 +97,7 @@ func (l *Logger) flush(name string) {
 	}
 	l.mu.Unlock()
 	if n > 0 {
-		l.log.Warn().Str("kind", name).Int("suppressed", n).Dur("window", l.every).
+		l.log.Warn().Str("kind", name).Int("suppressed", n).Stringer("window", l.every).
 			Msg(msg + " (repeats suppressed)")
 	}
 }
