@@ -31,7 +31,8 @@ func CheckDowns(ops []history.Op, marks []history.Mark) Downs {
 	for _, op := range ops {
 		if op.Type == history.OpDown {
 			d.Downs++
-			reason, _, _ := strings.Cut(op.Err, " ") // "handoff <pid>": the kind only
+			reason, _, _ := strings.Cut(op.Err, " ") // "handoff <pid>", "error: ...": the kind only
+			reason = strings.TrimSuffix(reason, ":")
 			d.Reasons[reason]++
 			id := [2]any{op.Node, op.Ref}
 			downs[id] = append(downs[id], op)
