@@ -2,6 +2,7 @@ package placement
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -28,6 +29,13 @@ func (c *Cluster) spawnFresh(e *entry) {
 		return // or the entry is no longer starting: someone else took it over
 	}
 	pid, err := c.node.Spawn(ctx, e.id.Kind, []byte(e.id.Key), opts)
+	if errors.Is(err, errStale) {
+		// The copy it started from was superseded meanwhile (its first
+		// replication was refused; the holder is hinted): route what
+		// waited again, to the newer copy.
+		c.reroute(e, func(st entryState, _ node.PID) bool { return st == stateStarting })
+		return
+	}
 	if err != nil {
 		c.log.Warn().Str("kind", e.id.Kind).Str("key", e.id.Key).Err(err).Msg("keyed process did not start")
 		c.dropEntry(e, fmt.Errorf("%w: %w", ErrStart, err))
@@ -52,6 +60,9 @@ func (c *Cluster) promotion(ctx context.Context, e *entry) (node.SpawnOpts, stri
 	rep := e.replState()
 	if rep == nil {
 		return node.SpawnOpts{}, ""
+	}
+	if s := c.snap.Load(); c.cfg.Quorum && !s.quorum {
+		return node.SpawnOpts{}, "" // no promotion without a majority (routing refuses anyway)
 	}
 	best, ok := c.fetchCopies(ctx, e.id, c.cfg.specFor(e.id.Kind))
 	if !ok {

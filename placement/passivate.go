@@ -2,6 +2,7 @@ package placement
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"slices"
 	"time"
@@ -101,6 +102,12 @@ func (c *Cluster) reactivate(e *entry, state []byte) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.HandoffTimeout)
 	defer cancel()
 	pid, err := c.node.Spawn(ctx, e.id.Kind, []byte(e.id.Key), node.SpawnOpts{State: state, HasState: true})
+	if errors.Is(err, errStale) {
+		// A newer copy exists (its holder is hinted): this one is dropped
+		// and what waited goes there.
+		c.reroute(e, func(st entryState, _ node.PID) bool { return st == stateStarting })
+		return
+	}
 	if err != nil {
 		c.log.Warn().Str("kind", e.id.Kind).Str("key", e.id.Key).Err(err).Msg("passivated process did not start again; its state stays")
 		e.mu.Lock()

@@ -365,10 +365,19 @@ func (r *replState) staleHolder() string {
 // superseded records that this node's copy of id lost to a newer term on
 // err's holder: the key's next entry here asks that node first, which
 // pushes its copy (this node owns the key again).
-func (c *Cluster) superseded(id keyID, err error) {
+//
+// A Merger's state goes to the newer copy to merge (routed to the holder
+// as a merge message): its writes since the copies parted are kept there
+// (both sides of a partition write kv).
+func (c *Cluster) superseded(id keyID, err error, state []byte) {
 	var se *staleError
 	if !errors.As(err, &se) {
 		return
+	}
+	if c.merges(id.Kind) && se.holder != "" && se.holder != c.self {
+		s := c.snap.Load()
+		req := c.newReq(s, opSend, id.Kind, id.Key, c.selfPID, append([]byte(mergePrefix), state...))
+		c.sendTo(se.holder, req, time.Time{}, nil)
 	}
 	c.stats.replStale.Add(1)
 	c.hints.set(id, se.holder, time.Now().Add(c.cfg.PullWindow))
@@ -470,6 +479,9 @@ func (c *Cluster) hostsNewer(id keyID, r replica) bool {
 // primary is alive (a graceful move) waits for its handoff instead.
 func (c *Cluster) promoteOrphans() {
 	s := c.snap.Load()
+	if c.cfg.Quorum && !s.quorum {
+		return // a side without a majority must not take keys over: its terms would beat the majority's copies at the heal
+	}
 	var orphans []keyID
 	c.replicas.each(func(id keyID, r replica) {
 		if s.owner(id.Key) == c.self && !s.isAlive(r.primary) && c.reg.get(id) == nil {

@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -118,6 +119,14 @@ func (c *Cluster) deliver(pid node.PID, req routeReq, deadline time.Time, reply 
 		}
 	case opCall:
 		c.node.CallAsync(pid, req.payload, deadline, func(resp []byte, err error) {
+			if errors.Is(err, errStale) && int(req.hops) < c.cfg.MaxHops {
+				// The copy found itself superseded (and stops): route the
+				// call again, to the newer copy (its effect on the stale
+				// one was not acknowledged: at least once, as documented).
+				req.hops++
+				c.route(req, deadline, reply)
+				return
+			}
 			if err != nil {
 				reply(nil, err)
 				return

@@ -24,8 +24,14 @@ type replicated struct {
 	rep   *replState
 }
 
-// mergePrefix marks a merge message from placement to a Merger process.
+// mergePrefix marks a merge message from placement to a Merger process:
+// sent by this node's placement at a heal, or routed from another node
+// whose copy of the key was superseded.
 const mergePrefix = "\x00placer.merge\x00"
+
+// isNodeIdentity reports whether pid is a node's own identity (the From
+// of placement's frames: ID 0), not a process: only placement merges.
+func isNodeIdentity(pid node.PID) bool { return pid.ID == 0 && pid.Node != "" }
 
 // wrapKind returns f, wrapped if kind needs replication or merging.
 func (c *Cluster) wrapKind(kind string, f node.KindFactory) node.KindFactory {
@@ -53,7 +59,7 @@ func (w *replicated) Init(p *node.Proc, args []byte) error {
 // HandleMessage runs the kind's handler (or, for a merge, MergeState) and
 // commits the state.
 func (w *replicated) HandleMessage(p *node.Proc, m node.Msg) {
-	if msg, ok := m.(node.Message); ok && msg.From == w.c.selfPID && bytes.HasPrefix(msg.Payload, []byte(mergePrefix)) {
+	if msg, ok := m.(node.Message); ok && isNodeIdentity(msg.From) && bytes.HasPrefix(msg.Payload, []byte(mergePrefix)) {
 		if mg, ok := w.inner.(Merger); ok {
 			if err := mg.MergeState(p, msg.Payload[len(mergePrefix):]); err != nil {
 				w.c.log.Warn().Str("kind", w.id.Kind).Str("key", w.id.Key).Err(err).Msg("merge at heal failed; the other copy's state is in the conflict event")
@@ -125,7 +131,7 @@ func (w *replicated) commit(p *node.Proc, force bool) error {
 	}
 	err = w.c.replicateCopy(w.rep, w.id, w.spec, m)
 	if errors.Is(err, errStale) {
-		w.c.superseded(w.id, err)
+		w.c.superseded(w.id, err, state)
 		p.Exit(node.Reason{Kind: node.Error, Err: err.Error()})
 		return fmt.Errorf("%w: %w", ErrBusy, err)
 	}
