@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/placerhq/placer/internal/goset"
 	"github.com/placerhq/placer/transport"
 )
 
@@ -29,11 +30,11 @@ type Node struct {
 	ctx    context.Context // ends at shutdown: rpc contexts, user sends
 	cancel context.CancelFunc
 
-	lifeMu  sync.Mutex // guards closing; held while adding to procWG and wg
+	lifeMu  sync.Mutex // guards closing; held while starting on procGo and bg
 	closing bool
 	closed  chan struct{} // closed when Shutdown finished
-	procWG  sync.WaitGroup
-	wg      sync.WaitGroup // rpc goroutines and the janitor
+	procGo  goset.Set     // the processes' goroutines
+	bg      goset.Set     // rpc goroutines and the janitor
 
 	nextID  atomic.Uint64
 	nextRef atomic.Uint64
@@ -113,8 +114,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.tr = tr
 	close(n.ready)
-	n.wg.Add(1)
-	go n.janitor()
+	n.bg.Go(n.janitor)
 	n.log.Debug().Uint32("creation", n.creation).Bool("hidden", cfg.Hidden).Msg("node started")
 	return n, nil
 }
@@ -305,19 +305,7 @@ func (n *Node) isClosing() bool {
 
 // goTracked runs f on a goroutine that Shutdown waits for; false if the node
 // is shutting down (f is not run).
-func (n *Node) goTracked(f func()) bool {
-	n.lifeMu.Lock()
-	defer n.lifeMu.Unlock()
-	if n.closing {
-		return false
-	}
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		f()
-	}()
-	return true
-}
+func (n *Node) goTracked(f func()) bool { return n.bg.Go(f) }
 
 // Close shuts the node down with Config.ShutdownTimeout (see Shutdown).
 func (n *Node) Close() error {
@@ -345,12 +333,14 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		}
 	}
 	n.closing = true
+	n.procGo.Stop()
+	n.bg.Stop()
 	n.lifeMu.Unlock()
 	defer close(n.closed)
 	n.stopAll()
-	err := waitGroup(ctx, &n.procWG, "processes")
+	err := waitSet(ctx, &n.procGo, "processes")
 	n.cancel()
-	err = errors.Join(err, waitGroup(ctx, &n.wg, "rpc goroutines"))
+	err = errors.Join(err, waitSet(ctx, &n.bg, "rpc goroutines"))
 	_ = n.tr.Close()
 	n.calls.failAll(fmt.Errorf("%w: node shut down", ErrShutdown))
 	n.events.closeAll()
@@ -371,16 +361,11 @@ func (n *Node) stopAll() {
 	})
 }
 
-// waitGroup waits for wg or ctx. On timeout the helper goroutine stays until
-// wg is done: that only happens when user code ignores shutdown.
-func waitGroup(ctx context.Context, wg *sync.WaitGroup, what string) error {
-	done := make(chan struct{})
-	go func() {
-		wg.Wait()
-		close(done)
-	}()
+// waitSet waits for the stopped set s or ctx. A goroutine still running at
+// the timeout is one whose user code ignores shutdown.
+func waitSet(ctx context.Context, s *goset.Set, what string) error {
 	select {
-	case <-done:
+	case <-s.Done():
 		return nil
 	case <-ctx.Done():
 		return timeoutErr(ctx, "waiting for "+what)
@@ -389,7 +374,6 @@ func waitGroup(ctx context.Context, wg *sync.WaitGroup, what string) error {
 
 // janitor removes handoff tombstones once their grace period is over.
 func (n *Node) janitor() {
-	defer n.wg.Done()
 	tick := n.cfg.HandoffGrace / 4
 	tick = max(tick, 10*time.Millisecond)
 	tick = min(tick, time.Second)

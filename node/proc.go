@@ -204,7 +204,6 @@ func exitedErr(pid PID, reason Reason) error {
 
 // run is the process goroutine: Init, then the loop, then exit.
 func (p *Proc) run(args []byte, opts SpawnOpts, report func(PID, error) bool) {
-	defer p.n.procWG.Done()
 	if err := p.start(args, opts); err != nil {
 		p.n.exitProc(p, ErrorReason(err))
 		report(PID{}, err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/placerhq/placer/internal/goset"
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement/membership"
 	"github.com/placerhq/placer/transport"
@@ -123,9 +124,7 @@ type Client struct {
 
 	ctx       context.Context // ends at Close
 	cancel    context.CancelFunc
-	goMu      sync.Mutex // guards closing and wg.Add
-	closing   bool
-	wg        sync.WaitGroup // Watch goroutines
+	gos       goset.Set // Watch loops; stopped by Close
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -265,30 +264,16 @@ func (cl *Client) reresolve() bool {
 // Close ends the client's Watch streams and its hidden node. Idempotent.
 func (cl *Client) Close() error {
 	cl.closeOnce.Do(func() {
-		cl.goMu.Lock()
-		cl.closing = true
-		cl.goMu.Unlock()
+		cl.gos.Stop()
 		cl.cancel()
-		cl.wg.Wait()
+		cl.gos.Wait()
 		cl.closeErr = cl.node.Close()
 	})
 	return cl.closeErr
 }
 
 // goTracked runs f on a tracked goroutine; false once Close began.
-func (cl *Client) goTracked(f func()) bool {
-	cl.goMu.Lock()
-	defer cl.goMu.Unlock()
-	if cl.closing {
-		return false
-	}
-	cl.wg.Add(1)
-	go func() {
-		defer cl.wg.Done()
-		f()
-	}()
-	return true
-}
+func (cl *Client) goTracked(f func()) bool { return cl.gos.Go(f) }
 
 // Connect connects to the first reachable agent, starting with the one in
 // use, and returns its name. The error, if none can be reached, wraps

@@ -43,7 +43,7 @@ func (e *Endpoint) admitInbound(nc net.Conn) {
 	e.mu.Lock()
 	in.known = e.knownLocked(in.host)
 	victim, r := e.adm.admit(in)
-	if r == admitted && !e.goLocked(func() { e.serveInbound(in) }) {
+	if r == admitted && !e.goTrack(func() { e.serveInbound(in) }) {
 		e.adm.remove(in)
 		r = refusedBusy // closing down
 	}

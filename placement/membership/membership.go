@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/serf/serf"
 	"github.com/rs/zerolog"
 
+	"github.com/placerhq/placer/internal/goset"
 	"github.com/placerhq/placer/internal/ratelog"
 )
 
@@ -42,10 +43,10 @@ type Membership struct {
 	done      chan struct{} // closed when Shutdown begins
 	drainStop chan struct{} // closed once serf.Shutdown has returned
 	shutDone  chan struct{} // closed when Shutdown has finished
-	wg        sync.WaitGroup
+	gos       goset.Set     // every goroutine above; stopped with closing
 
-	// lifeMu guards closing, shutErr, leaveDone, leaveErr, retryStop and
-	// every wg.Add after Start (so that none races Shutdown's wg.Wait).
+	// lifeMu guards closing, shutErr, leaveDone, leaveErr and retryStop;
+	// the goroutines started after Start are started under it.
 	lifeMu    sync.Mutex
 	closing   bool
 	shutErr   error
@@ -115,8 +116,7 @@ func Start(cfg Config) (*Membership, error) {
 		return nil, err
 	}
 	m.publish()
-	m.wg.Add(1)
-	go m.publishLoop()
+	m.gos.Go(m.publishLoop)
 	if len(c.Join) > 0 {
 		m.startRetry(c.Join, 0)
 	}
@@ -155,13 +155,12 @@ func (m *Membership) startSerf() error {
 	if err != nil {
 		return err
 	}
-	m.wg.Add(1)
-	go m.drainLoop()
+	m.gos.Go(m.drainLoop)
 	s, err := serf.Create(m.serfConfig(tr, advPort, key, libLog))
 	if err != nil {
 		shutdownTransport(tr)
 		close(m.drainStop)
-		m.wg.Wait()
+		m.gos.Close()
 		return fmt.Errorf("%w: serf: %w", ErrStart, err)
 	}
 	m.serf = s
@@ -280,6 +279,7 @@ func (m *Membership) Shutdown() error {
 		return m.shutErr
 	}
 	m.closing = true
+	m.gos.Stop()
 	leaveDone := m.leaveDone
 	m.lifeMu.Unlock()
 
@@ -289,7 +289,7 @@ func (m *Membership) Shutdown() error {
 	}
 	err := m.serf.Shutdown()
 	close(m.drainStop)
-	m.wg.Wait()
+	m.gos.Wait()
 	m.auth.Close()
 	m.closeSubscribers()
 	if err != nil {

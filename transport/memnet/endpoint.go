@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/placerhq/placer/internal/goset"
 	"github.com/placerhq/placer/internal/ratelog"
 	"github.com/placerhq/placer/transport"
 )
@@ -110,7 +111,7 @@ type Endpoint struct {
 	lastDone map[string]chan struct{} // exit channel of the latest reader per peer
 	closed   bool
 
-	wg sync.WaitGroup // reader goroutines whose handler is h
+	readers goset.Set // reader goroutines whose handler is h; stopped with closed
 }
 
 var (
@@ -242,6 +243,7 @@ func (e *Endpoint) Close() error {
 	e.mu.Lock()
 	already := e.closed
 	e.closed = true
+	e.readers.Stop()
 	e.mu.Unlock()
 	if !already {
 		if n.endpoints[e.cfg.Name] == e {
@@ -255,7 +257,7 @@ func (e *Endpoint) Close() error {
 		}
 	}
 	n.mu.Unlock()
-	e.wg.Wait()
+	e.readers.Wait()
 	e.rl.Close()
 	return nil
 }
