@@ -18,6 +18,28 @@ import (
 // Node is one node of a placer cluster: its processes, names, services,
 // monitors and links, and its connections to other nodes. All methods are
 // safe for concurrent use.
+//
+// Locks. Each mutex guards the fields listed at it. They nest only in
+// this order (a lock on the left may be held while taking one on its
+// right, never the reverse):
+//
+//	evMu -> relMu              peerUp, peerDown: the peer table, then the relations
+//	evMu -> mailbox.mu         peerUp, peerDown: node events queued to processes
+//	evMu -> events.mu, eventSub.mu   peerUp, peerDown: publishing (taken one at a time)
+//	regMu -> relMu             register: a process that has exited gets no name
+//	lifeMu -> goset            addProc, Shutdown: start or stop tracked goroutines
+//	mailbox.mu -> mailbox.fwdMu      startForward: the handoff backlog goes first
+//	mailbox.fwdMu -> another mailbox's mu and fwdMu, the transport's locks
+//	                           forwarding to the new PID (newer, so no cycle)
+//
+// Every other lock is a leaf: relMu, cookieMu, tombMu, calls.mu, Proc.repMu
+// and the spawn and freeze handshakes' mutexes are held without taking any
+// other (relMu's holders collect what to deliver in a batch and flush it
+// after unlocking). No lock is held while user code runs (behaviours,
+// services, rpc functions, cookie callbacks) or while sending on a channel
+// that can block; a subscriber channel is offered to without blocking. The
+// transport calls the node's handler with none of its own locks held that
+// the node could wait for.
 type Node struct {
 	cfg      Config
 	log      zerolog.Logger
