@@ -72,7 +72,7 @@ var (
 // and returns the running Endpoint. h receives messages and peer events.
 func Listen(cfg Config, h Handler) (*Endpoint, error) {
 	if h == nil {
-		return nil, errors.New("transport: Listen needs a Handler")
+		return nil, fmt.Errorf("%w: Listen needs a Handler", ErrBadConfig)
 	}
 	if cfg.PortMin > 0 && cfg.PortMax == 0 {
 		cfg.PortMax = cfg.PortMin

@@ -33,4 +33,7 @@ var (
 	ErrBadName = errors.New("transport: bad node name")
 	// ErrUnknownNode: no address is known for the node.
 	ErrUnknownNode = errors.New("transport: unknown node address")
+	// ErrBadConfig: Listen was given an invalid Config or no Handler; the
+	// wrapping error names the field.
+	ErrBadConfig = errors.New("transport: bad config")
 )

@@ -19,6 +19,10 @@ import (
 
 // EndpointConfig configures one endpoint (one node) on a Network. The fields
 // mirror transport.Config where they mean the same thing.
+//
+// Zero values: a zero field means its documented default; Listen rejects
+// any other value out of range with an error wrapping ErrBadConfig that
+// names the field.
 type EndpointConfig struct {
 	// Name is the node name, "name@host". Required; unique among the open
 	// endpoints of the network.
@@ -64,10 +68,10 @@ func DefaultEndpointConfig() EndpointConfig {
 
 func (c *EndpointConfig) validate() error {
 	if err := validName(c.Name); err != nil {
-		return err
+		return fmt.Errorf("%w: Name: %w", ErrBadConfig, err)
 	}
 	if len(c.Cookie) == 0 {
-		return fmt.Errorf("%w: empty cookie", ErrBadConfig)
+		return fmt.Errorf("%w: Cookie is required", ErrBadConfig)
 	}
 	if c.QueueLen == 0 {
 		c.QueueLen = 4096
