@@ -102,7 +102,7 @@ type rawEvent struct {
 // Start validates a copy of cfg, starts Serf and returns the running
 // Membership. If cfg.Join is not empty it joins those addresses in the
 // background (first attempt at once; see Joined, JoinError). Start fails
-// with ErrInvalidConfig, ErrInvalidCookie or ErrStart.
+// with ErrBadConfig, ErrInvalidCookie or ErrStart.
 func Start(cfg Config) (*Membership, error) {
 	c := cfg.clone()
 	if err := c.validate(); err != nil {
