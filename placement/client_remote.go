@@ -27,8 +27,13 @@ type AgentAddr struct {
 	Addr string // transport "host:port"; may be empty with ClientConfig.Transport
 }
 
-// ClientConfig configures a Client. Start from DefaultClientConfig and set
-// Cookie and Agents.
+// ClientConfig configures a Client. Start from DefaultClientConfig (or a
+// zero ClientConfig) and set Cookie and Agents.
+//
+// Zero values: a zero field means its documented default; NewClient
+// rejects any other value out of range with an error wrapping ErrBadConfig
+// that names the field. As in Config, the nested Node's fields that the
+// Client sets itself must be left zero.
 type ClientConfig struct {
 	// Name is the client's hidden node name, "name@host". Default: a
 	// random "client-<hex>@localhost", unique per Client.
@@ -47,9 +52,12 @@ type ClientConfig struct {
 	// Transport, if set, creates the client's wire instead of a dial-only
 	// TCP endpoint: tests pass an in-memory transport. Default nil.
 	Transport node.TransportFactory
-	// Node holds the node runtime's tunables (Codec, CallTimeout, ...);
-	// NewClient overrides Name, Hidden (always true), Transport and
-	// Logger. The Codec must be the cluster's. Default node.DefaultConfig().
+	// Node holds the node runtime's tunables (Codec, CallTimeout, ...).
+	// The Client owns Node.Name (leave it empty or equal to Name) and
+	// Node.Transport (leave it nil: set Transport), and always makes the
+	// node hidden; anything else is refused with ErrBadConfig. Node.Logger,
+	// unless zero or disabled, is the node's logger instead of Logger. The
+	// Codec must be the cluster's. Default node.DefaultConfig().
 	Node node.Config
 	// Discover makes every Members reply add the alive members it lists
 	// (with their transport addresses) to the agents the client fails
@@ -65,7 +73,7 @@ type ClientConfig struct {
 	Resolve func(node string) (addr string, err error)
 	// ConnectTimeout bounds one attempt to connect to one agent, so that
 	// an unreachable agent costs at most this much before the next is
-	// tried. Default 2 s.
+	// tried. Default (0) 2 s.
 	ConnectTimeout time.Duration
 	// Logger receives the client's logs (component "placement.client").
 	// Default zerolog.Nop().
@@ -84,8 +92,12 @@ func (c *ClientConfig) validate() error {
 		return fmt.Errorf("%w: Cookie of %d bytes (at least %d)", ErrBadConfig, len(c.Cookie), membership.MinCookieLen)
 	case len(c.Agents) == 0:
 		return fmt.Errorf("%w: no Agents", ErrBadConfig)
-	case c.ConnectTimeout <= 0:
-		return fmt.Errorf("%w: ConnectTimeout %v", ErrBadConfig, c.ConnectTimeout)
+	case c.ConnectTimeout < 0:
+		return fmt.Errorf("%w: ConnectTimeout %v is negative (0 = default)", ErrBadConfig, c.ConnectTimeout)
+	case c.Node.Name != "" && c.Node.Name != c.Name:
+		return fmt.Errorf("%w: Node.Name %q differs from Name %q (leave it empty)", ErrBadConfig, c.Node.Name, c.Name)
+	case c.Node.Transport != nil:
+		return fmt.Errorf("%w: Node.Transport is set: use ClientConfig.Transport", ErrBadConfig)
 	}
 	for _, a := range c.Agents {
 		if err := transport.ValidateName(a.Name); err != nil {
@@ -139,6 +151,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		_, _ = rand.Read(b[:])
 		cfg.Name = "client-" + hex.EncodeToString(b[:]) + "@localhost"
 	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = DefaultClientConfig().ConnectTimeout
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -148,7 +163,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		factory = clientTCP(cfg)
 	}
 	nc := cfg.Node
-	nc.Name, nc.Hidden, nc.Transport, nc.Logger = cfg.Name, true, factory, cfg.Logger
+	nc.Name, nc.Hidden, nc.Transport, nc.Logger = cfg.Name, true, factory, orLogger(nc.Logger, cfg.Logger)
 	n, err := node.New(nc)
 	if err != nil {
 		return nil, err

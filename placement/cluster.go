@@ -175,7 +175,7 @@ func (c *Cluster) selfInfo() memberInfo {
 // waitJoined waits up to JoinTimeout for the first join, if there is a
 // join list.
 func (c *Cluster) waitJoined() {
-	if len(c.cfg.Membership.Join) == 0 || c.cfg.JoinTimeout == 0 {
+	if len(c.cfg.Membership.Join) == 0 || c.cfg.JoinTimeout < 0 {
 		return
 	}
 	t := time.NewTimer(c.cfg.JoinTimeout)
