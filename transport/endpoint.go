@@ -148,7 +148,7 @@ func (e *Endpoint) listen() (net.Listener, error) {
 		}
 		errs = append(errs, err)
 	}
-	return nil, fmt.Errorf("transport: no port to listen on: %w", errors.Join(errs...))
+	return nil, fmt.Errorf("%w: no port to listen on: %w", ErrListen, errors.Join(errs...))
 }
 
 // Name returns this node's name.
