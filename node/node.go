@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/placerhq/placer/internal/goset"
+	"github.com/placerhq/placer/internal/ratelog"
 	"github.com/placerhq/placer/transport"
 )
 
@@ -43,6 +44,7 @@ import (
 type Node struct {
 	cfg      Config
 	log      zerolog.Logger
+	warns    *ratelog.Logger // repeated warnings (panics), rate-limited per kind or service; closed by Shutdown
 	name     string
 	creation uint32
 	tr       transport.Transport
@@ -119,6 +121,7 @@ func New(cfg Config) (*Node, error) {
 		calls: newCallTable(), cookies: map[string][]byte{},
 		rpcSem: make(chan struct{}, cfg.MaxConcurrentRPC),
 	}
+	n.warns = ratelog.New(n.log, time.Second)
 	n.events.init(cfg.NodeEventBuffer)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.addBuiltins()
@@ -131,6 +134,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	if err != nil {
 		n.cancel()
+		n.warns.Close()
 		close(n.ready)
 		return nil, fmt.Errorf("node: transport: %w", err)
 	}
@@ -366,6 +370,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	_ = n.tr.Close()
 	n.calls.failAll(fmt.Errorf("%w: node shut down", ErrShutdown))
 	n.events.closeAll()
+	n.warns.Close()
 	n.log.Debug().Err(err).Msg("node shut down")
 	return err
 }

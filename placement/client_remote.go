@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/placerhq/placer/internal/goset"
+	"github.com/placerhq/placer/internal/ratelog"
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement/membership"
 	"github.com/placerhq/placer/transport"
@@ -126,9 +127,10 @@ func (c *ClientConfig) validate() error {
 // are not (the agent may have run them), they fail with
 // node.ErrNoConnection. All methods are safe for concurrent use.
 type Client struct {
-	cfg  ClientConfig
-	log  zerolog.Logger
-	node *node.Node
+	cfg   ClientConfig
+	log   zerolog.Logger
+	warns *ratelog.Logger // repeated warnings (per watch event), rate-limited; closed by Close
+	node  *node.Node
 
 	mu     sync.Mutex  // guards agents and cur
 	agents []AgentAddr // cfg.Agents, then members learned with Discover
@@ -168,6 +170,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	cl.warns = ratelog.New(cl.log, time.Second)
 	for _, a := range cfg.Agents {
 		if a.Addr != "" {
 			n.SetAddr(a.Name, a.Addr)
@@ -282,6 +285,7 @@ func (cl *Client) Close() error {
 		cl.gos.Stop()
 		cl.cancel()
 		cl.gos.Wait()
+		cl.warns.Close()
 		cl.closeErr = cl.node.Close()
 	})
 	return cl.closeErr

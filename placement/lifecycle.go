@@ -29,7 +29,7 @@ func (c *Cluster) spawnFresh(e *entry) {
 	}
 	pid, err := c.node.Spawn(ctx, e.id.Kind, []byte(e.id.Key), opts)
 	if err != nil {
-		c.log.Warn().Str("kind", e.id.Kind).Str("key", e.id.Key).Err(err).Msg("keyed process did not start")
+		c.warnKey("start-failed", "keyed process did not start", e.id, "", err)
 		c.dropEntry(e, fmt.Errorf("%w: %w", ErrStart, err))
 		return
 	}

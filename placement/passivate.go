@@ -78,7 +78,7 @@ func (c *Cluster) passivate(e *entry) {
 	}
 	c.reg.dropPID(e, pid)
 	if err := c.node.Stop(ctx, pid, node.Reason{Kind: node.Normal}); err != nil {
-		c.log.Warn().Str("kind", e.id.Kind).Str("key", e.id.Key).Err(err).Msg("passivated process did not stop")
+		c.warnKey("passivate-stop", "passivated process did not stop", e.id, "", err)
 	}
 	c.stats.passivated.Add(1)
 }
@@ -102,7 +102,7 @@ func (c *Cluster) reactivate(e *entry, state []byte) {
 	defer cancel()
 	pid, err := c.node.Spawn(ctx, e.id.Kind, []byte(e.id.Key), node.SpawnOpts{State: state, HasState: true})
 	if err != nil {
-		c.log.Warn().Str("kind", e.id.Kind).Str("key", e.id.Key).Err(err).Msg("passivated process did not start again; its state stays")
+		c.warnKey("reactivate-failed", "passivated process did not start again; its state stays", e.id, "", err)
 		e.mu.Lock()
 		e.state, e.cold = stateCold, state
 		buf := e.buf

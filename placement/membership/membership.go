@@ -33,7 +33,7 @@ const eventChSize = 1024
 type Membership struct {
 	cfg    Config // private copy; immutable after Start
 	log    zerolog.Logger
-	auth   *ratelog.Logger // gossip authentication warnings; closed by Shutdown
+	warns  *ratelog.Logger // repeated warnings (gossip authentication, join to self), rate-limited per kind; closed by Shutdown
 	prev   []Peer          // the members the snapshot listed at Start
 	serf   *serf.Serf
 	events chan serf.Event // Serf's EventCh, read only by drainLoop
@@ -112,7 +112,7 @@ func Start(cfg Config) (*Membership, error) {
 	m := newMembership(c)
 	m.prev = readSnapshotPeers(c.SnapshotPath, c.NodeName)
 	if err := m.startSerf(); err != nil {
-		m.auth.Close()
+		m.warns.Close()
 		return nil, err
 	}
 	m.publish()
@@ -130,7 +130,7 @@ func newMembership(c Config) *Membership {
 	return &Membership{
 		cfg:       c,
 		log:       lg,
-		auth:      ratelog.New(lg, authWarnEvery),
+		warns:     ratelog.New(lg, authWarnEvery),
 		events:    make(chan serf.Event, eventChSize),
 		done:      make(chan struct{}),
 		drainStop: make(chan struct{}),
@@ -150,7 +150,7 @@ func newMembership(c Config) *Membership {
 // left running.
 func (m *Membership) startSerf() error {
 	c := &m.cfg
-	libLog := newBridgedLogger(c.Logger.With().Str("component", "serf").Str("node", c.NodeName).Logger(), m.auth)
+	libLog := newBridgedLogger(c.Logger.With().Str("component", "serf").Str("node", c.NodeName).Logger(), m.warns)
 	key, tr, advPort, err := m.prepare(libLog)
 	if err != nil {
 		return err
@@ -290,7 +290,7 @@ func (m *Membership) Shutdown() error {
 	err := m.serf.Shutdown()
 	close(m.drainStop)
 	m.gos.Wait()
-	m.auth.Close()
+	m.warns.Close()
 	m.closeSubscribers()
 	if err != nil {
 		err = fmt.Errorf("%w: serf shutdown: %w", ErrShutdown, err)

@@ -1,0 +1,76 @@
+package node_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/placerhq/placer/node"
+	"github.com/placerhq/placer/node/nodetest"
+)
+
+// TestPanicWarningsRateLimited: a service that panics on every message
+// writes a few warning lines, not one per message, and the lines (with
+// the summary Shutdown writes) account for every panic.
+func TestPanicWarningsRateLimited(t *testing.T) {
+	logs := &lockedBuffer{}
+	c := cluster(t, 1, nodetest.Options{Logger: zerolog.New(logs).Level(zerolog.WarnLevel)})
+	n := c.Node(0)
+	if err := n.RegisterService("fragile", node.ServiceFuncs{Cast: func(node.PID, []byte) { panic("on purpose") }}); err != nil {
+		t.Fatal(err)
+	}
+	const casts = 50
+	for range casts {
+		if err := n.Send(node.Named{Name: "fragile"}, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	lines, total := 0, 0
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m struct {
+			Kind       string `json:"kind"`
+			Suppressed int    `json:"suppressed"`
+			Message    string `json:"message"`
+		}
+		if json.Unmarshal([]byte(line), &m) != nil || m.Kind != "service-panic:fragile" {
+			continue
+		}
+		lines++
+		if !strings.HasSuffix(m.Message, "(repeats suppressed)") {
+			total++
+		}
+		total += m.Suppressed
+	}
+	if lines == 0 || lines > casts/5 {
+		t.Fatalf("%d warning lines for %d panics: want a few\n%s", lines, casts, logs.String())
+	}
+	if total != casts {
+		t.Fatalf("the lines account for %d panics, want %d\n%s", total, casts, logs.String())
+	}
+}
+
+// lockedBuffer is a log destination safe for concurrent writers.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
