@@ -322,13 +322,6 @@ func timeoutErr(ctx context.Context, what string) error {
 	return fmt.Errorf("%w: %s: %w", ErrTimeout, what, ctx.Err())
 }
 
-// isClosing reports whether shutdown has begun.
-func (n *Node) isClosing() bool {
-	n.lifeMu.Lock()
-	defer n.lifeMu.Unlock()
-	return n.closing
-}
-
 // goTracked runs f on a goroutine that Shutdown waits for; false if the node
 // is shutting down (f is not run).
 func (n *Node) goTracked(f func()) bool { return n.bg.Go(f) }

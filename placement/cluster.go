@@ -167,11 +167,6 @@ func (c *Cluster) startMembership() error {
 	return nil
 }
 
-// selfInfo describes this node as a ring candidate.
-func (c *Cluster) selfInfo() memberInfo {
-	return memberInfo{name: c.self, addr: c.node.Addr(), weight: c.cfg.Weight, proto: protocolVersion}
-}
-
 // waitJoined waits up to JoinTimeout for the first join, if there is a
 // join list.
 func (c *Cluster) waitJoined() {

@@ -61,16 +61,6 @@ func rawHS(o rawOpts) hsConfig {
 	}
 }
 
-// send encodes m as the raw peer and writes it.
-func (r *rawPeer) send(t testing.TB, m *Message) {
-	t.Helper()
-	n, f, err := r.enc.bodySize(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.write(t, r.enc.appendFrame(nil, m, n, f))
-}
-
 func (r *rawPeer) write(t testing.TB, b []byte) {
 	t.Helper()
 	_ = r.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
