@@ -1,14 +1,12 @@
 package node_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
 
+	"github.com/placerhq/placer/internal/logbuf"
+	"github.com/placerhq/placer/internal/ratelog"
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/node/nodetest"
 )
@@ -17,7 +15,7 @@ import (
 // writes a few warning lines, not one per message, and the lines (with
 // the summary Shutdown writes) account for every panic.
 func TestPanicWarningsRateLimited(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &logbuf.Buffer{}
 	c := cluster(t, 1, nodetest.Options{Logger: zerolog.New(logs).Level(zerolog.WarnLevel)})
 	n := c.Node(0)
 	if err := n.RegisterService("fragile", node.ServiceFuncs{Cast: func(node.PID, []byte) { panic("on purpose") }}); err != nil {
@@ -32,44 +30,11 @@ func TestPanicWarningsRateLimited(t *testing.T) {
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}
-	lines, total := 0, 0
-	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		var m struct {
-			Kind       string `json:"kind"`
-			Suppressed int    `json:"suppressed"`
-			Message    string `json:"message"`
-		}
-		if json.Unmarshal([]byte(line), &m) != nil || m.Kind != "service-panic:fragile" {
-			continue
-		}
-		lines++
-		if !strings.HasSuffix(m.Message, "(repeats suppressed)") {
-			total++
-		}
-		total += m.Suppressed
-	}
+	lines, total := ratelog.Tally(logs.String(), "service-panic:fragile")
 	if lines == 0 || lines > casts/5 {
 		t.Fatalf("%d warning lines for %d panics: want a few\n%s", lines, casts, logs.String())
 	}
 	if total != casts {
 		t.Fatalf("the lines account for %d panics, want %d\n%s", total, casts, logs.String())
 	}
-}
-
-// lockedBuffer is a log destination safe for concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -1,17 +1,15 @@
 package placement_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
 
+	"github.com/placerhq/placer/internal/logbuf"
+	"github.com/placerhq/placer/internal/ratelog"
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement"
 	"github.com/placerhq/placer/placement/placementtest"
@@ -23,7 +21,7 @@ import (
 // accounted for.
 func TestPerKeyWarningsRateLimited(t *testing.T) {
 	t.Parallel()
-	logs := &lockedBuffer{}
+	logs := &logbuf.Buffer{}
 	tc := newTestCluster(t, false, placementtest.Options{Logger: zerolog.New(logs).Level(zerolog.WarnLevel)})
 	c := tc.start(func(cfg *placement.Config) {
 		cfg.Kinds["broken"] = func() node.Behavior { return brokenInit{} }
@@ -36,22 +34,7 @@ func TestPerKeyWarningsRateLimited(t *testing.T) {
 		}
 	}
 	_ = c.Close() // writes the pending summary
-	lines, total := 0, 0
-	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		var m struct {
-			Kind       string `json:"kind"`
-			Suppressed int    `json:"suppressed"`
-			Message    string `json:"message"`
-		}
-		if json.Unmarshal([]byte(line), &m) != nil || m.Kind != "start-failed" {
-			continue
-		}
-		lines++
-		if !strings.HasSuffix(m.Message, "(repeats suppressed)") {
-			total++
-		}
-		total += m.Suppressed
-	}
+	lines, total := ratelog.Tally(logs.String(), "start-failed")
 	if lines == 0 || lines > keys/4 {
 		t.Fatalf("%d start-failed lines for %d failures: want a few\n%s", lines, keys, logs.String())
 	}
@@ -64,21 +47,3 @@ func TestPerKeyWarningsRateLimited(t *testing.T) {
 type brokenInit struct{ node.Base }
 
 func (brokenInit) Init(*node.Proc, []byte) error { return errors.New("broken on purpose") }
-
-// lockedBuffer is a log destination safe for concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}

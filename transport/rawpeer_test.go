@@ -2,13 +2,14 @@ package transport
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"net"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/placerhq/placer/internal/logbuf"
 )
 
 // rawPeer is a connection driven by hand: it runs the real dialer handshake
@@ -111,19 +112,4 @@ func frame(t FrameType, body []byte) []byte {
 }
 
 // syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
+type syncBuffer = logbuf.Buffer
