@@ -97,7 +97,7 @@ func (o ChurnOptions) withDefaults() ChurnOptions {
 
 func (o ChurnOptions) validate() error {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: "+format, append([]any{ErrBadOptions}, args...)...)
+		return fmt.Errorf("%w: "+format, append([]any{ErrBadConfig}, args...)...)
 	}
 	for _, n := range o.Nodes {
 		if n < 2 || n > 10000 {

@@ -23,7 +23,7 @@ type StateBytes struct {
 // (exponential with that mean) or "uniform:MIN-MAX"; "" or "0" for none.
 func ParseStateBytes(s string) (StateBytes, error) {
 	bad := func() (StateBytes, error) {
-		return StateBytes{}, fmt.Errorf("%w: --state-bytes %q: want B, exp:MEAN or uniform:MIN-MAX (bytes, ≥ 0)", ErrBadOptions, s)
+		return StateBytes{}, fmt.Errorf("%w: --state-bytes %q: want B, exp:MEAN or uniform:MIN-MAX (bytes, ≥ 0)", ErrBadConfig, s)
 	}
 	kind, arg, found := strings.Cut(s, ":")
 	if !found {

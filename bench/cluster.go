@@ -9,7 +9,8 @@ import (
 )
 
 // ClusterConfig sizes `placer bench cluster`. Zero fields take the
-// defaults of DefaultClusterConfig.
+// defaults of DefaultClusterConfig; RunCluster refuses any other value out
+// of range with ErrBadConfig.
 type ClusterConfig struct {
 	// Nodes is the cluster size of each phase (the join phase grows it by
 	// one). Default 5; range 2..32.
@@ -41,7 +42,7 @@ func (c ClusterConfig) withDefaults() ClusterConfig {
 	for _, f := range []struct{ v, def *int }{
 		{&c.Nodes, &d.Nodes}, {&c.Keys, &d.Keys}, {&c.Senders, &d.Senders}, {&c.Rate, &d.Rate},
 	} {
-		if *f.v <= 0 {
+		if *f.v == 0 {
 			*f.v = *f.def
 		}
 	}
@@ -49,17 +50,20 @@ func (c ClusterConfig) withDefaults() ClusterConfig {
 }
 
 func (c ClusterConfig) validate() error {
+	if c.Keys < 0 || c.Senders < 0 || c.Rate < 0 {
+		return fmt.Errorf("%w: keys %d, senders %d and rate %d must not be negative (0 = default)", ErrBadConfig, c.Keys, c.Senders, c.Rate)
+	}
 	if c.Nodes < 2 || c.Nodes > 32 {
-		return fmt.Errorf("%w: nodes %d not in 2..32", ErrBadOptions, c.Nodes)
+		return fmt.Errorf("%w: nodes %d not in 2..32", ErrBadConfig, c.Nodes)
 	}
 	if c.Placer == "" {
-		return fmt.Errorf("%w: the replication phases need the placer binary (ClusterConfig.Placer)", ErrBadOptions)
+		return fmt.Errorf("%w: the replication phases need the placer binary (ClusterConfig.Placer)", ErrBadConfig)
 	}
 	if _, err := exec.LookPath(c.Placer); err != nil {
-		return fmt.Errorf("%w: placer binary: %w", ErrBadOptions, err)
+		return fmt.Errorf("%w: placer binary: %w", ErrBadConfig, err)
 	}
 	if c.Keys > 1_000_000 {
-		return fmt.Errorf("%w: keys %d above 1,000,000", ErrBadOptions, c.Keys)
+		return fmt.Errorf("%w: keys %d above 1,000,000", ErrBadConfig, c.Keys)
 	}
 	return nil
 }

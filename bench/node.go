@@ -12,7 +12,8 @@ import (
 
 // NodeConfig sizes the process-to-process benchmark that `placer bench
 // transport` runs after the transport figures. Zero fields take the
-// defaults of DefaultNodeConfig.
+// defaults of DefaultNodeConfig; RunNode refuses negative ones with
+// ErrBadConfig.
 type NodeConfig struct {
 	// Messages is the number of 64-byte messages for each of the local and
 	// remote send rates. Default 200,000.
@@ -37,11 +38,19 @@ func (c NodeConfig) withDefaults() NodeConfig {
 	for _, f := range []struct{ v, def *int }{
 		{&c.Messages, &d.Messages}, {&c.Calls, &d.Calls}, {&c.Spawns, &d.Spawns}, {&c.Payload, &d.Payload},
 	} {
-		if *f.v <= 0 {
+		if *f.v == 0 {
 			*f.v = *f.def
 		}
 	}
 	return c
+}
+
+func (c NodeConfig) validate() error {
+	if c.Messages < 0 || c.Calls < 0 || c.Spawns < 0 || c.Payload < 0 {
+		return fmt.Errorf("%w: messages %d, calls %d, spawns %d and payload %d must not be negative (0 = default)",
+			ErrBadConfig, c.Messages, c.Calls, c.Spawns, c.Payload)
+	}
+	return nil
 }
 
 // NodeFigures are the process-to-process figures of one run, measured
@@ -82,6 +91,9 @@ type NodeResult struct {
 func RunNode(ctx context.Context, cfg NodeConfig) (NodeResult, error) {
 	cfg = cfg.withDefaults()
 	res := NodeResult{Config: cfg}
+	if err := cfg.validate(); err != nil {
+		return res, err
+	}
 	c, err := inproc.Start(2, inproc.Options{Transport: inproc.TCP, Prefix: "bench", Configure: func(_ int, nc *node.Config) {
 		nc.Kinds = map[string]node.KindFactory{nodeSinkKind: func() node.Behavior { return nodeSink{} }}
 		nc.MailboxSize = 1 << 16

@@ -12,8 +12,18 @@ import (
 	"github.com/placerhq/placer/ring"
 )
 
-// ErrBadOptions: a RingOptions field is out of range.
-var ErrBadOptions = errors.New("bench: bad options")
+// ErrBadConfig: a field of a config or options struct of this package
+// (RingOptions, ChurnOptions, ClusterConfig, TransportConfig, NodeConfig)
+// is out of range; the wrapping error names it.
+//
+// Zero values, in every one of them: a zero field means its documented
+// default; any other value out of range is refused with ErrBadConfig.
+var ErrBadConfig = errors.New("bench: bad config")
+
+// ErrBadOptions is the former name of ErrBadConfig (the same error).
+//
+// Deprecated: use ErrBadConfig.
+var ErrBadOptions = ErrBadConfig
 
 // RingOptions configures RunRing. A zero field takes its default.
 type RingOptions struct {
@@ -75,22 +85,22 @@ func (o RingOptions) withDefaults() RingOptions {
 func (o RingOptions) validate() error {
 	for _, n := range o.Nodes {
 		if n < 2 || n > 9999 {
-			return fmt.Errorf("%w: node count %d not in 2..9999", ErrBadOptions, n)
+			return fmt.Errorf("%w: node count %d not in 2..9999", ErrBadConfig, n)
 		}
 	}
 	switch {
 	case o.Keys < 100:
-		return fmt.Errorf("%w: keys %d < 100", ErrBadOptions, o.Keys)
+		return fmt.Errorf("%w: keys %d < 100", ErrBadConfig, o.Keys)
 	case o.VNodes < 1 || o.VNodes > ring.MaxVNodes:
-		return fmt.Errorf("%w: vnodes %d not in 1..%d", ErrBadOptions, o.VNodes, ring.MaxVNodes)
+		return fmt.Errorf("%w: vnodes %d not in 1..%d", ErrBadConfig, o.VNodes, ring.MaxVNodes)
 	case o.Rounds < 1 || o.Rounds > 1000:
-		return fmt.Errorf("%w: rounds %d not in 1..1000", ErrBadOptions, o.Rounds)
+		return fmt.Errorf("%w: rounds %d not in 1..1000", ErrBadConfig, o.Rounds)
 	case o.Budget < 0:
-		return fmt.Errorf("%w: negative budget", ErrBadOptions)
+		return fmt.Errorf("%w: negative budget", ErrBadConfig)
 	}
 	for _, c := range o.LoadFactors {
 		if !(c > 1 && c <= 10) {
-			return fmt.Errorf("%w: load factor %v not in (1, 10]", ErrBadOptions, c)
+			return fmt.Errorf("%w: load factor %v not in (1, 10]", ErrBadConfig, c)
 		}
 	}
 	return nil

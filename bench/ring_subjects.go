@@ -259,5 +259,5 @@ func (b builtConsistent) variant(c ring.Change) (func(uint64) string, func() err
 		}
 		return b.ownerOf, func() error { return guardConsistent(func() { b.c.Add(consistentMember(c.Member.Name)) }) }, nil
 	}
-	return nil, nil, fmt.Errorf("%w: %v", ErrBadOptions, c.Op)
+	return nil, nil, fmt.Errorf("%w: %v", ErrBadConfig, c.Op)
 }

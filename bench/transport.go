@@ -9,7 +9,8 @@ import (
 )
 
 // TransportConfig sizes `placer bench transport`. Zero fields take the
-// defaults of DefaultTransportConfig.
+// defaults of DefaultTransportConfig; RunTransport refuses any other value
+// out of range with ErrBadConfig.
 type TransportConfig struct {
 	// Messages is the number of one-way messages (and raw TCP frames) for
 	// msgs_per_s and tcp_frames_per_s. Default 2,000,000.
@@ -59,7 +60,7 @@ func DefaultTransportConfig() TransportConfig {
 func (c TransportConfig) withDefaults() TransportConfig {
 	d := DefaultTransportConfig()
 	pick := func(v *int, def int) {
-		if *v <= 0 {
+		if *v == 0 {
 			*v = def
 		}
 	}
@@ -68,13 +69,30 @@ func (c TransportConfig) withDefaults() TransportConfig {
 	pick(&c.Callers, d.Callers)
 	pick(&c.Payload, d.Payload)
 	pick(&c.BulkSize, d.BulkSize)
-	if c.CallersDuration <= 0 {
+	if c.CallersDuration == 0 {
 		c.CallersDuration = d.CallersDuration
 	}
-	if c.PacedBulkMBps <= 0 {
+	if c.PacedBulkMBps == 0 {
 		c.PacedBulkMBps = d.PacedBulkMBps
 	}
 	return c
+}
+
+// validate checks c once withDefaults ran.
+func (c TransportConfig) validate() error {
+	for name, v := range map[string]int{"Messages": c.Messages, "Calls": c.Calls, "Callers": c.Callers,
+		"Payload": c.Payload, "BulkSize": c.BulkSize, "BulkWindow": c.BulkWindow, "FragmentSize": c.FragmentSize} {
+		if v < 0 {
+			return fmt.Errorf("%w: %s %d is negative (0 = default)", ErrBadConfig, name, v)
+		}
+	}
+	switch {
+	case c.CallersDuration < 0 || c.PacedBulkMBps < 0:
+		return fmt.Errorf("%w: CallersDuration %v and PacedBulkMBps %v must not be negative (0 = default)", ErrBadConfig, c.CallersDuration, c.PacedBulkMBps)
+	case c.BulkSize > 1<<20-256:
+		return fmt.Errorf("%w: BulkSize %d above %d", ErrBadConfig, c.BulkSize, 1<<20-256)
+	}
+	return nil
 }
 
 // TransportResult holds the figures of one run. The first eight JSON field
@@ -132,6 +150,9 @@ var errTransportTimeout = errors.New("bench: timed out waiting for the peer")
 func RunTransport(ctx context.Context, cfg TransportConfig) (TransportResult, error) {
 	cfg = cfg.withDefaults()
 	res := TransportResult{Config: cfg}
+	if err := cfg.validate(); err != nil {
+		return res, err
+	}
 	var err error
 	if res.TCPFramesPerS, err = tcpFrames(ctx, cfg.Messages, cfg.Payload); err != nil {
 		return res, fmt.Errorf("raw TCP frames: %w", err)

@@ -25,18 +25,18 @@ func RunTransportTraced(ctx context.Context, cfg TransportConfig, tracePath stri
 }
 
 // Check rejects sizes RunTransport would replace by defaults, naming the
-// flags of `placer bench transport`; errors wrap ErrBadOptions.
+// flags of `placer bench transport`; errors wrap ErrBadConfig.
 func (c TransportConfig) Check() error {
 	for name, v := range map[string]int{"--msgs": c.Messages, "--calls": c.Calls, "--callers": c.Callers, "--payload": c.Payload, "--bulk-size": c.BulkSize} {
 		if v <= 0 {
-			return fmt.Errorf("%w: %s must be positive", ErrBadOptions, name)
+			return fmt.Errorf("%w: %s must be positive", ErrBadConfig, name)
 		}
 	}
 	if c.BulkSize > 1<<20-256 || c.CallersDuration <= 0 || c.PacedBulkMBps <= 0 {
-		return fmt.Errorf("%w: --bulk-size must be at most %d, --duration and --paced-bulk-mbps positive", ErrBadOptions, 1<<20-256)
+		return fmt.Errorf("%w: --bulk-size must be at most %d, --duration and --paced-bulk-mbps positive", ErrBadConfig, 1<<20-256)
 	}
 	if c.BulkWindow < 0 || c.FragmentSize < 0 {
-		return fmt.Errorf("%w: --bulk-window and --fragment-size must not be negative", ErrBadOptions)
+		return fmt.Errorf("%w: --bulk-window and --fragment-size must not be negative", ErrBadConfig)
 	}
 	return nil
 }

@@ -35,7 +35,12 @@ type TransportFactory func(p TransportParams, h transport.Handler) (transport.Tr
 // caller's deadline or when the node shuts down.
 type RPCFunc func(ctx context.Context, args []byte) ([]byte, error)
 
-// Config configures a Node. Start from DefaultConfig.
+// Config configures a Node. Start from DefaultConfig (or a zero Config)
+// and set Name and Transport. New copies it (its maps included).
+//
+// Zero values: a zero field means its documented default; New rejects any
+// other value out of range with an error wrapping ErrBadConfig that names
+// the field.
 type Config struct {
 	// Name is the node name, "name@host". Required.
 	Name string
@@ -124,25 +129,29 @@ func (c *Config) validate() error {
 		c.Codec = d.Codec
 	}
 	for _, f := range []struct {
-		v   *time.Duration
-		def time.Duration
-	}{{&c.SendTimeout, d.SendTimeout}, {&c.CallTimeout, d.CallTimeout}, {&c.HandoffGrace, d.HandoffGrace}, {&c.ShutdownTimeout, d.ShutdownTimeout}} {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{{"SendTimeout", &c.SendTimeout, d.SendTimeout}, {"CallTimeout", &c.CallTimeout, d.CallTimeout},
+		{"HandoffGrace", &c.HandoffGrace, d.HandoffGrace}, {"ShutdownTimeout", &c.ShutdownTimeout, d.ShutdownTimeout}} {
 		if *f.v == 0 {
 			*f.v = f.def
 		}
 		if *f.v < 0 {
-			return fmt.Errorf("%w: negative duration %v", ErrBadConfig, *f.v)
+			return fmt.Errorf("%w: %s %v is negative (0 = default)", ErrBadConfig, f.name, *f.v)
 		}
 	}
 	for _, f := range []struct {
-		v   *int
-		def int
-	}{{&c.MailboxSize, d.MailboxSize}, {&c.MaxConcurrentRPC, d.MaxConcurrentRPC}, {&c.NodeEventBuffer, d.NodeEventBuffer}} {
+		name string
+		v    *int
+		def  int
+	}{{"MailboxSize", &c.MailboxSize, d.MailboxSize}, {"MaxConcurrentRPC", &c.MaxConcurrentRPC, d.MaxConcurrentRPC},
+		{"NodeEventBuffer", &c.NodeEventBuffer, d.NodeEventBuffer}} {
 		if *f.v == 0 {
 			*f.v = f.def
 		}
 		if *f.v < 0 {
-			return fmt.Errorf("%w: negative size %d", ErrBadConfig, *f.v)
+			return fmt.Errorf("%w: %s %d is negative (0 = default)", ErrBadConfig, f.name, *f.v)
 		}
 	}
 	for c.Creation == 0 {
@@ -154,7 +163,7 @@ func (c *Config) validate() error {
 func validName(name string) error {
 	at := strings.IndexByte(name, '@')
 	if at <= 0 || at == len(name)-1 || strings.Count(name, "@") != 1 {
-		return fmt.Errorf("%w: node name %q is not name@host", ErrBadConfig, name)
+		return fmt.Errorf("%w: Name %q is not name@host", ErrBadConfig, name)
 	}
 	return nil
 }

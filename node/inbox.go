@@ -15,7 +15,7 @@ type Inbox struct{ p *Proc }
 // NewInbox creates an inbox on the node (ErrShutdown once shutdown began).
 func (n *Node) NewInbox() (*Inbox, error) {
 	p := n.newProc("", nil, true)
-	if !n.addProc(p, false) {
+	if !n.addProc(p, nil) {
 		return nil, fmt.Errorf("%w: %s", ErrShutdown, n.name)
 	}
 	return &Inbox{p: p}, nil

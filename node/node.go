@@ -11,15 +11,40 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/placerhq/placer/internal/goset"
+	"github.com/placerhq/placer/internal/ratelog"
 	"github.com/placerhq/placer/transport"
 )
 
 // Node is one node of a placer cluster: its processes, names, services,
 // monitors and links, and its connections to other nodes. All methods are
 // safe for concurrent use.
+//
+// Locks. Each mutex guards the fields listed at it. They nest only in
+// this order (a lock on the left may be held while taking one on its
+// right, never the reverse):
+//
+//	evMu -> relMu              peerUp, peerDown: the peer table, then the relations
+//	evMu -> mailbox.mu         peerUp, peerDown: node events queued to processes
+//	evMu -> events.mu, eventSub.mu   peerUp, peerDown: publishing (taken one at a time)
+//	regMu -> relMu             register: a process that has exited gets no name
+//	lifeMu -> goset            addProc, Shutdown: start or stop tracked goroutines
+//	mailbox.mu -> mailbox.fwdMu      startForward: the handoff backlog goes first
+//	mailbox.fwdMu -> another mailbox's mu and fwdMu, the transport's locks
+//	                           forwarding to the new PID (newer, so no cycle)
+//
+// Every other lock is a leaf: relMu, cookieMu, tombMu, calls.mu, Proc.repMu
+// and the spawn and freeze handshakes' mutexes are held without taking any
+// other (relMu's holders collect what to deliver in a batch and flush it
+// after unlocking). No lock is held while user code runs (behaviours,
+// services, rpc functions, cookie callbacks) or while sending on a channel
+// that can block; a subscriber channel is offered to without blocking. The
+// transport calls the node's handler with none of its own locks held that
+// the node could wait for.
 type Node struct {
 	cfg      Config
 	log      zerolog.Logger
+	warns    *ratelog.Logger // repeated warnings (panics), rate-limited per kind or service; closed by Shutdown
 	name     string
 	creation uint32
 	tr       transport.Transport
@@ -29,11 +54,11 @@ type Node struct {
 	ctx    context.Context // ends at shutdown: rpc contexts, user sends
 	cancel context.CancelFunc
 
-	lifeMu  sync.Mutex // guards closing; held while adding to procWG and wg
+	lifeMu  sync.Mutex // guards closing; held while starting on procGo and bg
 	closing bool
 	closed  chan struct{} // closed when Shutdown finished
-	procWG  sync.WaitGroup
-	wg      sync.WaitGroup // rpc goroutines and the janitor
+	procGo  goset.Set     // the processes' goroutines
+	bg      goset.Set     // rpc goroutines and the janitor
 
 	nextID  atomic.Uint64
 	nextRef atomic.Uint64
@@ -96,6 +121,7 @@ func New(cfg Config) (*Node, error) {
 		calls: newCallTable(), cookies: map[string][]byte{},
 		rpcSem: make(chan struct{}, cfg.MaxConcurrentRPC),
 	}
+	n.warns = ratelog.New(n.log, time.Second)
 	n.events.init(cfg.NodeEventBuffer)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.addBuiltins()
@@ -108,13 +134,13 @@ func New(cfg Config) (*Node, error) {
 	}
 	if err != nil {
 		n.cancel()
+		n.warns.Close()
 		close(n.ready)
 		return nil, fmt.Errorf("node: transport: %w", err)
 	}
 	n.tr = tr
 	close(n.ready)
-	n.wg.Add(1)
-	go n.janitor()
+	n.bg.Go(n.janitor)
 	n.log.Debug().Uint32("creation", n.creation).Bool("hidden", cfg.Hidden).Msg("node started")
 	return n, nil
 }
@@ -296,28 +322,9 @@ func timeoutErr(ctx context.Context, what string) error {
 	return fmt.Errorf("%w: %s: %w", ErrTimeout, what, ctx.Err())
 }
 
-// isClosing reports whether shutdown has begun.
-func (n *Node) isClosing() bool {
-	n.lifeMu.Lock()
-	defer n.lifeMu.Unlock()
-	return n.closing
-}
-
 // goTracked runs f on a goroutine that Shutdown waits for; false if the node
 // is shutting down (f is not run).
-func (n *Node) goTracked(f func()) bool {
-	n.lifeMu.Lock()
-	defer n.lifeMu.Unlock()
-	if n.closing {
-		return false
-	}
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		f()
-	}()
-	return true
-}
+func (n *Node) goTracked(f func()) bool { return n.bg.Go(f) }
 
 // Close shuts the node down with Config.ShutdownTimeout (see Shutdown).
 func (n *Node) Close() error {
@@ -345,15 +352,18 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		}
 	}
 	n.closing = true
+	n.procGo.Stop()
+	n.bg.Stop()
 	n.lifeMu.Unlock()
 	defer close(n.closed)
 	n.stopAll()
-	err := waitGroup(ctx, &n.procWG, "processes")
+	err := waitSet(ctx, &n.procGo, "processes")
 	n.cancel()
-	err = errors.Join(err, waitGroup(ctx, &n.wg, "rpc goroutines"))
+	err = errors.Join(err, waitSet(ctx, &n.bg, "rpc goroutines"))
 	_ = n.tr.Close()
 	n.calls.failAll(fmt.Errorf("%w: node shut down", ErrShutdown))
 	n.events.closeAll()
+	n.warns.Close()
 	n.log.Debug().Err(err).Msg("node shut down")
 	return err
 }
@@ -371,16 +381,11 @@ func (n *Node) stopAll() {
 	})
 }
 
-// waitGroup waits for wg or ctx. On timeout the helper goroutine stays until
-// wg is done: that only happens when user code ignores shutdown.
-func waitGroup(ctx context.Context, wg *sync.WaitGroup, what string) error {
-	done := make(chan struct{})
-	go func() {
-		wg.Wait()
-		close(done)
-	}()
+// waitSet waits for the stopped set s or ctx. A goroutine still running at
+// the timeout is one whose user code ignores shutdown.
+func waitSet(ctx context.Context, s *goset.Set, what string) error {
 	select {
-	case <-done:
+	case <-s.Done():
 		return nil
 	case <-ctx.Done():
 		return timeoutErr(ctx, "waiting for "+what)
@@ -389,7 +394,6 @@ func waitGroup(ctx context.Context, wg *sync.WaitGroup, what string) error {
 
 // janitor removes handoff tombstones once their grace period is over.
 func (n *Node) janitor() {
-	defer n.wg.Done()
 	tick := n.cfg.HandoffGrace / 4
 	tick = max(tick, 10*time.Millisecond)
 	tick = min(tick, time.Second)

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // Proc is a process: a goroutine with a mailbox, running a Behavior. The
@@ -204,7 +206,6 @@ func exitedErr(pid PID, reason Reason) error {
 
 // run is the process goroutine: Init, then the loop, then exit.
 func (p *Proc) run(args []byte, opts SpawnOpts, report func(PID, error) bool) {
-	defer p.n.procWG.Done()
 	if err := p.start(args, opts); err != nil {
 		p.n.exitProc(p, ErrorReason(err))
 		report(PID{}, err)
@@ -268,7 +269,9 @@ func (p *Proc) safely(f func()) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("panic: %v", v)
-			p.n.log.Warn().Str("pid", p.pid.String()).Str("kind", p.kind).Err(err).Msg("process panicked")
+			p.n.warns.Warn("process-panic:"+p.kind, "process panicked", func(ev *zerolog.Event) *zerolog.Event {
+				return ev.Str("pid", p.pid.String()).Str("kind_name", p.kind).Err(err)
+			})
 			if p.stop == nil {
 				r := ErrorReason(err)
 				p.stop = &r

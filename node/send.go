@@ -121,8 +121,11 @@ func (n *Node) push(p *Proc, e envelope, bounded bool) pushResult {
 	case pushFull:
 		n.stats.mailboxDrops.Add(1)
 	case pushForward:
+		// The target is read before fwdMu (it never changes once set):
+		// mailbox.mu is never taken under fwdMu (see the lock order on Node).
+		to := p.mb.forwardTarget()
 		p.mb.fwdMu.Lock()
-		n.forwardEnv(p.mb.forwardTarget(), e)
+		n.forwardEnv(to, e)
 		p.mb.fwdMu.Unlock()
 	case pushClosed:
 		if e.kind == envMsg {

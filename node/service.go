@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // Service is a handler registered under a name (RegisterService) that is
@@ -91,7 +93,7 @@ func (n *Node) recoverService(name string, reply ReplyFunc) {
 		return
 	}
 	err := fmt.Errorf("%w: service %s panicked: %v", ErrHandler, name, v)
-	n.log.Warn().Str("service", name).Err(err).Msg("service panicked")
+	n.warns.Warn("service-panic:"+name, "service panicked", func(ev *zerolog.Event) *zerolog.Event { return ev.Str("service", name).Err(err) })
 	if reply != nil {
 		reply(nil, err)
 	}

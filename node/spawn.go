@@ -101,27 +101,28 @@ func (n *Node) startProc(kind string, args []byte, opts SpawnOpts, report func(P
 			return err
 		}
 	}
-	if !n.addProc(p, true) {
+	if !n.addProc(p, func() { p.run(args, opts, report) }) {
 		n.unregisterProc(p)
 		return fmt.Errorf("%w: %s", ErrShutdown, n.name)
 	}
-	go p.run(args, opts, report)
 	return nil
 }
 
-// addProc enters p in the process table (and, for a goroutine-backed
-// process, the wait group) unless the node is shutting down.
-func (n *Node) addProc(p *Proc, goroutine bool) bool {
+// addProc enters p in the process table and, for a goroutine-backed
+// process, starts run on its tracked goroutine (nil for an inbox), unless
+// the node is shutting down. Both happen under lifeMu, so stopAll sees
+// every process that Shutdown waits for.
+func (n *Node) addProc(p *Proc, run func()) bool {
 	n.lifeMu.Lock()
 	defer n.lifeMu.Unlock()
 	if n.closing {
 		return false
 	}
-	if goroutine {
-		n.procWG.Add(1)
-	}
 	n.procs.Store(p.pid.ID, p)
 	n.nproc.Add(1)
+	if run != nil {
+		n.procGo.Go(run)
+	}
 	return true
 }
 

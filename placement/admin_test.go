@@ -11,6 +11,7 @@ import (
 
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement"
+	"github.com/placerhq/placer/transport"
 )
 
 // newMemClient starts a placement.Client on tc's network talking to agents.
@@ -164,7 +165,7 @@ func TestClientErrors(t *testing.T) {
 func TestClientNotOwnerAcrossWire(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, false)
-	cs := tc.startN(2, func(c *placement.Config) { c.MaxHops = 0 })
+	cs := tc.startN(2, func(c *placement.Config) { c.MaxHops = placement.NoForwarding })
 	setView(cs, cs...)
 	key := ""
 	for i := 0; key == ""; i++ {
@@ -237,12 +238,22 @@ func TestClientConfigValidation(t *testing.T) {
 		"no agents":    func(c *placement.ClientConfig) { c.Agents = nil },
 		"bad agent":    func(c *placement.ClientConfig) { c.Agents = []placement.AgentAddr{{Name: "nohost"}} },
 		"bad name":     func(c *placement.ClientConfig) { c.Name = "x y@h" },
-		"timeout":      func(c *placement.ClientConfig) { c.ConnectTimeout = 0 },
+		"timeout":      func(c *placement.ClientConfig) { c.ConnectTimeout = -time.Second },
+		"node name":    func(c *placement.ClientConfig) { c.Node.Name = "other@h" },
+		"node transport": func(c *placement.ClientConfig) {
+			c.Node.Transport = func(node.TransportParams, transport.Handler) (transport.Transport, error) { return nil, nil }
+		},
 	} {
 		cfg := good
 		mut(&cfg)
-		if _, err := placement.NewClient(cfg); err == nil {
-			t.Errorf("%s: accepted", name)
+		if _, err := placement.NewClient(cfg); !errors.Is(err, placement.ErrBadConfig) {
+			t.Errorf("%s: %v, want ErrBadConfig", name, err)
 		}
 	}
+	zero := placement.ClientConfig{Cookie: testCookie, Agents: good.Agents} // zero ConnectTimeout: the default
+	cl, err := placement.NewClient(zero)
+	if err != nil {
+		t.Fatalf("zero ClientConfig refused: %v", err)
+	}
+	_ = cl.Close()
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/placerhq/placer/internal/goset"
+	"github.com/placerhq/placer/internal/ratelog"
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement/membership"
 	"github.com/placerhq/placer/transport"
@@ -26,8 +28,13 @@ type AgentAddr struct {
 	Addr string // transport "host:port"; may be empty with ClientConfig.Transport
 }
 
-// ClientConfig configures a Client. Start from DefaultClientConfig and set
-// Cookie and Agents.
+// ClientConfig configures a Client. Start from DefaultClientConfig (or a
+// zero ClientConfig) and set Cookie and Agents.
+//
+// Zero values: a zero field means its documented default; NewClient
+// rejects any other value out of range with an error wrapping ErrBadConfig
+// that names the field. As in Config, the nested Node's fields that the
+// Client sets itself must be left zero.
 type ClientConfig struct {
 	// Name is the client's hidden node name, "name@host". Default: a
 	// random "client-<hex>@localhost", unique per Client.
@@ -46,9 +53,12 @@ type ClientConfig struct {
 	// Transport, if set, creates the client's wire instead of a dial-only
 	// TCP endpoint: tests pass an in-memory transport. Default nil.
 	Transport node.TransportFactory
-	// Node holds the node runtime's tunables (Codec, CallTimeout, ...);
-	// NewClient overrides Name, Hidden (always true), Transport and
-	// Logger. The Codec must be the cluster's. Default node.DefaultConfig().
+	// Node holds the node runtime's tunables (Codec, CallTimeout, ...).
+	// The Client owns Node.Name (leave it empty or equal to Name) and
+	// Node.Transport (leave it nil: set Transport), and always makes the
+	// node hidden; anything else is refused with ErrBadConfig. Node.Logger,
+	// unless zero or disabled, is the node's logger instead of Logger. The
+	// Codec must be the cluster's. Default node.DefaultConfig().
 	Node node.Config
 	// Discover makes every Members reply add the alive members it lists
 	// (with their transport addresses) to the agents the client fails
@@ -64,7 +74,7 @@ type ClientConfig struct {
 	Resolve func(node string) (addr string, err error)
 	// ConnectTimeout bounds one attempt to connect to one agent, so that
 	// an unreachable agent costs at most this much before the next is
-	// tried. Default 2 s.
+	// tried. Default (0) 2 s.
 	ConnectTimeout time.Duration
 	// Logger receives the client's logs (component "placement.client").
 	// Default zerolog.Nop().
@@ -83,8 +93,12 @@ func (c *ClientConfig) validate() error {
 		return fmt.Errorf("%w: Cookie of %d bytes (at least %d)", ErrBadConfig, len(c.Cookie), membership.MinCookieLen)
 	case len(c.Agents) == 0:
 		return fmt.Errorf("%w: no Agents", ErrBadConfig)
-	case c.ConnectTimeout <= 0:
-		return fmt.Errorf("%w: ConnectTimeout %v", ErrBadConfig, c.ConnectTimeout)
+	case c.ConnectTimeout < 0:
+		return fmt.Errorf("%w: ConnectTimeout %v is negative (0 = default)", ErrBadConfig, c.ConnectTimeout)
+	case c.Node.Name != "" && c.Node.Name != c.Name:
+		return fmt.Errorf("%w: Node.Name %q differs from Name %q (leave it empty)", ErrBadConfig, c.Node.Name, c.Name)
+	case c.Node.Transport != nil:
+		return fmt.Errorf("%w: Node.Transport is set: use ClientConfig.Transport", ErrBadConfig)
 	}
 	for _, a := range c.Agents {
 		if err := transport.ValidateName(a.Name); err != nil {
@@ -113,9 +127,10 @@ func (c *ClientConfig) validate() error {
 // are not (the agent may have run them), they fail with
 // node.ErrNoConnection. All methods are safe for concurrent use.
 type Client struct {
-	cfg  ClientConfig
-	log  zerolog.Logger
-	node *node.Node
+	cfg   ClientConfig
+	log   zerolog.Logger
+	warns *ratelog.Logger // repeated warnings (per watch event), rate-limited; closed by Close
+	node  *node.Node
 
 	mu     sync.Mutex  // guards agents and cur
 	agents []AgentAddr // cfg.Agents, then members learned with Discover
@@ -123,9 +138,7 @@ type Client struct {
 
 	ctx       context.Context // ends at Close
 	cancel    context.CancelFunc
-	goMu      sync.Mutex // guards closing and wg.Add
-	closing   bool
-	wg        sync.WaitGroup // Watch goroutines
+	gos       goset.Set // Watch loops; stopped by Close
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -140,6 +153,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		_, _ = rand.Read(b[:])
 		cfg.Name = "client-" + hex.EncodeToString(b[:]) + "@localhost"
 	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = DefaultClientConfig().ConnectTimeout
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -149,11 +165,12 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		factory = clientTCP(cfg)
 	}
 	nc := cfg.Node
-	nc.Name, nc.Hidden, nc.Transport, nc.Logger = cfg.Name, true, factory, cfg.Logger
+	nc.Name, nc.Hidden, nc.Transport, nc.Logger = cfg.Name, true, factory, orLogger(nc.Logger, cfg.Logger)
 	n, err := node.New(nc)
 	if err != nil {
 		return nil, err
 	}
+	cl.warns = ratelog.New(cl.log, time.Second)
 	for _, a := range cfg.Agents {
 		if a.Addr != "" {
 			n.SetAddr(a.Name, a.Addr)
@@ -265,30 +282,17 @@ func (cl *Client) reresolve() bool {
 // Close ends the client's Watch streams and its hidden node. Idempotent.
 func (cl *Client) Close() error {
 	cl.closeOnce.Do(func() {
-		cl.goMu.Lock()
-		cl.closing = true
-		cl.goMu.Unlock()
+		cl.gos.Stop()
 		cl.cancel()
-		cl.wg.Wait()
+		cl.gos.Wait()
+		cl.warns.Close()
 		cl.closeErr = cl.node.Close()
 	})
 	return cl.closeErr
 }
 
 // goTracked runs f on a tracked goroutine; false once Close began.
-func (cl *Client) goTracked(f func()) bool {
-	cl.goMu.Lock()
-	defer cl.goMu.Unlock()
-	if cl.closing {
-		return false
-	}
-	cl.wg.Add(1)
-	go func() {
-		defer cl.wg.Done()
-		f()
-	}()
-	return true
-}
+func (cl *Client) goTracked(f func()) bool { return cl.gos.Go(f) }
 
 // Connect connects to the first reachable agent, starting with the one in
 // use, and returns its name. The error, if none can be reached, wraps

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/placerhq/placer/node"
 )
 
@@ -91,7 +93,7 @@ func (cl *Client) watchLoop(ctx context.Context, inbox *node.Inbox, agent string
 		case node.Message:
 			ev, err := node.Decode[WatchEvent](cl.node, m.Payload)
 			if err != nil {
-				cl.log.Warn().Err(err).Msg("undecodable watch event")
+				cl.warns.Warn("watch-undecodable", "undecodable watch event", func(ev *zerolog.Event) *zerolog.Event { return ev.Err(err) })
 				continue
 			}
 			if t, ok := replayed[ev.Node]; ok && (ev.Type == WatchNodeUp || ev.Type == WatchNodeDown) {

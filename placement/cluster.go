@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/placerhq/placer/internal/goset"
 	"github.com/placerhq/placer/internal/ratelog"
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement/membership"
@@ -59,9 +60,7 @@ type Cluster struct {
 
 	ctx       context.Context
 	cancel    context.CancelFunc
-	goMu      sync.Mutex // guards closing and wg.Add
-	closing   bool
-	wg        sync.WaitGroup
+	gos       goset.Set // every goroutine the cluster starts; stopped by Close
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -168,15 +167,10 @@ func (c *Cluster) startMembership() error {
 	return nil
 }
 
-// selfInfo describes this node as a ring candidate.
-func (c *Cluster) selfInfo() memberInfo {
-	return memberInfo{name: c.self, addr: c.node.Addr(), weight: c.cfg.Weight, proto: protocolVersion}
-}
-
 // waitJoined waits up to JoinTimeout for the first join, if there is a
 // join list.
 func (c *Cluster) waitJoined() {
-	if len(c.cfg.Membership.Join) == 0 || c.cfg.JoinTimeout == 0 {
+	if len(c.cfg.Membership.Join) == 0 || c.cfg.JoinTimeout < 0 {
 		return
 	}
 	t := time.NewTimer(c.cfg.JoinTimeout)
@@ -221,19 +215,7 @@ func (c *Cluster) startLoops() {
 }
 
 // goTracked runs f on a tracked goroutine; false once shutdown began.
-func (c *Cluster) goTracked(f func()) bool {
-	c.goMu.Lock()
-	defer c.goMu.Unlock()
-	if c.closing {
-		return false
-	}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		f()
-	}()
-	return true
-}
+func (c *Cluster) goTracked(f func()) bool { return c.gos.Go(f) }
 
 // isClosing reports whether shutdown began.
 func (c *Cluster) isClosing() bool { return c.ctx.Err() != nil }
@@ -244,15 +226,13 @@ func (c *Cluster) isClosing() bool { return c.ctx.Err() != nil }
 // Events or Conflict callback that is running to return. Idempotent.
 func (c *Cluster) Close() error {
 	c.closeOnce.Do(func() {
-		c.goMu.Lock()
-		c.closing = true
-		c.goMu.Unlock()
+		c.gos.Stop()
 		c.cancel()
 		var errs []error
 		if c.mem != nil {
 			errs = append(errs, c.mem.Shutdown())
 		}
-		c.wg.Wait()
+		c.gos.Wait()
 		c.warns.Close()
 		errs = append(errs, c.node.Close())
 		c.closeErr = errors.Join(errs...)

@@ -131,7 +131,6 @@ func waitFor(t testing.TB, timeout time.Duration, cond func() bool, format strin
 var (
 	hostMap = placementtest.HostMap
 	keyName = placementtest.KeyName
-	names   = placementtest.Names
 )
 
 func getState(ctx context.Context, c *placement.Cluster, kind, key string) (counterState, error) {

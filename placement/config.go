@@ -21,10 +21,18 @@ import (
 // MaxKeyLen is the longest kind or key, in bytes.
 const MaxKeyLen = 4096
 
-// Config configures a cluster node. Start from DefaultConfig and set Name,
-// Cookie, Kinds and, to join an existing cluster, Membership.Join. Start
-// copies the Config (its maps and slices included): changing it afterwards
-// has no effect, and Start never writes to it.
+// Config configures a cluster node. Start from DefaultConfig (or a zero
+// Config) and set Name, Cookie, Kinds and, to join an existing cluster,
+// Membership.Join. Start copies the Config (its maps and slices included):
+// changing it afterwards has no effect, and Start never writes to it.
+//
+// Zero values: a zero field means its documented default; Start rejects
+// any other value out of range with an error wrapping ErrBadConfig that
+// names the field. The nested Node and Membership configs follow their
+// own packages' rule, except for the fields placement sets itself: those
+// must be left zero (or hold exactly the value placement gives them), or
+// Start fails with ErrBadConfig naming the field. Nothing the caller sets
+// is ever overwritten.
 type Config struct {
 	// Name is the node name, "name@host": the placer node name and the
 	// Serf node name. Required.
@@ -64,19 +72,21 @@ type Config struct {
 
 	// Node holds the node runtime's tunables (MailboxSize, Codec,
 	// CallTimeout, HandoffGrace, ...), and Kinds is added to Node.Kinds.
-	// Start fills in Name, Transport and Hidden (false: hidden nodes never
-	// own keys) and never overwrites a value set here: Node.Name must be
-	// empty or Name, Node.Transport nil (set Transport) and Node.Hidden
-	// false, or Start fails with ErrBadConfig. Node.Logger, unless it is
-	// zero or disabled (zerolog.Nop()), is the runtime's logger instead of
-	// Logger. Default node.DefaultConfig().
+	// Placement owns Node.Name (leave it empty or equal to Name),
+	// Node.Transport (leave it nil: set Transport) and Node.Hidden (leave
+	// it false: a member is never hidden); a kind of Kinds must not also
+	// be in Node.Kinds (keyed kinds go in Kinds only). Anything else is
+	// refused with ErrBadConfig. Node.Logger, unless it is zero or
+	// disabled (zerolog.Nop()), is the runtime's logger instead of Logger.
+	// Default node.DefaultConfig().
 	Node node.Config
 	// Membership holds the gossip settings (BindAddr, BindPort, Join,
 	// Profile, ReconcileInterval, SnapshotPath, Tags, Transport for tests).
-	// Start fills in NodeName, Cookie, TransportAddr, Weight and
-	// ProtocolVersion and never overwrites a value set here: NodeName must
-	// be empty or Name, Cookie empty or Cookie, TransportAddr empty,
-	// Weight its default or Weight, or Start fails with ErrBadConfig.
+	// Placement owns NodeName (leave it empty or equal to Name), Cookie
+	// (empty or equal to Cookie), TransportAddr (empty: the transport's
+	// address is gossiped), Weight (0 or equal to Weight: set Weight),
+	// ProtocolVersion (0 or placement's own) and the tag keys "placement"
+	// and "placement.*"; anything else is refused with ErrBadConfig.
 	// Membership.Logger, unless zero or disabled, is used instead of Logger.
 	// Default membership.DefaultConfig() (profile "lan": use
 	// membership.ProfileLocal for loopback clusters).
@@ -89,7 +99,7 @@ type Config struct {
 	// member joins this node) the node owns no keys: its view is empty and
 	// routed requests fail with ErrNoMembers, so a joiner that cannot
 	// reach its cluster never serves keys from a one-node island (see
-	// Bootstrap). 0 means do not wait. Default 10 s.
+	// Bootstrap). Default (0) 10 s; a negative value means do not wait.
 	JoinTimeout time.Duration
 	// CheckMessage, if set, is asked by the placer.send admin rpc (the
 	// Client, the placer CLI) before a message is routed: a message the
@@ -158,9 +168,10 @@ type Config struct {
 	QuorumSize int
 
 	// MaxHops bounds how many times a routed request is forwarded by nodes
-	// whose view says someone else owns the key. Default 2: enough for one
-	// stale sender plus one stale forwarder; 0 disables forwarding (a
-	// non-owner answers ErrNotOwner at once). Range 0..16.
+	// whose view says someone else owns the key. Default (0) 2: enough for
+	// one stale sender plus one stale forwarder; NoForwarding (-1)
+	// disables forwarding (a non-owner answers ErrNotOwner at once). Range
+	// -1..16.
 	MaxHops int
 	// MigrationBudget is the number of handoffs this node runs at once
 	// (as old owner). Default 64. Higher drains faster; lower spreads the
@@ -218,6 +229,16 @@ type Config struct {
 	Static bool
 }
 
+// NoForwarding as Config.MaxHops disables forwarding: a node that does not
+// own a key answers ErrNotOwner at once.
+const NoForwarding = -1
+
+// Defaults of the fields whose zero value means something else inside.
+const (
+	defaultMaxHops     = 2
+	defaultJoinTimeout = 10 * time.Second
+)
+
 // DefaultConfig returns a Config with every default filled in; Name,
 // Cookie and Kinds must still be set.
 func DefaultConfig() Config {
@@ -225,13 +246,13 @@ func DefaultConfig() Config {
 		ListenAddr:        "127.0.0.1:0",
 		Node:              node.DefaultConfig(),
 		Membership:        membership.DefaultConfig(),
-		JoinTimeout:       10 * time.Second,
+		JoinTimeout:       defaultJoinTimeout,
 		VNodes:            ring.DefaultVNodes,
 		Weight:            1,
 		Strategy:          StrategyRing,
 		LoadFactor:        ring.DefaultBoundedConfig().LoadFactor,
 		PartitionBits:     ring.DefaultBoundedConfig().PartitionBits,
-		MaxHops:           2,
+		MaxHops:           defaultMaxHops,
 		MigrationBudget:   64,
 		HandoffTimeout:    5 * time.Second,
 		ReconcileInterval: time.Second,
@@ -290,6 +311,8 @@ func (c *Config) fillDefaults() {
 	setDefault(&c.PullWindow, d.PullWindow)
 	setDefault(&c.BufferSize, d.BufferSize)
 	setDefault(&c.DrainTimeout, d.DrainTimeout)
+	setDefault(&c.MaxHops, d.MaxHops)
+	setDefault(&c.JoinTimeout, d.JoinTimeout)
 }
 
 // setDefault sets *p to d if it is the zero value.
@@ -309,15 +332,23 @@ func (c *Config) validateRanges() error {
 		return fmt.Errorf("%w: VNodes %d not in 1..%d", ErrBadConfig, c.VNodes, ring.MaxVNodes)
 	case c.Weight < 1 || c.Weight > ring.MaxWeight:
 		return fmt.Errorf("%w: Weight %d not in 1..%d", ErrBadConfig, c.Weight, ring.MaxWeight)
-	case c.MaxHops < 0 || c.MaxHops > 16:
-		return fmt.Errorf("%w: MaxHops %d not in 0..16", ErrBadConfig, c.MaxHops)
+	case c.MaxHops < NoForwarding || c.MaxHops > 16:
+		return fmt.Errorf("%w: MaxHops %d not in -1..16 (-1: NoForwarding)", ErrBadConfig, c.MaxHops)
 	case c.QuorumSize < 0:
 		return fmt.Errorf("%w: QuorumSize %d is negative", ErrBadConfig, c.QuorumSize)
-	case c.MigrationBudget < 1 || c.BufferSize < 1:
-		return fmt.Errorf("%w: MigrationBudget and BufferSize must be positive", ErrBadConfig)
-	case c.HandoffTimeout < 0 || c.ReconcileInterval < 0 || c.PullWindow < 0 ||
-		c.DrainTimeout < 0 || c.JoinTimeout < 0:
-		return fmt.Errorf("%w: negative duration", ErrBadConfig)
+	case c.MigrationBudget < 1:
+		return fmt.Errorf("%w: MigrationBudget %d is negative (0 = default)", ErrBadConfig, c.MigrationBudget)
+	case c.BufferSize < 1:
+		return fmt.Errorf("%w: BufferSize %d is negative (0 = default)", ErrBadConfig, c.BufferSize)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"HandoffTimeout", c.HandoffTimeout}, {"ReconcileInterval", c.ReconcileInterval},
+		{"PullWindow", c.PullWindow}, {"DrainTimeout", c.DrainTimeout}} {
+		if d.v < 0 {
+			return fmt.Errorf("%w: %s %v is negative (0 = default)", ErrBadConfig, d.name, d.v)
+		}
 	}
 	return nil
 }
@@ -359,9 +390,9 @@ func (c *Config) validateTransport() error {
 	return nil
 }
 
-// validateNested refuses a nested Node or Membership setting that Start
-// would otherwise overwrite: the caller set it, so dropping it silently
-// would surprise them.
+// validateNested refuses a nested Node or Membership field that placement
+// sets itself, unless it is zero or already holds placement's value: the
+// caller set it, so overwriting it silently would surprise them.
 func (c *Config) validateNested() error {
 	n, m := &c.Node, &c.Membership
 	switch {
@@ -374,15 +405,35 @@ func (c *Config) validateNested() error {
 	case m.NodeName != "" && m.NodeName != c.Name:
 		return fmt.Errorf("%w: Membership.NodeName %q differs from Name %q (leave it empty)", ErrBadConfig, m.NodeName, c.Name)
 	case m.TransportAddr != "":
-		return fmt.Errorf("%w: Membership.TransportAddr is set: Start gossips the transport's own address", ErrBadConfig)
-	case m.Weight != 0 && m.Weight != membership.DefaultConfig().Weight && m.Weight != c.Weight:
-		return fmt.Errorf("%w: Membership.Weight %d differs from Weight %d: set Weight", ErrBadConfig, m.Weight, c.Weight)
-	case m.ProtocolVersion != 0 && m.ProtocolVersion != membership.DefaultConfig().ProtocolVersion && m.ProtocolVersion != protocolVersion:
-		return fmt.Errorf("%w: Membership.ProtocolVersion %d: placement speaks %d", ErrBadConfig, m.ProtocolVersion, protocolVersion)
+		return fmt.Errorf("%w: Membership.TransportAddr is set: Start gossips the transport's own address (leave it empty)", ErrBadConfig)
+	case m.Weight != 0 && m.Weight != c.Weight:
+		return fmt.Errorf("%w: Membership.Weight %d differs from Weight %d: set Weight (leave Membership.Weight 0)", ErrBadConfig, m.Weight, c.Weight)
+	case m.ProtocolVersion != 0 && m.ProtocolVersion != protocolVersion:
+		return fmt.Errorf("%w: Membership.ProtocolVersion %d: placement speaks %d (leave it 0)", ErrBadConfig, m.ProtocolVersion, protocolVersion)
 	case len(c.Cookie) > 0 && len(m.Cookie) > 0 && !bytes.Equal(c.Cookie, m.Cookie):
 		return fmt.Errorf("%w: Membership.Cookie differs from Cookie (leave it empty)", ErrBadConfig)
 	}
+	for k := range m.Tags {
+		if placementTag(k) {
+			return fmt.Errorf("%w: Membership.Tags[%q]: the keys %q and %q are placement's", ErrBadConfig, k, tagNamespace, tagNamespace+".*")
+		}
+	}
+	for k := range n.Kinds {
+		if _, dup := c.Kinds[k]; dup {
+			return fmt.Errorf("%w: Node.Kinds[%q] is also in Kinds: a keyed kind goes in Kinds only", ErrBadConfig, k)
+		}
+	}
 	return nil
+}
+
+// tagNamespace is placement's part of the membership tag keys: it gossips
+// tagStrategy and tagDraining under it, and the caller's Membership.Tags
+// may not use it.
+const tagNamespace = "placement"
+
+// placementTag reports whether k is in placement's tag namespace.
+func placementTag(k string) bool {
+	return k == tagNamespace || strings.HasPrefix(k, tagNamespace+".")
 }
 
 // loggerSet reports whether l was set to a logger that writes somewhere:
@@ -443,14 +494,11 @@ func (c *Config) gossipTags(draining bool) map[string]string {
 	return tags
 }
 
-// membershipConfig builds the membership config from c, filling the zero
-// fields membership does not default itself.
+// membershipConfig builds the membership config from c: the fields
+// placement owns (validateNested checked that they are zero or already
+// hold these values); membership fills its own zero fields.
 func (c *Config) membershipConfig(transportAddr string, log zerolog.Logger) membership.Config {
-	mc, d := c.Membership, membership.DefaultConfig()
-	setDefault(&mc.BindAddr, d.BindAddr)
-	setDefault(&mc.Profile, d.Profile)
-	setDefault(&mc.RetryJoinInterval, d.RetryJoinInterval)
-	setDefault(&mc.ReconcileInterval, d.ReconcileInterval)
+	mc := c.Membership
 	mc.NodeName, mc.TransportAddr, mc.Weight, mc.Logger = c.Name, transportAddr, c.Weight, orLogger(mc.Logger, log)
 	mc.Tags = c.gossipTags(false)
 	mc.ProtocolVersion = protocolVersion

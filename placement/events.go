@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/placerhq/placer/node"
 )
 
@@ -255,7 +257,7 @@ func (c *Cluster) dispatchLoop() {
 func (c *Cluster) dispatch(it eventItem) {
 	defer func() {
 		if v := recover(); v != nil {
-			c.log.Error().Interface("panic", v).Msg("event callback panicked")
+			c.warns.Warn("callback-panic", "event callback panicked", func(ev *zerolog.Event) *zerolog.Event { return ev.Interface("panic", v) })
 		}
 	}()
 	if it.conflict != nil && c.cfg.Conflict != nil {

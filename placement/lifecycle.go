@@ -37,7 +37,7 @@ func (c *Cluster) spawnFresh(e *entry) {
 		return
 	}
 	if err != nil {
-		c.log.Warn().Str("kind", e.id.Kind).Str("key", e.id.Key).Err(err).Msg("keyed process did not start")
+		c.warnKey("start-failed", "keyed process did not start", e.id, "", err)
 		c.dropEntry(e, fmt.Errorf("%w: %w", ErrStart, err))
 		return
 	}

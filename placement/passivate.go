@@ -79,7 +79,7 @@ func (c *Cluster) passivate(e *entry) {
 	}
 	c.reg.dropPID(e, pid)
 	if err := c.node.Stop(ctx, pid, node.Reason{Kind: node.Normal}); err != nil {
-		c.log.Warn().Str("kind", e.id.Kind).Str("key", e.id.Key).Err(err).Msg("passivated process did not stop")
+		c.warnKey("passivate-stop", "passivated process did not stop", e.id, "", err)
 	}
 	c.stats.passivated.Add(1)
 }
@@ -109,7 +109,7 @@ func (c *Cluster) reactivate(e *entry, state []byte) {
 		return
 	}
 	if err != nil {
-		c.log.Warn().Str("kind", e.id.Kind).Str("key", e.id.Key).Err(err).Msg("passivated process did not start again; its state stays")
+		c.warnKey("reactivate-failed", "passivated process did not start again; its state stays", e.id, "", err)
 		e.mu.Lock()
 		e.state, e.cold = stateCold, state
 		buf := e.buf

@@ -147,7 +147,7 @@ func (c *Cluster) push(id keyID) {
 	fctx, fcancel := context.WithTimeout(c.ctx, c.cfg.HandoffTimeout)
 	defer fcancel()
 	if err := c.node.HandoffTo(fctx, pid, res.pid); err != nil {
-		c.log.Warn().Str("key", id.Key).Err(err).Msg("handoff of the frozen process failed; its state is on the new owner")
+		c.warnKey("handoff-failed", "handoff of the frozen process failed; its state is on the new owner", id, res.target, err)
 	}
 	c.finishMove(fctx, e, pid, res)
 }
@@ -209,7 +209,7 @@ func (c *Cluster) abortMove(e *entry, pid node.PID, frozen bool, target string, 
 	}
 	if frozen {
 		if terr := c.node.Thaw(pid); terr != nil {
-			c.log.Warn().Str("key", e.id.Key).Err(terr).Msg("thaw after a failed handoff")
+			c.warnKey("thaw-failed", "thaw after a failed handoff", e.id, "", terr)
 		}
 	}
 	if !errors.Is(err, errAbort) {
@@ -240,7 +240,7 @@ func (c *Cluster) finishMove(ctx context.Context, e *entry, pid node.PID, res of
 	}
 	msg := handoffMsg{op: hoFinish, checksum: c.snap.Load().view.Checksum, kind: e.id.Kind, key: e.id.Key}
 	if _, err := c.node.Call(ctx, node.Named{Name: handoffService, Node: res.target}, msg.encode()); err != nil {
-		c.log.Warn().Str("key", e.id.Key).Str("to", res.target).Err(err).Msg("handoff finish not acknowledged")
+		c.warnKey("finish-unacked", "handoff finish not acknowledged", e.id, res.target, err)
 	}
 	if res.conflict {
 		c.stats.conflictsLost.Add(1)

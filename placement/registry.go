@@ -203,19 +203,6 @@ func (r *registry) len() int {
 	return len(r.m)
 }
 
-// inState returns the hosted keys whose entry is in state s.
-func (r *registry) inState(s entryState) []hostedKey {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	out := make([]hostedKey, 0, len(r.m))
-	for _, e := range r.m {
-		if e.is(s) {
-			out = append(out, hostedKey{ID: e.id, Hash: e.hash})
-		}
-	}
-	return out
-}
-
 // movable returns the hosted keys a view change may move: active ones and
 // passivated ones.
 func (r *registry) movable() []hostedKey {

@@ -168,17 +168,17 @@ func TestHopsBound(t *testing.T) {
 	}
 }
 
-// TestMaxHopsZero: without forwarding a non-owner answers at once.
-func TestMaxHopsZero(t *testing.T) {
+// TestNoForwarding: without forwarding a non-owner answers at once.
+func TestNoForwarding(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, false)
-	ds := tc.startN(2, func(c *placement.Config) { c.MaxHops = 0 })
+	ds := tc.startN(2, func(c *placement.Config) { c.MaxHops = placement.NoForwarding })
 	a, b := ds[0], ds[1]
 	setView([]*placement.Cluster{a}, a, b)
 	setView([]*placement.Cluster{b}, a)
 	key := findKey(t, func(k string) bool { return a.Owner(k) == b.Name() })
 	if _, err := a.Call(context.Background(), kindCounter, key, nil); !errors.Is(err, placement.ErrNotOwner) {
-		t.Fatalf("MaxHops 0: %v", err)
+		t.Fatalf("NoForwarding: %v", err)
 	}
 }
 

@@ -131,7 +131,7 @@ func (c *Cluster) reconcile(now time.Time) {
 		stale := e.state == stateImporting && !e.pid.IsZero() && now.Sub(e.since) > c.cfg.HandoffTimeout
 		e.mu.Unlock()
 		if stale {
-			c.log.Warn().Str("kind", e.id.Kind).Str("key", e.id.Key).Msg("handoff finish never came; activating")
+			c.warnKey("finish-missing", "handoff finish never came; activating", e.id, "", nil)
 			c.activate(e, stateImporting)
 		}
 	}

@@ -62,7 +62,7 @@ func (w *replicated) HandleMessage(p *node.Proc, m node.Msg) {
 	if msg, ok := m.(node.Message); ok && isNodeIdentity(msg.From) && bytes.HasPrefix(msg.Payload, []byte(mergePrefix)) {
 		if mg, ok := w.inner.(Merger); ok {
 			if err := mg.MergeState(p, msg.Payload[len(mergePrefix):]); err != nil {
-				w.c.log.Warn().Str("kind", w.id.Kind).Str("key", w.id.Key).Err(err).Msg("merge at heal failed; the other copy's state is in the conflict event")
+				w.c.warnKey("merge-failed", "merge at heal failed; the other copy's state is in the conflict event", w.id, "", err)
 			}
 		}
 	} else {

@@ -7,7 +7,9 @@ import (
 	"slices"
 )
 
-// BoundedConfig configures a Bounded strategy.
+// BoundedConfig configures a Bounded strategy. Zero values: a zero field
+// means its documented default; NewBounded rejects any other value out of
+// range with an error wrapping ErrBadConfig.
 type BoundedConfig struct {
 	// Ring configures the vnode ring that orders the walk (VNodes).
 	// Default DefaultConfig().
@@ -33,6 +35,19 @@ func DefaultBoundedConfig() BoundedConfig {
 }
 
 const loadScale = 1_000_000 // LoadFactor is kept as an integer in millionths
+
+// withDefaults returns c with its zero fields set to their defaults.
+func (c BoundedConfig) withDefaults() BoundedConfig {
+	d := DefaultBoundedConfig()
+	c.Ring = c.Ring.withDefaults()
+	if c.LoadFactor == 0 {
+		c.LoadFactor = d.LoadFactor
+	}
+	if c.PartitionBits == 0 {
+		c.PartitionBits = d.PartitionBits
+	}
+	return c
+}
 
 func (c BoundedConfig) validate() error {
 	if err := c.Ring.validate(); err != nil {
@@ -74,6 +89,7 @@ type Bounded struct {
 
 // NewBounded returns a Bounded strategy over members.
 func NewBounded(cfg BoundedConfig, members ...Member) (*Bounded, error) {
+	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 // or more than MaxPoints points. A ring with no members is valid: every
 // lookup on it returns "".
 func New(cfg Config, members ...Member) (*Ring, error) {
+	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}

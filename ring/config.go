@@ -28,12 +28,15 @@ const (
 // and update time are linear in V.
 const DefaultVNodes = 1024
 
-// Config configures a vnode Ring. The zero Config is not valid; start from
-// DefaultConfig.
+// Config configures a vnode Ring. Start from DefaultConfig (or a zero
+// Config).
+//
+// Zero values: a zero field means its documented default; New rejects any
+// other value out of range with an error wrapping ErrBadConfig.
 type Config struct {
 	// VNodes is the number of virtual nodes (points on the ring) per unit
 	// of member weight: a member of weight w owns w×VNodes points.
-	// Default DefaultVNodes (1024); range 1..MaxVNodes. More points give
+	// Default (0) DefaultVNodes (1024); range 1..MaxVNodes. More points give
 	// a more even split (spread ≈ 1/√(2×VNodes)) at a linear cost in
 	// memory (about 15 bytes per point), build and Add/Remove time; lookup
 	// time depends on it only through the memory the ring takes (how much
@@ -59,6 +62,14 @@ type Config struct {
 // DefaultConfig returns the recommended configuration.
 func DefaultConfig() Config {
 	return Config{VNodes: DefaultVNodes}
+}
+
+// withDefaults returns c with its zero fields set to their defaults.
+func (c Config) withDefaults() Config {
+	if c.VNodes == 0 {
+		c.VNodes = DefaultVNodes
+	}
+	return c
 }
 
 func (c Config) validate() error {

@@ -86,13 +86,13 @@ func TestUpdateEqualsBuild(t *testing.T) {
 			name := fmt.Sprintf("m%d", rng.IntN(40))
 			var err error
 			var nr *Ring
-			switch w, ok := live[name]; {
+			switch _, ok := live[name]; {
 			case !ok:
-				w = 1 + rng.IntN(4)
+				w := 1 + rng.IntN(4)
 				nr, err = r.Add(Member{name, w})
 				live[name] = w
 			case rng.IntN(3) == 0:
-				w = 1 + rng.IntN(4)
+				w := 1 + rng.IntN(4)
 				nr, err = r.SetWeight(name, w)
 				live[name] = w
 			default:

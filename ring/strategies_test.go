@@ -213,7 +213,7 @@ func TestConfigErrors(t *testing.T) {
 		err  error
 		f    func() error
 	}{
-		{"vnodes 0", ErrBadConfig, func() error { _, err := New(Config{}); return err }},
+		{"vnodes -1", ErrBadConfig, func() error { _, err := New(Config{VNodes: -1}); return err }},
 		{"vnodes too many", ErrBadConfig, func() error { _, err := New(Config{VNodes: MaxVNodes + 1}); return err }},
 		{"empty name", ErrBadName, func() error { _, err := New(DefaultConfig(), Member{"", 1}); return err }},
 		{"long name", ErrBadName, func() error {
@@ -336,5 +336,27 @@ func TestHelpersForOtherStrategies(t *testing.T) {
 	}
 	if _, err := ApplyChanges(ms, SetWeightChange("zz", 1)); !errors.Is(err, ErrUnknownMember) {
 		t.Fatalf("unknown: %v", err)
+	}
+}
+
+// TestZeroConfigMeansDefaults: a zero Config or BoundedConfig builds the
+// same ring as the defaults (same checksum, same config).
+func TestZeroConfigMeansDefaults(t *testing.T) {
+	ms := []Member{{"a", 1}, {"b", 2}, {"c", 1}}
+	zr, err := New(Config{}, ms...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dr, _ := New(DefaultConfig(), ms...)
+	if zr.Checksum() != dr.Checksum() || zr.Config() != dr.Config() {
+		t.Fatalf("zero config: %+v, default: %+v", zr.Config(), dr.Config())
+	}
+	zb, err := NewBounded(BoundedConfig{}, ms...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, _ := NewBounded(DefaultBoundedConfig(), ms...)
+	if zb.Checksum() != db.Checksum() || zb.Config() != db.Config() {
+		t.Fatalf("zero bounded config: %+v, default: %+v", zb.Config(), db.Config())
 	}
 }

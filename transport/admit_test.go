@@ -2,7 +2,6 @@ package transport
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/placerhq/placer/internal/ratelog"
 )
 
 // pendingConn makes an admitted-looking pending connection for the pure
@@ -119,7 +120,7 @@ func TestHandshakeFailuresCountedAndLogged(t *testing.T) {
 	}
 	wg.Wait()
 	waitFor(t, 5*time.Second, "1,000 counted failures", func() bool { return b.ep.Stats().InboundAuthFailed == attempts })
-	waitFor(t, 5*time.Second, "the suppressed count in the log", func() bool { return loggedFailures(t, logs, "inbound-auth") == attempts })
+	waitFor(t, 5*time.Second, "the suppressed count in the log", func() bool { return loggedFailures(logs, "inbound-auth") == attempts })
 	if lines := strings.Count(logs.String(), `"kind":"inbound-auth"`); lines > 10 {
 		t.Fatalf("%d warning lines for %d failures: not rate-limited", lines, attempts)
 	}
@@ -149,22 +150,8 @@ func wrongCookieAttempt(t *testing.T, addr, target string, i int) {
 
 // loggedFailures adds up the failures of kind the log reports: one per
 // line, plus the suppressed counts.
-func loggedFailures(t *testing.T, logs *syncBuffer, kind string) int {
-	n := 0
-	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		var m struct {
-			Kind       string `json:"kind"`
-			Suppressed int    `json:"suppressed"`
-			Message    string `json:"message"`
-		}
-		if json.Unmarshal([]byte(line), &m) != nil || m.Kind != kind {
-			continue
-		}
-		if !strings.HasSuffix(m.Message, "(repeats suppressed)") {
-			n++
-		}
-		n += m.Suppressed
-	}
+func loggedFailures(logs *syncBuffer, kind string) int {
+	_, n := ratelog.Tally(logs.String(), kind)
 	return n
 }
 

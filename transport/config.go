@@ -11,9 +11,13 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Config configures a TCP Endpoint. Start from DefaultConfig and set Name,
-// Cookie and ListenAddr. Listen copies the Config; changing it afterwards has
-// no effect.
+// Config configures a TCP Endpoint. Start from DefaultConfig (or a zero
+// Config) and set Name, Cookie and ListenAddr. Listen copies the Config;
+// changing it afterwards has no effect.
+//
+// Zero values: a zero field means its documented default (for the
+// tunables, DefaultConfig's value); Listen rejects any other value out of
+// range with an error wrapping ErrBadConfig that names the field.
 type Config struct {
 	// Name is this node's name, "name@host". Required.
 	Name string
@@ -60,7 +64,8 @@ type Config struct {
 	// FragmentSize is the largest frame, in bytes, sent whole on the
 	// priority lane, and the data size of each fragment of a larger one.
 	// Smaller values let small frames overtake a bulk transfer sooner, at
-	// more headers and writes. Default 32 KiB; range 1 KiB–MaxFrameSize.
+	// more headers and writes. Default 32 KiB (MaxFrameSize if that is
+	// smaller); range 1 KiB–MaxFrameSize.
 	FragmentSize int
 	// BulkWindow is the flow-control window, in bytes, this node grants
 	// each peer for fragments of large frames: at most this much bulk data
@@ -122,7 +127,8 @@ type Config struct {
 	// received for this long (ErrHeartbeatTimeout); it is detected between
 	// 7/8 of it and all of it. Shorter values detect dead peers sooner but
 	// risk false alarms under load (a handler blocking this long also
-	// trips it). Must exceed 2 × HeartbeatInterval. Default 2 s.
+	// trips it). Must exceed 2 × HeartbeatInterval. Default 2 s, or 4 ×
+	// HeartbeatInterval if that is longer.
 	HeartbeatTimeout time.Duration
 	// WriteTimeout closes a connection whose socket write cannot complete
 	// for this long (the peer stopped reading); blocked senders then fail
@@ -147,59 +153,81 @@ type testHooks struct {
 }
 
 // DefaultConfig returns a Config with every tunable at its default and no
-// name, cookie or address.
+// name, cookie or address. (A zero tunable means the same default: see
+// Config.)
 func DefaultConfig() Config {
 	return Config{
 		Logger:               zerolog.Nop(),
-		MaxFrameSize:         1 << 20,
-		FragmentSize:         32 << 10,
-		BulkWindow:           64 << 10,
-		MaxQueueBytes:        8 << 20,
-		HandshakeTimeout:     5 * time.Second,
-		DialTimeout:          3 * time.Second,
+		MaxFrameSize:         defaultMaxFrame,
+		FragmentSize:         defaultFragment,
+		BulkWindow:           defaultBulkWindow,
+		MaxQueueBytes:        defaultMaxQueue,
+		HandshakeTimeout:     defaultHandshake,
+		DialTimeout:          defaultDial,
 		MaxPendingHandshakes: defaultMaxPending,
 		MaxPendingPerHost:    defaultMaxPerHost,
 		HelloTimeout:         defaultHelloTimeout,
-		HeartbeatInterval:    500 * time.Millisecond,
-		HeartbeatTimeout:     2 * time.Second,
-		WriteTimeout:         10 * time.Second,
+		HeartbeatInterval:    defaultHeartbeat,
+		HeartbeatTimeout:     defaultHeartbeatTimeout,
+		WriteTimeout:         defaultWriteTimeout,
 		CloseTimeout:         defaultCloseTimeout,
 	}
 }
 
-// Defaults of the admission limits (zero in a Config means these).
+// The defaults of the tunables (zero in a Config means these).
 const (
-	defaultMaxPending   = 256
-	defaultMaxPerHost   = 64
-	defaultHelloTimeout = time.Second
-	defaultCloseTimeout = time.Second
+	defaultMaxFrame         = 1 << 20
+	defaultFragment         = 32 << 10
+	defaultBulkWindow       = 64 << 10
+	defaultMaxQueue         = 8 << 20
+	defaultHandshake        = 5 * time.Second
+	defaultDial             = 3 * time.Second
+	defaultMaxPending       = 256
+	defaultMaxPerHost       = 64
+	defaultHelloTimeout     = time.Second
+	defaultHeartbeat        = 500 * time.Millisecond
+	defaultHeartbeatTimeout = 2 * time.Second
+	defaultWriteTimeout     = 10 * time.Second
+	defaultCloseTimeout     = time.Second
 )
 
-// fillDefaults replaces the zero admission limits with their defaults.
+// fillDefaults replaces every zero tunable with its default. Two defaults
+// follow other fields: FragmentSize is at most MaxFrameSize, and
+// HeartbeatTimeout at least 4 × HeartbeatInterval.
 func (c *Config) fillDefaults() {
-	if c.MaxPendingHandshakes == 0 {
-		c.MaxPendingHandshakes = defaultMaxPending
-	}
-	if c.MaxPendingPerHost == 0 {
-		c.MaxPendingPerHost = defaultMaxPerHost
-	}
-	if c.HelloTimeout == 0 {
-		c.HelloTimeout = defaultHelloTimeout
-	}
-	if c.CloseTimeout == 0 {
-		c.CloseTimeout = defaultCloseTimeout
+	setDefault(&c.MaxFrameSize, defaultMaxFrame)
+	setDefault(&c.FragmentSize, min(defaultFragment, c.MaxFrameSize))
+	setDefault(&c.BulkWindow, defaultBulkWindow)
+	setDefault(&c.MaxQueueBytes, defaultMaxQueue)
+	setDefault(&c.HandshakeTimeout, defaultHandshake)
+	setDefault(&c.DialTimeout, defaultDial)
+	setDefault(&c.MaxPendingHandshakes, defaultMaxPending)
+	setDefault(&c.MaxPendingPerHost, defaultMaxPerHost)
+	setDefault(&c.HelloTimeout, defaultHelloTimeout)
+	setDefault(&c.HeartbeatInterval, defaultHeartbeat)
+	setDefault(&c.HeartbeatTimeout, max(defaultHeartbeatTimeout, 4*c.HeartbeatInterval))
+	setDefault(&c.WriteTimeout, defaultWriteTimeout)
+	setDefault(&c.CloseTimeout, defaultCloseTimeout)
+}
+
+// setDefault sets *p to d if it is zero.
+func setDefault[T int | time.Duration](p *T, d T) {
+	if *p == 0 {
+		*p = d
 	}
 }
 
+// validate checks c once fillDefaults ran; errors wrap ErrBadConfig and
+// name the field.
 func (c *Config) validate() error {
 	if err := ValidateName(c.Name); err != nil {
-		return fmt.Errorf("transport config: Name: %w", err)
+		return fmt.Errorf("%w: Name: %w", ErrBadConfig, err)
 	}
 	if len(c.Cookie) == 0 {
-		return fmt.Errorf("transport config: Cookie is required")
+		return fmt.Errorf("%w: Cookie is required", ErrBadConfig)
 	}
 	if c.TLS != nil && len(c.TLS.Certificates) == 0 && c.TLS.GetCertificate == nil && c.TLS.GetClientCertificate == nil {
-		return fmt.Errorf("transport config: TLS has no certificate (mutual TLS needs one on both sides)")
+		return fmt.Errorf("%w: TLS has no certificate (mutual TLS needs one on both sides)", ErrBadConfig)
 	}
 	if err := c.validatePorts(); err != nil {
 		return err
@@ -215,10 +243,10 @@ func (c *Config) validatePorts() error {
 		return nil
 	}
 	if c.ListenAddr == "" {
-		return fmt.Errorf("transport config: PortMin/PortMax need ListenAddr for the host")
+		return fmt.Errorf("%w: PortMin/PortMax need ListenAddr for the host", ErrBadConfig)
 	}
 	if c.PortMin < 1 || c.PortMin > 65535 || c.PortMax < c.PortMin || c.PortMax > 65535 {
-		return fmt.Errorf("transport config: port range %d..%d is invalid", c.PortMin, c.PortMax)
+		return fmt.Errorf("%w: port range PortMin %d..PortMax %d is invalid", ErrBadConfig, c.PortMin, c.PortMax)
 	}
 	return nil
 }
@@ -226,15 +254,17 @@ func (c *Config) validatePorts() error {
 func (c *Config) validateSizes() error {
 	switch {
 	case c.MaxFrameSize < 1<<10 || c.MaxFrameSize > 1<<30:
-		return fmt.Errorf("transport config: MaxFrameSize %d out of range [1 KiB, 1 GiB]", c.MaxFrameSize)
+		return fmt.Errorf("%w: MaxFrameSize %d out of range [1 KiB, 1 GiB]", ErrBadConfig, c.MaxFrameSize)
 	case c.FragmentSize < 1<<10 || c.FragmentSize > c.MaxFrameSize:
-		return fmt.Errorf("transport config: FragmentSize %d out of range [1 KiB, MaxFrameSize]", c.FragmentSize)
+		return fmt.Errorf("%w: FragmentSize %d out of range [1 KiB, MaxFrameSize]", ErrBadConfig, c.FragmentSize)
 	case c.BulkWindow < minPeerWindow || c.BulkWindow > maxPeerWindow:
-		return fmt.Errorf("transport config: BulkWindow %d out of range [2 KiB, 1 GiB]", c.BulkWindow)
+		return fmt.Errorf("%w: BulkWindow %d out of range [2 KiB, 1 GiB]", ErrBadConfig, c.BulkWindow)
 	case c.MaxQueueBytes < 64<<10:
-		return fmt.Errorf("transport config: MaxQueueBytes %d below 64 KiB", c.MaxQueueBytes)
-	case c.MaxPendingHandshakes < 1 || c.MaxPendingPerHost < 1:
-		return fmt.Errorf("transport config: MaxPendingHandshakes and MaxPendingPerHost must be positive (0 = default)")
+		return fmt.Errorf("%w: MaxQueueBytes %d below 64 KiB", ErrBadConfig, c.MaxQueueBytes)
+	case c.MaxPendingHandshakes < 1:
+		return fmt.Errorf("%w: MaxPendingHandshakes %d is negative (0 = default)", ErrBadConfig, c.MaxPendingHandshakes)
+	case c.MaxPendingPerHost < 1:
+		return fmt.Errorf("%w: MaxPendingPerHost %d is negative (0 = default)", ErrBadConfig, c.MaxPendingPerHost)
 	}
 	return nil
 }
@@ -246,12 +276,12 @@ func (c *Config) validateTimes() error {
 	}{{"HandshakeTimeout", c.HandshakeTimeout}, {"DialTimeout", c.DialTimeout},
 		{"HeartbeatInterval", c.HeartbeatInterval}, {"HeartbeatTimeout", c.HeartbeatTimeout},
 		{"WriteTimeout", c.WriteTimeout}, {"HelloTimeout", c.HelloTimeout}, {"CloseTimeout", c.CloseTimeout}} {
-		if d.v <= 0 {
-			return fmt.Errorf("transport config: %s must be positive", d.name)
+		if d.v < 0 {
+			return fmt.Errorf("%w: %s %v is negative (0 = default)", ErrBadConfig, d.name, d.v)
 		}
 	}
 	if c.HeartbeatTimeout <= 2*c.HeartbeatInterval {
-		return fmt.Errorf("transport config: HeartbeatTimeout %v must exceed 2 × HeartbeatInterval %v", c.HeartbeatTimeout, c.HeartbeatInterval)
+		return fmt.Errorf("%w: HeartbeatTimeout %v must exceed 2 × HeartbeatInterval %v", ErrBadConfig, c.HeartbeatTimeout, c.HeartbeatInterval)
 	}
 	return nil
 }
@@ -288,7 +318,7 @@ func (c *Config) listenAddrs() ([]string, error) {
 	}
 	host, _, err := net.SplitHostPort(c.ListenAddr)
 	if err != nil {
-		return nil, fmt.Errorf("transport config: ListenAddr: %w", err)
+		return nil, fmt.Errorf("%w: ListenAddr: %w", ErrBadConfig, err)
 	}
 	addrs := make([]string, 0, c.PortMax-c.PortMin+1)
 	for p := c.PortMin; p <= c.PortMax; p++ {

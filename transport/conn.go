@@ -3,7 +3,6 @@ package transport
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -27,7 +26,7 @@ const (
 
 // errConnGone marks a Send on a connection that closed meanwhile; Endpoint
 // retries such a Send once on a fresh connection.
-var errConnGone = errors.New("connection closed")
+var errConnGone = fmt.Errorf("%w while sending", ErrConnClosed)
 
 // conn is one authenticated (or authenticating) connection to a peer. It
 // has one reader goroutine (run) and one writer goroutine (writeLoop).

@@ -43,7 +43,7 @@ func (e *Endpoint) admitInbound(nc net.Conn) {
 	e.mu.Lock()
 	in.known = e.knownLocked(in.host)
 	victim, r := e.adm.admit(in)
-	if r == admitted && !e.goLocked(func() { e.serveInbound(in) }) {
+	if r == admitted && !e.goTrack(func() { e.serveInbound(in) }) {
 		e.adm.remove(in)
 		r = refusedBusy // closing down
 	}
@@ -100,7 +100,7 @@ func (e *Endpoint) serveInbound(in *inbound) {
 
 // errEvicted marks the handshake of a connection that admission displaced
 // (counted and logged when it was displaced).
-var errEvicted = errors.New("evicted")
+var errEvicted = fmt.Errorf("%w: evicted", ErrConnClosed)
 
 func (e *Endpoint) acceptOn(in *inbound) (*conn, error) {
 	end := time.Now().Add(e.cfg.HandshakeTimeout)
@@ -345,7 +345,11 @@ func (e *Endpoint) tlsHandshake(nc net.Conn, client bool, serverName string) (*t
 		tc = tls.Server(nc, e.tls)
 	}
 	if err := tc.HandshakeContext(e.ctx); err != nil {
-		return nil, e.tlsError(fmt.Errorf("TLS handshake: %w", err))
+		err = fmt.Errorf("TLS handshake: %w", err)
+		if cerr := e.tlsError(err); cerr != err {
+			return nil, cerr // ErrAuth or ErrProtocol
+		}
+		return nil, fmt.Errorf("%w: %w", ErrConnClosed, err)
 	}
 	return tc, nil
 }

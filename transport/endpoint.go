@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/placerhq/placer/internal/goset"
 )
 
 // Endpoint is the TCP implementation of Transport: a listener (unless
@@ -29,7 +31,7 @@ type Endpoint struct {
 	ctx    context.Context // cancelled by Close; bounds dials
 	cancel context.CancelFunc
 	done   chan struct{} // closed by Close
-	wg     sync.WaitGroup
+	gos    goset.Set     // every goroutine the endpoint starts; stopped with closed
 
 	stats counters
 
@@ -70,7 +72,7 @@ var (
 // and returns the running Endpoint. h receives messages and peer events.
 func Listen(cfg Config, h Handler) (*Endpoint, error) {
 	if h == nil {
-		return nil, errors.New("transport: Listen needs a Handler")
+		return nil, fmt.Errorf("%w: Listen needs a Handler", ErrBadConfig)
 	}
 	if cfg.PortMin > 0 && cfg.PortMax == 0 {
 		cfg.PortMax = cfg.PortMin
@@ -146,7 +148,7 @@ func (e *Endpoint) listen() (net.Listener, error) {
 		}
 		errs = append(errs, err)
 	}
-	return nil, fmt.Errorf("transport: no port to listen on: %w", errors.Join(errs...))
+	return nil, fmt.Errorf("%w: no port to listen on: %w", ErrListen, errors.Join(errs...))
 }
 
 // Name returns this node's name.
@@ -241,6 +243,7 @@ func (e *Endpoint) Close() error {
 	e.mu.Lock()
 	if !e.closed {
 		e.closed = true
+		e.gos.Stop()
 		conns := e.registeredLocked()
 		e.mu.Unlock()
 		shutdownAll(conns, reason, time.Now().Add(e.cfg.CloseTimeout))
@@ -260,7 +263,7 @@ func (e *Endpoint) Close() error {
 		}
 	}
 	e.mu.Unlock()
-	e.wg.Wait()
+	e.gos.Wait()
 	e.log.close()
 	return nil
 }
@@ -289,24 +292,10 @@ func shutdownAll(conns []*conn, reason error, deadline time.Time) {
 	wg.Wait()
 }
 
-// goTrack runs f on a tracked goroutine unless the endpoint is closed.
-func (e *Endpoint) goTrack(f func()) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.goLocked(f)
-}
-
-func (e *Endpoint) goLocked(f func()) bool {
-	if e.closed {
-		return false
-	}
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		f()
-	}()
-	return true
-}
+// goTrack runs f on a tracked goroutine unless the endpoint is closed. It
+// may be called with e.mu held: Close stops the set under e.mu in the step
+// that sets closed, so it refuses exactly when closed is set.
+func (e *Endpoint) goTrack(f func()) bool { return e.gos.Go(f) }
 
 func hardenTLS(c *tls.Config) *tls.Config {
 	t := c.Clone()

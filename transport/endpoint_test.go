@@ -404,19 +404,45 @@ func TestConfigValidation(t *testing.T) {
 		"no handshakes":    func(c *Config) { c.MaxPendingHandshakes = -1 },
 		"no per-host":      func(c *Config) { c.MaxPendingPerHost = -1 },
 		"negative hello":   func(c *Config) { c.HelloTimeout = -time.Second },
-		"zero timeout":     func(c *Config) { c.HandshakeTimeout = 0 },
+		"negative timeout": func(c *Config) { c.HandshakeTimeout = -time.Second },
 		"tight heartbeat":  func(c *Config) { c.HeartbeatTimeout = c.HeartbeatInterval },
 	}
 	for name, mod := range mods {
 		cfg := testConfig("a@127.0.0.1")
 		mod(&cfg)
-		if ep, err := Listen(cfg, newRecorder()); err == nil {
+		ep, err := Listen(cfg, newRecorder())
+		if err == nil {
 			_ = ep.Close()
 			t.Errorf("%s: Listen accepted the config", name)
+		} else if !errors.Is(err, ErrBadConfig) {
+			t.Errorf("%s: %v does not wrap ErrBadConfig", name, err)
 		}
 	}
-	if _, err := Listen(testConfig("a@127.0.0.1"), nil); err == nil {
-		t.Error("Listen accepted a nil Handler")
+	if _, err := Listen(testConfig("a@127.0.0.1"), nil); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("Listen with a nil Handler: %v, want ErrBadConfig", err)
+	}
+}
+
+// TestZeroConfigMeansDefaults: every zero tunable becomes DefaultConfig's
+// value, and the defaults that follow other fields follow them.
+func TestZeroConfigMeansDefaults(t *testing.T) {
+	zero := Config{Name: "a@127.0.0.1", Cookie: testCookie}
+	zero.fillDefaults()
+	want := DefaultConfig()
+	want.Name, want.Cookie, want.Logger = zero.Name, zero.Cookie, zero.Logger
+	if !reflect.DeepEqual(zero, want) {
+		t.Fatalf("zero config filled as\n%+v\nwant\n%+v", zero, want)
+	}
+	if err := zero.validate(); err != nil {
+		t.Fatalf("the filled zero config is invalid: %v", err)
+	}
+	small := Config{Name: "a@127.0.0.1", Cookie: testCookie, MaxFrameSize: 4 << 10, HeartbeatInterval: 2 * time.Second}
+	small.fillDefaults()
+	if small.FragmentSize != 4<<10 || small.HeartbeatTimeout != 8*time.Second {
+		t.Fatalf("FragmentSize %d, HeartbeatTimeout %v: want MaxFrameSize and 4 × HeartbeatInterval", small.FragmentSize, small.HeartbeatTimeout)
+	}
+	if err := small.validate(); err != nil {
+		t.Fatalf("zero fields beside set ones: %v", err)
 	}
 }
 

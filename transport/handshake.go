@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 )
@@ -59,8 +58,8 @@ var magic = [4]byte{'P', 'L', 'C', 'R'}
 
 // Internal handshake outcomes that are not failures of the peer.
 var (
-	errLostRace = errors.New("simultaneous connect: the peer's connection wins")
-	errAborted  = errors.New("peer kept its existing connection")
+	errLostRace = fmt.Errorf("%w: simultaneous connect: the peer's connection wins", ErrConnClosed)
+	errAborted  = fmt.Errorf("%w: peer kept its existing connection", ErrConnClosed)
 )
 
 // hsConfig is what one side brings to a handshake.
@@ -234,7 +233,7 @@ func (c *hsConfig) newHello(v1, v2 uint8) (hello, error) {
 		h.flags |= flagHidden
 	}
 	if _, err := io.ReadFull(c.rand, h.nonce[:]); err != nil {
-		return h, fmt.Errorf("transport: reading nonce: %w", err)
+		return h, fmt.Errorf("%w: reading nonce: %w", ErrAuth, err)
 	}
 	return h, nil
 }

@@ -77,7 +77,7 @@ func dialHandshake(r *bufio.Reader, w io.Writer, c *hsConfig, want string, d dia
 // reset) without a word before its Challenge or AuthAck: it was shedding
 // unauthenticated connections, so the dialer may try again at once. (An
 // acceptor that refuses us says so with a Reject.)
-var errUnanswered = errors.New("closed before the handshake was answered")
+var errUnanswered = fmt.Errorf("%w before the handshake was answered", ErrConnClosed)
 
 // unanswered marks err with errUnanswered if the connection ended (EOF or
 // reset); a Reject, a malformed frame or a timeout is left as it is.

@@ -2,13 +2,14 @@ package transport
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"net"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/placerhq/placer/internal/logbuf"
 )
 
 // rawPeer is a connection driven by hand: it runs the real dialer handshake
@@ -61,16 +62,6 @@ func rawHS(o rawOpts) hsConfig {
 	}
 }
 
-// send encodes m as the raw peer and writes it.
-func (r *rawPeer) send(t testing.TB, m *Message) {
-	t.Helper()
-	n, f, err := r.enc.bodySize(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.write(t, r.enc.appendFrame(nil, m, n, f))
-}
-
 func (r *rawPeer) write(t testing.TB, b []byte) {
 	t.Helper()
 	_ = r.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
@@ -121,19 +112,4 @@ func frame(t FrameType, body []byte) []byte {
 }
 
 // syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
+type syncBuffer = logbuf.Buffer

@@ -15,7 +15,7 @@ const (
 )
 
 // errTruncated marks a connection that ended in the middle of a frame.
-var errTruncated = errors.New("connection ended inside a frame")
+var errTruncated = fmt.Errorf("%w inside a frame", ErrConnClosed)
 
 // frameReader reads data frames from an authenticated connection, checks
 // each header before reading its body, reassembles fragments and handles

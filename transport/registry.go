@@ -66,7 +66,7 @@ func (e *Endpoint) connStepLocked(node string, seen **dialAttempt) (*conn, <-cha
 	}
 	if pe.dial == nil {
 		d := &dialAttempt{}
-		if !e.goLocked(func() { e.runDial(node, d) }) {
+		if !e.goTrack(func() { e.runDial(node, d) }) {
 			return nil, nil, fmt.Errorf("%w: endpoint closed", ErrShutdown)
 		}
 		pe.dial = d

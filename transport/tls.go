@@ -15,15 +15,15 @@ import (
 func TLSFromFiles(certFile, keyFile, caFile string) (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
-		return nil, fmt.Errorf("transport: loading TLS certificate: %w", err)
+		return nil, fmt.Errorf("%w: loading TLS certificate %s: %w", ErrBadConfig, certFile, err)
 	}
 	caPEM, err := os.ReadFile(caFile)
 	if err != nil {
-		return nil, fmt.Errorf("transport: reading TLS CA: %w", err)
+		return nil, fmt.Errorf("%w: reading TLS CA: %w", ErrBadConfig, err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, fmt.Errorf("transport: no PEM certificate in CA file %s", caFile)
+		return nil, fmt.Errorf("%w: no PEM certificate in CA file %s", ErrBadConfig, caFile)
 	}
 	return &tls.Config{
 		MinVersion:   tls.VersionTLS13,

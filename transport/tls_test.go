@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"os"
@@ -231,8 +232,8 @@ func TestTLSFromFilesErrors(t *testing.T) {
 		{cert, key, notPEM},
 		{cert, w.ca.file, w.ca.file}, // a certificate where the key should be
 	} {
-		if _, err := TLSFromFiles(c[0], c[1], c[2]); err == nil {
-			t.Errorf("TLSFromFiles(%q, %q, %q) succeeded", c[0], c[1], c[2])
+		if _, err := TLSFromFiles(c[0], c[1], c[2]); !errors.Is(err, ErrBadConfig) {
+			t.Errorf("TLSFromFiles(%q, %q, %q): %v, want ErrBadConfig", c[0], c[1], c[2], err)
 		}
 	}
 	cfg, err := TLSFromFiles(cert, key, w.ca.file)

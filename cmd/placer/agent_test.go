@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,27 +19,13 @@ import (
 	"github.com/placerhq/placer/placement"
 	"github.com/placerhq/placer/placement/agent"
 
+	"github.com/placerhq/placer/internal/logbuf"
 	"github.com/placerhq/placer/internal/poll"
 	"github.com/placerhq/placer/placement/agent/names"
 )
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers and readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = logbuf.Buffer
 
 // agentWait polls cond until it holds or timeout passes (internal/poll).
 func agentWait(t *testing.T, timeout time.Duration, what string, cond func() bool) {

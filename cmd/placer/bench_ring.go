@@ -87,7 +87,7 @@ func reportRing(rs []bench.RingResult, asJSON bool, dir string, stdout, stderr i
 
 // usageIf marks option errors from the bench package as usage errors.
 func usageIf(err error) error {
-	if errors.Is(err, bench.ErrBadOptions) {
+	if errors.Is(err, bench.ErrBadConfig) {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return err

@@ -148,7 +148,7 @@ func runSend(args []string, stdout, stderr io.Writer) error {
 			"would drop (an unknown kind, a name not registered, a counter sent \"abc\") fails (exit 1).", "placer send KIND KEY [MSG...]", 1, -1,
 		func(pos []string) error {
 			if _, _, ok := nodeTarget(pos[0]); !ok && len(pos) < 2 {
-				return fmt.Errorf("%w: usage: placer send KIND KEY [MSG...] or placer send NAME@NODE MSG...", errUsage)
+				return fmt.Errorf("%w: usage: placer send KIND KEY [MSG...] (or placer send NAME@NODE MSG...)", errUsage)
 			}
 			return nil
 		}}, nil,

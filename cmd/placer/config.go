@@ -31,7 +31,9 @@ type agentConfig struct {
 }
 
 func defaultAgentConfig() agentConfig {
-	return agentConfig{Config: agent.DefaultConfig(), LogLevel: "info", LogFormat: "console"}
+	c := agentConfig{Config: agent.DefaultConfig(), LogLevel: "info", LogFormat: "console"}
+	c.Pprof = true // the command's default (the library's is false)
+	return c
 }
 
 // agentFlags binds the agent's flags to c.
@@ -62,7 +64,7 @@ func agentFlags(c *agentConfig, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: trace, debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format on stderr: console or json")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", c.DrainTimeout, "how long SIGTERM/SIGINT may take to hand every key off before the agent leaves anyway")
-	fs.DurationVar(&c.JoinTimeout, "join-timeout", c.JoinTimeout, "how long start-up waits for the first join; an agent with --join that has not joined by then exits 1 naming the likely cause")
+	fs.DurationVar(&c.JoinTimeout, "join-timeout", c.JoinTimeout, "how long start-up waits for the first join; an agent with --join that has not joined by then exits 1 naming the likely cause (negative: do not wait)")
 	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, "TOML config file; every flag has a key (port_min for --port-min); flags override it; unknown keys are an error")
 	return fs
 }

@@ -10,6 +10,8 @@
 package ratelog
 
 import (
+	"encoding/json"
+	"strings"
 	"sync"
 	"time"
 
@@ -85,6 +87,9 @@ func (l *Logger) scheduleLocked(name string, k *kind, after time.Duration) {
 	})
 }
 
+// summarySuffix ends the message of a summary line (which only counts).
+const summarySuffix = " (repeats suppressed)"
+
 // flush writes the summary of kind name, if any repeats are pending; the
 // summary counts as a line (it starts a new interval).
 func (l *Logger) flush(name string) {
@@ -98,7 +103,7 @@ func (l *Logger) flush(name string) {
 	l.mu.Unlock()
 	if n > 0 {
 		l.log.Warn().Str("kind", name).Int("suppressed", n).Stringer("window", l.every).
-			Msg(msg + " (repeats suppressed)")
+			Msg(msg + summarySuffix)
 	}
 }
 
@@ -123,4 +128,28 @@ func (l *Logger) Close() {
 		l.flush(name)
 	}
 	l.wg.Wait()
+}
+
+// Tally reads JSON log lines (as zerolog writes them) and returns how many
+// lines are of kind, and how many warnings they account for: one for each
+// line written at once, plus the "suppressed" count each line carries. A
+// test that caused n warnings of a kind checks warnings == n and lines
+// small.
+func Tally(logs, kind string) (lines, warnings int) {
+	for _, line := range strings.Split(logs, "\n") {
+		var m struct {
+			Kind       string `json:"kind"`
+			Suppressed int    `json:"suppressed"`
+			Message    string `json:"message"`
+		}
+		if json.Unmarshal([]byte(line), &m) != nil || m.Kind != kind {
+			continue
+		}
+		lines++
+		if !strings.HasSuffix(m.Message, summarySuffix) {
+			warnings++
+		}
+		warnings += m.Suppressed
+	}
+	return lines, warnings
 }

@@ -1,34 +1,23 @@
 package ratelog
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/placerhq/placer/internal/logbuf"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
+type syncBuffer struct{ logbuf.Buffer }
 
 // lines decodes the JSON lines written so far.
 func (s *syncBuffer) lines(t *testing.T) []map[string]any {
 	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
+	for _, l := range strings.Split(strings.TrimSpace(s.String()), "\n") {
 		if l == "" {
 			continue
 		}
@@ -97,5 +86,23 @@ func TestCloseFlushes(t *testing.T) {
 	}
 	if !l.Warn("busy", "after close", nil) {
 		t.Fatal("a warning after Close was suppressed")
+	}
+}
+
+// TestTally: the lines of a kind account for every warning of it, those
+// written at once and those only counted, and other kinds are left out.
+func TestTally(t *testing.T) {
+	var out syncBuffer
+	l := New(zerolog.New(&out), time.Hour)
+	for range 25 {
+		l.Warn("a", "a failed", nil)
+	}
+	l.Warn("b", "b failed", nil)
+	l.Close() // writes a's summary
+	if lines, n := Tally(out.String(), "a"); lines != 2 || n != 25 {
+		t.Fatalf("kind a: %d lines for %d warnings, want 2 for 25\n%s", lines, n, out.String())
+	}
+	if lines, n := Tally(out.String(), "b"); lines != 1 || n != 1 {
+		t.Fatalf("kind b: %d lines for %d warnings", lines, n)
 	}
 }

@@ -1,6 +1,7 @@
 package schemes
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -13,6 +14,8 @@ import (
 )
 
 // ConsistentConfig configures the buraksezer/consistent v0.10.0 strategy.
+// Zero values: a zero field means its documented default; NewConsistent
+// rejects any other value out of range with ring.ErrBadConfig.
 type ConsistentConfig struct {
 	// PartitionCount is the number of partitions keys are hashed into
 	// (key hash mod PartitionCount). Default 7919. More partitions balance
@@ -72,6 +75,10 @@ func (m cmember) String() string { return string(m) }
 
 // NewConsistent returns a Consistent over members.
 func NewConsistent(cfg ConsistentConfig, members ...ring.Member) (*Consistent, error) {
+	d := DefaultConsistentConfig()
+	cfg.PartitionCount = cmp.Or(cfg.PartitionCount, d.PartitionCount)
+	cfg.ReplicationFactor = cmp.Or(cfg.ReplicationFactor, d.ReplicationFactor)
+	cfg.Load = cmp.Or(cfg.Load, d.Load)
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package schemes
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -9,7 +10,9 @@ import (
 	"github.com/placerhq/placer/ring"
 )
 
-// MaglevConfig configures Maglev.
+// MaglevConfig configures Maglev. Zero values: a zero field means its
+// documented default; NewMaglev rejects any other value out of range with
+// ring.ErrBadConfig.
 type MaglevConfig struct {
 	// TableSize is M, the number of lookup-table entries: a prime, at most
 	// MaxMaglevTable. The paper asks for M much larger than the member
@@ -52,6 +55,7 @@ type Maglev struct {
 
 // NewMaglev returns a Maglev over members.
 func NewMaglev(cfg MaglevConfig, members ...ring.Member) (*Maglev, error) {
+	cfg.TableSize = cmp.Or(cfg.TableSize, DefaultMaglevConfig().TableSize)
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}

@@ -8,7 +8,9 @@ import (
 	"github.com/placerhq/placer/ring"
 )
 
-// MultiProbeConfig configures MultiProbe.
+// MultiProbeConfig configures MultiProbe. Zero values: a zero field means
+// its documented default; NewMultiProbe rejects any other value out of
+// range with ring.ErrBadConfig.
 type MultiProbeConfig struct {
 	// Probes is k, the positions looked at per key. Default 21, the
 	// paper's choice for a peak-to-mean load of about 1.05; range 1..255.
@@ -48,6 +50,7 @@ type MultiProbe struct {
 
 // NewMultiProbe returns a MultiProbe over members.
 func NewMultiProbe(cfg MultiProbeConfig, members ...ring.Member) (*MultiProbe, error) {
+	cfg.Probes = cmp.Or(cfg.Probes, DefaultMultiProbeConfig().Probes)
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}

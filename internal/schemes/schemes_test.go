@@ -148,11 +148,22 @@ func TestConfigErrors(t *testing.T) {
 			_, err := NewMaglev(MaglevConfig{TableSize: 5}, members(6)...)
 			return err
 		}(),
-		"multiprobe probes 0": func() error { _, err := NewMultiProbe(MultiProbeConfig{}); return err }(),
+		"multiprobe probes -1": func() error { _, err := NewMultiProbe(MultiProbeConfig{Probes: -1}); return err }(),
+		"consistent load 1":    func() error { _, err := NewConsistent(ConsistentConfig{Load: 1}); return err }(),
 	} {
 		if !errors.Is(err, ring.ErrBadConfig) && !errors.Is(err, ring.ErrTooLarge) {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+	// Zero configs mean the defaults.
+	if _, err := NewMultiProbe(MultiProbeConfig{}, members(3)...); err != nil {
+		t.Errorf("zero MultiProbeConfig: %v", err)
+	}
+	if _, err := NewMaglev(MaglevConfig{}, members(3)...); err != nil {
+		t.Errorf("zero MaglevConfig: %v", err)
+	}
+	if _, err := NewConsistent(ConsistentConfig{}, members(3)...); err != nil {
+		t.Errorf("zero ConsistentConfig: %v", err)
 	}
 	if _, err := Shares(mustJump(t, members(3)...)); !errors.Is(err, ErrNoShares) {
 		t.Errorf("Shares(jump): %v", err)

@@ -9,7 +9,8 @@ import (
 	"github.com/placerhq/placer/node"
 )
 
-// BenchConfig configures Bench.
+// BenchConfig configures Bench. Zero values: a zero field means its
+// documented default; Bench refuses negative ones with ErrBadConfig.
 type BenchConfig struct {
 	// Samples is the number of joins timed, and of call round trips timed
 	// between them. Default 200.
@@ -44,6 +45,9 @@ type BenchResult struct {
 // group empty again.
 func Bench(ctx context.Context, scopes []*Scope, cfg BenchConfig) (BenchResult, error) {
 	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return BenchResult{}, err
+	}
 	if len(scopes) < 2 {
 		return BenchResult{}, fmt.Errorf("%w: bench needs two scopes or more", ErrBadConfig)
 	}
@@ -56,16 +60,26 @@ func Bench(ctx context.Context, scopes []*Scope, cfg BenchConfig) (BenchResult, 
 }
 
 func (c BenchConfig) withDefaults() BenchConfig {
-	if c.Samples <= 0 {
+	if c.Samples == 0 {
 		c.Samples = 200
 	}
 	if c.Group == "" {
 		c.Group = "pg.bench"
 	}
-	if c.Timeout <= 0 {
+	if c.Timeout == 0 {
 		c.Timeout = 10 * time.Second
 	}
 	return c
+}
+
+func (c BenchConfig) validate() error {
+	if c.Samples < 0 || c.Timeout < 0 {
+		return fmt.Errorf("%w: BenchConfig: Samples %d and Timeout %v must not be negative (0 = default)", ErrBadConfig, c.Samples, c.Timeout)
+	}
+	if err := checkGroup(c.Group); err != nil {
+		return fmt.Errorf("%w: BenchConfig.Group: %w", ErrBadConfig, err)
+	}
+	return nil
 }
 
 // bencher holds what a run needs: a subscription on every watching scope,

@@ -18,7 +18,11 @@ const MaxNameLen = 255
 // name and one member, with room to spare.
 const minMessageSize = 1 << 10
 
-// Config configures a scope. Start from DefaultConfig.
+// Config configures a scope. Start from DefaultConfig (or a zero Config).
+//
+// Zero values: a zero field means its documented default; Start rejects
+// any other value out of range with an error wrapping ErrBadConfig that
+// names the field.
 type Config struct {
 	// Scope names the group namespace. Scopes are independent: a group of
 	// scope "a" and one of the same name in scope "b" have nothing in
@@ -59,7 +63,7 @@ func (c *Config) validate() error {
 		c.Scope = d.Scope
 	}
 	if len(c.Scope) > MaxNameLen {
-		return fmt.Errorf("%w: scope name of %d bytes (max %d)", ErrBadConfig, len(c.Scope), MaxNameLen)
+		return fmt.Errorf("%w: Scope name of %d bytes (max %d)", ErrBadConfig, len(c.Scope), MaxNameLen)
 	}
 	if c.EventBuffer == 0 {
 		c.EventBuffer = d.EventBuffer
@@ -68,7 +72,7 @@ func (c *Config) validate() error {
 		c.MaxMessageSize = d.MaxMessageSize
 	}
 	if c.EventBuffer < 0 {
-		return fmt.Errorf("%w: negative EventBuffer %d", ErrBadConfig, c.EventBuffer)
+		return fmt.Errorf("%w: EventBuffer %d is negative (0 = default)", ErrBadConfig, c.EventBuffer)
 	}
 	if c.MaxMessageSize < minMessageSize {
 		return fmt.Errorf("%w: MaxMessageSize %d below %d", ErrBadConfig, c.MaxMessageSize, minMessageSize)

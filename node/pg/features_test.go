@@ -285,6 +285,16 @@ func TestLargeSync(t *testing.T) {
 	nodetest.WaitFor(t, wait, "the whole sync", func() bool {
 		return len(s1.Members("a")) == 300 && len(s1.Members("b")) == 300
 	})
+	joined := map[node.PID]bool{}
+	for _, p := range pids {
+		joined[p] = true
+	}
+	for _, p := range append(s1.Members("a"), s1.Members("b")...) {
+		if !joined[p] {
+			t.Fatalf("%v synced as a member, but never joined", p)
+		}
+		delete(joined, p) // each once
+	}
 	if st := s0.Stats(); st.Sent < 3 { // a discover and a sync of 1.2 KB of ids in two parts
 		t.Fatalf("a sync of 600 members and a discover in %d messages of 1 KiB", st.Sent)
 	}

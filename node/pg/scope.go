@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/placerhq/placer/internal/goset"
 	"github.com/placerhq/placer/node"
 )
 
@@ -45,7 +46,7 @@ type Scope struct {
 	stopped   chan struct{} // closed when the scope stopped (sender drains, then ends)
 	stopOnce  sync.Once
 	closeOnce sync.Once
-	wg        sync.WaitGroup // the receive loop and the sender
+	gos       goset.Set // the receive loop and the sender
 	stats     counters
 }
 
@@ -76,9 +77,8 @@ func Start(n *node.Node, cfg Config) (*Scope, error) {
 		return nil, fmt.Errorf("pg: scope %q: %w", cfg.Scope, err)
 	}
 	watch.MonitorNodes(true, false) // visible nodes only, as pg
-	s.wg.Add(2)
-	go s.loop()
-	go s.sendLoop()
+	s.gos.Go(s.loop)
+	s.gos.Go(s.sendLoop)
 	for _, peer := range n.Nodes(node.NodesVisible) {
 		_, _ = s.step(func(c *core) effects { return c.nodeUp(peer) })
 	}
@@ -167,7 +167,6 @@ func (s *Scope) onCast(from node.PID, payload []byte) {
 // loop handles the watch inbox: exits of local members and node events.
 // It ends at Close, or when the node closes the inbox at shutdown.
 func (s *Scope) loop() {
-	defer s.wg.Done()
 	defer s.stop()
 	for {
 		m, err := s.watch.Receive(s.ctx)
@@ -209,7 +208,6 @@ func (s *Scope) downLocked(c *core, d node.Down) effects {
 // sendLoop sends the queued messages in order; after the scope stopped it
 // sends what is left (the goodbyes) and ends.
 func (s *Scope) sendLoop() {
-	defer s.wg.Done()
 	for {
 		select {
 		case <-s.kick:
@@ -265,7 +263,7 @@ func (s *Scope) Close() error {
 		s.mu.Unlock()
 		s.cancel()
 	})
-	s.wg.Wait()
+	s.gos.Close()
 	return nil
 }
 

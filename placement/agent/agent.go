@@ -142,7 +142,7 @@ func (a *Agent) startHidden() error {
 	if a.client, err = NewClient(cc); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.JoinTimeout+time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), max(a.cfg.JoinTimeout, 0)+time.Second)
 	defer cancel()
 	if _, err := a.client.Members(ctx); err != nil {
 		return err

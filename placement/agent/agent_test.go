@@ -69,7 +69,9 @@ func TestConfigInvalid(t *testing.T) {
 		}
 	}
 	zero := Config{Name: "z@127.0.0.1"}
-	if err := zero.validate(); err != nil || zero.HTTP == "" || zero.Weight != 1 || zero.DrainTimeout == 0 {
+	d := DefaultConfig()
+	if err := zero.validate(); err != nil || zero.HTTP != d.HTTP || zero.Weight != d.Weight || zero.DrainTimeout != d.DrainTimeout ||
+		zero.JoinTimeout != d.JoinTimeout || zero.Replicas != d.Replicas || zero.Profile != d.Profile || zero.Strategy != d.Strategy {
 		t.Fatalf("zero fields not defaulted: %+v %v", zero, err)
 	}
 	if _, err := Start(Config{Name: "bad"}); !errors.Is(err, ErrBadConfig) {

@@ -20,13 +20,18 @@ import (
 
 // ClientConfig configures NewClient: a hidden node that uses a cluster
 // through its agents the way the placer CLI does, with the cookie file
-// and the names directory of this host. Start from DefaultClientConfig.
+// and the names directory of this host. Start from DefaultClientConfig (or
+// a zero ClientConfig).
+//
+// Zero values: a zero field means its documented default; NewClient
+// rejects any other value out of range with an error wrapping ErrBadConfig
+// that names the field.
 type ClientConfig struct {
 	// Name is the client's hidden node name, "name@host". Default:
 	// "placer-cli-<pid>-<hex>@localhost".
 	Name string
 	// CookieFile holds the cluster secret; it is read, never created.
-	// Default ~/.placer.cookie.
+	// Default ("") ~/.placer.cookie.
 	CookieFile string
 	// NamesDir is the names directory the agents registered in. Default
 	// "": names.Dir("").
@@ -63,10 +68,13 @@ const maxConnectTimeout = 2 * time.Second
 // ErrNoAgent or ErrBadConfig.
 func NewClient(cfg ClientConfig) (*placement.Client, error) {
 	if cfg.Timeout < 0 {
-		return nil, fmt.Errorf("%w: Timeout %v is negative", ErrBadConfig, cfg.Timeout)
+		return nil, fmt.Errorf("%w: Timeout %v is negative (0 = default)", ErrBadConfig, cfg.Timeout)
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultClientConfig().Timeout
+	}
+	if cfg.CookieFile == "" {
+		cfg.CookieFile = DefaultClientConfig().CookieFile
 	}
 	if cfg.Name == "" {
 		cfg.Name = cliNodeName()

@@ -26,11 +26,16 @@ import (
 // HTTPOff as Config.HTTP disables the admin HTTP server.
 const HTTPOff = "off"
 
-// Config configures an agent. Start from DefaultConfig and set Name (and
-// Join to join a cluster, or Hidden and Join to observe one). Start copies
-// it; changing it afterwards has no effect, and Start never writes to it.
-// The toml tags are the keys of `placer agent --config` (each also a
-// flag: port_min is --port-min); the fields tagged "-" exist only in Go.
+// Config configures an agent. Start from DefaultConfig (or a zero Config)
+// and set Name (and Join to join a cluster, or Hidden and Join to observe
+// one). Start copies it; changing it afterwards has no effect, and Start
+// never writes to it. The toml tags are the keys of `placer agent
+// --config` (each also a flag: port_min is --port-min); the fields tagged
+// "-" exist only in Go.
+//
+// Zero values: a zero field means its documented default (a bool's is
+// false); Start rejects any other value out of range with an error
+// wrapping ErrBadConfig that names the field.
 type Config struct {
 	// Name is the node name, "name@host"; also the Serf node name.
 	// Required.
@@ -84,7 +89,8 @@ type Config struct {
 	// cluster).
 	DataDir string `toml:"data_dir"`
 	// Pprof serves Go's profiles under /debug/pprof/ on the admin HTTP
-	// listener. Default true.
+	// listener, which has no authentication. Default false (`placer agent`
+	// turns it on unless --pprof=false).
 	Pprof bool `toml:"pprof"`
 	// HTTP is the admin HTTP server's "host:port" (package
 	// placement/agent/admin: JSON API, /metrics, dashboard), or HTTPOff.
@@ -126,9 +132,9 @@ type Config struct {
 	// likely cause (another cookie, nothing listening, a name that does
 	// not resolve), unless Bootstrap; it never owns keys before it joined.
 	// A member restarted from DataDir waits this long for one of its
-	// previous peers, then warns that it is alone. 0 does not wait (the
-	// join goes on in the background; nothing is owned until it succeeds).
-	// Default 10 s.
+	// previous peers, then warns that it is alone. Default (0) 10 s. A
+	// negative value does not wait (the join goes on in the background;
+	// nothing is owned until it succeeds).
 	JoinTimeout time.Duration `toml:"join_timeout"`
 
 	// Logger receives the agent's logs; every component logs through a
@@ -151,7 +157,7 @@ func DefaultConfig() Config {
 	return Config{
 		CookieFile: cookie.DefaultPath(), HTTP: "127.0.0.1:0", Profile: membership.ProfileLAN,
 		Weight: 1, Replicas: 2, Strategy: placement.StrategyRing, LoadFactor: placement.DefaultConfig().LoadFactor,
-		DrainTimeout: 30 * time.Second, JoinTimeout: 10 * time.Second, Pprof: true, Logger: zerolog.Nop(),
+		DrainTimeout: 30 * time.Second, JoinTimeout: 10 * time.Second, Logger: zerolog.Nop(),
 	}
 }
 
@@ -185,38 +191,43 @@ func (c *Config) validate() error {
 	if c.DrainTimeout == 0 {
 		c.DrainTimeout = d.DrainTimeout
 	}
-	if err := errors.Join(c.validateNode(), c.validateAddrs()); err != nil {
-		return fmt.Errorf("%w: %w", ErrBadConfig, err)
+	if c.JoinTimeout == 0 {
+		c.JoinTimeout = d.JoinTimeout
 	}
-	return nil
+	return errors.Join(c.validateNode(), c.validateAddrs())
+}
+
+// badConfig is an error wrapping ErrBadConfig; format names the field.
+func badConfig(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrBadConfig}, args...)...)
 }
 
 // validateNode checks everything but the addresses.
 func (c *Config) validateNode() error {
 	if err := transport.ValidateName(c.Name); err != nil {
-		return fmt.Errorf("Name: %w", err)
+		return badConfig("Name: %w", err)
 	}
 	switch {
 	case c.Hidden && len(c.Join) == 0:
-		return errors.New("Hidden needs Join: the agents to connect to")
+		return badConfig("Hidden needs Join: the agents to connect to")
 	case c.Hidden && c.Bootstrap:
-		return errors.New("Bootstrap is for members, not Hidden agents")
+		return badConfig("Bootstrap is for members, not Hidden agents")
 	case c.Profile != membership.ProfileLAN && c.Profile != membership.ProfileLocal:
-		return fmt.Errorf("Profile %q: want lan or local", c.Profile)
+		return badConfig("Profile %q: want lan or local", c.Profile)
 	case c.Weight < 1 || c.Weight > ring.MaxWeight:
-		return fmt.Errorf("Weight %d not in 1..%d", c.Weight, ring.MaxWeight)
+		return badConfig("Weight %d not in 1..%d", c.Weight, ring.MaxWeight)
 	case c.Strategy != placement.StrategyRing && c.Strategy != placement.StrategyBounded:
-		return fmt.Errorf("Strategy %q: want ring or bounded", c.Strategy)
+		return badConfig("Strategy %q: want ring or bounded", c.Strategy)
 	case !(c.LoadFactor > 1 && c.LoadFactor <= 10):
-		return fmt.Errorf("LoadFactor %v not in (1, 10]", c.LoadFactor)
+		return badConfig("LoadFactor %v not in (1, 10]", c.LoadFactor)
 	case c.Replicas < 1 || c.Replicas > 5:
-		return fmt.Errorf("Replicas %d not in 1..5", c.Replicas)
-	case c.DrainTimeout < 0 || c.JoinTimeout < 0:
-		return errors.New("DrainTimeout and JoinTimeout must not be negative")
+		return badConfig("Replicas %d not in 1..5", c.Replicas)
+	case c.DrainTimeout < 0:
+		return badConfig("DrainTimeout %v is negative (0 = default)", c.DrainTimeout)
 	case c.Reload != nil && c.Level == nil:
-		return errors.New("Reload needs Level")
+		return badConfig("Reload needs Level")
 	case c.CookieFile == "":
-		return errors.New("CookieFile: no home directory for the default; set it")
+		return badConfig("CookieFile: no home directory for the default; set it")
 	}
 	return nil
 }
@@ -228,11 +239,11 @@ func (c *Config) validateAddrs() error {
 			continue
 		}
 		if _, err := splitPort(a.v); err != nil {
-			return fmt.Errorf("%s %q: %w", a.field, a.v, err)
+			return badConfig("%s %q: %w", a.field, a.v, err)
 		}
 	}
 	if host, _, _ := net.SplitHostPort(c.Gossip); c.Gossip != "" && net.ParseIP(host) == nil {
-		return fmt.Errorf("Gossip %q needs an IP address (Serf binds to an IP), e.g. 127.0.0.1:7946", c.Gossip)
+		return badConfig("Gossip %q needs an IP address (Serf binds to an IP), e.g. 127.0.0.1:7946", c.Gossip)
 	}
 	if !c.Hidden {
 		for _, j := range c.Join {
@@ -243,7 +254,7 @@ func (c *Config) validateAddrs() error {
 	}
 	if c.PortMin < 0 || c.PortMin > 65535 || c.PortMax < 0 || c.PortMax > 65535 ||
 		(c.PortMax > 0 && (c.PortMin == 0 || c.PortMax < c.PortMin)) {
-		return fmt.Errorf("port range %d..%d: want 1 <= PortMin <= PortMax <= 65535 (PortMax 0: PortMin)", c.PortMin, c.PortMax)
+		return badConfig("port range %d..%d: want 1 <= PortMin <= PortMax <= 65535 (PortMax 0: PortMin)", c.PortMin, c.PortMax)
 	}
 	return nil
 }
@@ -296,10 +307,10 @@ func checkJoinAddr(j string) error {
 	hostPort := membership.JoinAddr(j)
 	host, _, err := net.SplitHostPort(hostPort)
 	if err != nil || host == "" || strings.ContainsAny(host, " @") {
-		return fmt.Errorf("Join %q: want host:port (or a host: port %d)", j, membership.DefaultPort)
+		return badConfig("Join %q: want host:port (or a host: port %d)", j, membership.DefaultPort)
 	}
 	if _, err := splitPort(hostPort); err != nil {
-		return fmt.Errorf("Join %q: %w", j, err)
+		return badConfig("Join %q: %w", j, err)
 	}
 	return nil
 }

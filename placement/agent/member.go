@@ -103,7 +103,7 @@ func (a *Agent) placementConfig(secret []byte) (placement.Config, error) {
 // JoinTimeout (placement.Start waited that long), naming the likely cause.
 func (a *Agent) checkJoined() error {
 	mem := a.cluster.Membership()
-	if len(a.cfg.Join) == 0 || a.cfg.Bootstrap || a.cfg.JoinTimeout == 0 || len(mem.Alive()) > 1 {
+	if len(a.cfg.Join) == 0 || a.cfg.Bootstrap || a.cfg.JoinTimeout < 0 || len(mem.Alive()) > 1 {
 		return nil
 	}
 	select {

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io/fs"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,27 +15,13 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/placerhq/placer/internal/leakcheck"
+	"github.com/placerhq/placer/internal/logbuf"
 	"github.com/placerhq/placer/internal/poll"
 	"github.com/placerhq/placer/placement"
 	"github.com/placerhq/placer/placement/agent/cookie"
 )
 
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type logBuffer = logbuf.Buffer
 
 func startOK(t *testing.T, cfg Config) *Agent {
 	t.Helper()

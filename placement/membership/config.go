@@ -12,10 +12,14 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Config configures a Membership. Build it from DefaultConfig, change what
-// you need, and pass it to Start, which copies it: the caller's value (its
-// slices and maps included) is never written to, and changing it after
-// Start has no effect.
+// Config configures a Membership. Build it from DefaultConfig (or a zero
+// Config), change what you need, and pass it to Start, which copies it: the
+// caller's value (its slices and maps included) is never written to, and
+// changing it after Start has no effect.
+//
+// Zero values: a zero field means its documented default; Start rejects
+// any other value out of range with an error wrapping ErrBadConfig that
+// names the field.
 type Config struct {
 	// NodeName is this node's placer name, "name@host", used unchanged as
 	// its Serf node name. Required; unique in the cluster (Serf resolves a
@@ -24,7 +28,7 @@ type Config struct {
 	NodeName string
 
 	// BindAddr is the IP address the gossip listeners (UDP and TCP, same
-	// port) bind to. Default "127.0.0.1". Use a routable address, or
+	// port) bind to. Default ("") "127.0.0.1". Use a routable address, or
 	// "0.0.0.0" with AdvertiseAddr, for multi-host clusters.
 	BindAddr string
 	// BindPort is the gossip port. Default 0: the kernel picks a free port
@@ -46,12 +50,14 @@ type Config struct {
 	// for a node that serves keys; may be empty for a pure observer.
 	TransportAddr string
 	// Weight is this node's relative capacity on the ring, gossiped in a
-	// tag. Default 1; range 1..MaxWeight (4096). Change it at run time
-	// with SetWeight.
+	// tag. Default (0) 1; range 1..MaxWeight (4096). Change it at run
+	// time with SetWeight. An embedder that owns the weight (placement)
+	// sets it; DefaultConfig leaves it 0.
 	Weight int
 	// ProtocolVersion is the placer protocol version this node speaks,
 	// gossiped in a tag so that placement can refuse incompatible members.
-	// Default 1; at least 1. (Serf's own protocol version is not this.)
+	// Default (0) 1; at least 1. (Serf's own protocol version is not
+	// this.) The embedder (placement) sets it; DefaultConfig leaves it 0.
 	ProtocolVersion int
 	// Tags are extra key/value tags gossiped with this node and reported in
 	// Member.Tags. Keys "placer" and "placer.*" are reserved. The encoded
@@ -66,8 +72,8 @@ type Config struct {
 	// alone never makes a member. Required. Never logged.
 	Cookie []byte
 
-	// Profile selects the timing: ProfileLAN (default; Serf's LAN
-	// defaults) or ProfileLocal (loopback clusters and tests: failures
+	// Profile selects the timing: ProfileLAN (the default, also for "";
+	// Serf's LAN defaults) or ProfileLocal (loopback clusters and tests: failures
 	// seen in about 1 s). See ProfileTiming and docs/membership.md.
 	Profile string
 
@@ -117,17 +123,47 @@ type Config struct {
 	Transport memberlist.Transport
 }
 
-// DefaultConfig returns a Config with every default filled in. NodeName and
-// Cookie must still be set.
+// DefaultConfig returns a Config with the tunables' defaults filled in;
+// NodeName and Cookie must still be set. The fields that identify the node
+// to the embedder (TransportAddr, Weight, ProtocolVersion) are left zero:
+// Start uses their defaults, or the embedder sets them.
 func DefaultConfig() Config {
 	return Config{
-		BindAddr:          "127.0.0.1",
-		Weight:            1,
-		ProtocolVersion:   1,
+		BindAddr:          defaultBindAddr,
 		Profile:           ProfileLAN,
 		RetryJoinInterval: time.Second,
 		ReconcileInterval: time.Second,
 		Logger:            zerolog.Nop(),
+	}
+}
+
+// The defaults of the fields DefaultConfig leaves zero.
+const (
+	defaultBindAddr        = "127.0.0.1"
+	defaultWeight          = 1
+	defaultProtocolVersion = 1
+)
+
+// fillDefaults replaces the zero fields that have a default.
+func (c *Config) fillDefaults() {
+	d := DefaultConfig()
+	if c.BindAddr == "" {
+		c.BindAddr = d.BindAddr
+	}
+	if c.Profile == "" {
+		c.Profile = d.Profile
+	}
+	if c.Weight == 0 {
+		c.Weight = defaultWeight
+	}
+	if c.ProtocolVersion == 0 {
+		c.ProtocolVersion = defaultProtocolVersion
+	}
+	if c.RetryJoinInterval == 0 {
+		c.RetryJoinInterval = d.RetryJoinInterval
+	}
+	if c.ReconcileInterval == 0 {
+		c.ReconcileInterval = d.ReconcileInterval
 	}
 }
 
@@ -142,7 +178,9 @@ func (c Config) clone() Config {
 // maxNodeNameLen mirrors Serf's own limit on node names.
 const maxNodeNameLen = 128
 
+// validate fills the zero fields that have a default and checks c.
 func (c *Config) validate() error {
+	c.fillDefaults()
 	checks := []func() error{
 		c.validateName, c.validateAddrs, c.validateTags, c.validateTiming,
 	}
@@ -152,7 +190,7 @@ func (c *Config) validate() error {
 		}
 	}
 	if len(c.Cookie) < MinCookieLen {
-		return fmt.Errorf("%w: Cookie: %d bytes, need at least %d", ErrInvalidConfig, len(c.Cookie), MinCookieLen)
+		return fmt.Errorf("%w: Cookie: %d bytes, need at least %d", ErrBadConfig, len(c.Cookie), MinCookieLen)
 	}
 	_, err := lookupProfile(c.Profile)
 	return err
@@ -163,7 +201,7 @@ func (c *Config) validateName() error {
 		return err
 	}
 	if err := validMemberName(c.NodeName); err != nil { // what every peer checks
-		return fmt.Errorf("%w: NodeName: %w", ErrInvalidConfig, err)
+		return fmt.Errorf("%w: NodeName: %w", ErrBadConfig, err)
 	}
 	return nil
 }
@@ -173,38 +211,38 @@ func validNodeName(name string) error {
 	at := strings.IndexByte(name, '@')
 	switch {
 	case name == "":
-		return fmt.Errorf("%w: NodeName is required", ErrInvalidConfig)
+		return fmt.Errorf("%w: NodeName is required", ErrBadConfig)
 	case len(name) > maxNodeNameLen:
-		return fmt.Errorf("%w: NodeName longer than %d bytes", ErrInvalidConfig, maxNodeNameLen)
+		return fmt.Errorf("%w: NodeName longer than %d bytes", ErrBadConfig, maxNodeNameLen)
 	case at <= 0 || at == len(name)-1 || strings.Count(name, "@") != 1:
-		return fmt.Errorf("%w: NodeName %q is not name@host", ErrInvalidConfig, name)
+		return fmt.Errorf("%w: NodeName %q is not name@host", ErrBadConfig, name)
 	case strings.ContainsAny(name, "/ \t\r\n"):
-		return fmt.Errorf("%w: NodeName %q contains '/' or whitespace", ErrInvalidConfig, name)
+		return fmt.Errorf("%w: NodeName %q contains '/' or whitespace", ErrBadConfig, name)
 	}
 	return nil
 }
 
 func (c *Config) validateAddrs() error {
 	if c.Transport == nil && net.ParseIP(c.BindAddr) == nil {
-		return fmt.Errorf("%w: BindAddr %q is not an IP address", ErrInvalidConfig, c.BindAddr)
+		return fmt.Errorf("%w: BindAddr %q is not an IP address", ErrBadConfig, c.BindAddr)
 	}
 	if c.AdvertiseAddr != "" && net.ParseIP(c.AdvertiseAddr) == nil {
-		return fmt.Errorf("%w: AdvertiseAddr %q is not an IP address", ErrInvalidConfig, c.AdvertiseAddr)
+		return fmt.Errorf("%w: AdvertiseAddr %q is not an IP address", ErrBadConfig, c.AdvertiseAddr)
 	}
 	for _, p := range []struct {
 		name string
 		v    int
 	}{{"BindPort", c.BindPort}, {"AdvertisePort", c.AdvertisePort}} {
 		if p.v < 0 || p.v > 65535 {
-			return fmt.Errorf("%w: %s %d out of range", ErrInvalidConfig, p.name, p.v)
+			return fmt.Errorf("%w: %s %d out of range", ErrBadConfig, p.name, p.v)
 		}
 	}
 	if err := validTransportAddr(c.TransportAddr); err != nil {
-		return fmt.Errorf("%w: TransportAddr: %w", ErrInvalidConfig, err)
+		return fmt.Errorf("%w: TransportAddr: %w", ErrBadConfig, err)
 	}
 	for _, j := range c.Join {
 		if strings.TrimSpace(j) == "" {
-			return fmt.Errorf("%w: empty Join address", ErrInvalidConfig)
+			return fmt.Errorf("%w: empty Join address", ErrBadConfig)
 		}
 	}
 	return nil
@@ -212,18 +250,18 @@ func (c *Config) validateAddrs() error {
 
 func (c *Config) validateTags() error {
 	if c.Weight < 1 || c.Weight > MaxWeight {
-		return fmt.Errorf("%w: Weight %d not in 1..%d", ErrInvalidConfig, c.Weight, MaxWeight)
+		return fmt.Errorf("%w: Weight %d not in 1..%d", ErrBadConfig, c.Weight, MaxWeight)
 	}
 	if c.ProtocolVersion < 1 {
-		return fmt.Errorf("%w: ProtocolVersion %d, need at least 1", ErrInvalidConfig, c.ProtocolVersion)
+		return fmt.Errorf("%w: ProtocolVersion %d, need at least 1", ErrBadConfig, c.ProtocolVersion)
 	}
 	if err := checkExtraTags(c.Tags); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		return fmt.Errorf("%w: %w", ErrBadConfig, err)
 	}
 	sized := buildTags(c.TransportAddr, c.Weight, c.ProtocolVersion, c.Tags)
 	sized[TagSignature] = strings.Repeat("s", sigLen) // the signature's size
 	if err := checkTagSize(sized); err != nil {
-		return fmt.Errorf("%w: Tags: %w", ErrInvalidConfig, err)
+		return fmt.Errorf("%w: Tags: %w", ErrBadConfig, err)
 	}
 	return nil
 }
@@ -233,12 +271,12 @@ func (c *Config) validateTiming() error {
 		name string
 		v    time.Duration
 	}{{"RetryJoinInterval", c.RetryJoinInterval}, {"ReconcileInterval", c.ReconcileInterval}} {
-		if d.v <= 0 {
-			return fmt.Errorf("%w: %s must be positive", ErrInvalidConfig, d.name)
+		if d.v < 0 {
+			return fmt.Errorf("%w: %s %v is negative (0 = default)", ErrBadConfig, d.name, d.v)
 		}
 	}
 	if c.RetryJoinMax < 0 {
-		return fmt.Errorf("%w: RetryJoinMax %d is negative", ErrInvalidConfig, c.RetryJoinMax)
+		return fmt.Errorf("%w: RetryJoinMax %d is negative", ErrBadConfig, c.RetryJoinMax)
 	}
 	return nil
 }

@@ -36,8 +36,9 @@ func TestConfigValidate(t *testing.T) {
 		{"negative port", func(c *Config) { c.AdvertisePort = -1 }},
 		{"empty join", func(c *Config) { c.Join = []string{" "} }},
 		{"transport addr", func(c *Config) { c.TransportAddr = "no-port" }},
-		{"weight 0", func(c *Config) { c.Weight = 0 }},
-		{"proto 0", func(c *Config) { c.ProtocolVersion = 0 }},
+		{"weight -1", func(c *Config) { c.Weight = -1 }},
+		{"weight too big", func(c *Config) { c.Weight = MaxWeight + 1 }},
+		{"proto -1", func(c *Config) { c.ProtocolVersion = -1 }},
 		{"reserved tag", func(c *Config) { c.Tags = map[string]string{TagPlacer: "2"} }},
 		{"reserved prefix", func(c *Config) { c.Tags = map[string]string{"placer.x": "2"} }},
 		{"empty tag key", func(c *Config) { c.Tags = map[string]string{"": "v"} }},
@@ -45,7 +46,7 @@ func TestConfigValidate(t *testing.T) {
 		{"no cookie", func(c *Config) { c.Cookie = nil }},
 		{"short cookie", func(c *Config) { c.Cookie = c.Cookie[:MinCookieLen-1] }},
 		{"profile", func(c *Config) { c.Profile = "wan" }},
-		{"retry interval", func(c *Config) { c.RetryJoinInterval = 0 }},
+		{"retry interval", func(c *Config) { c.RetryJoinInterval = -time.Second }},
 		{"reconcile interval", func(c *Config) { c.ReconcileInterval = -time.Second }},
 		{"retry max", func(c *Config) { c.RetryJoinMax = -1 }},
 	}
@@ -57,11 +58,11 @@ func TestConfigValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := validConfig(t)
 			tc.mod(&c)
-			if err := c.validate(); !errors.Is(err, ErrInvalidConfig) {
-				t.Fatalf("got %v, want ErrInvalidConfig", err)
+			if err := c.validate(); !errors.Is(err, ErrBadConfig) {
+				t.Fatalf("got %v, want ErrBadConfig", err)
 			}
-			if _, err := Start(c); !errors.Is(err, ErrInvalidConfig) {
-				t.Fatalf("Start: got %v, want ErrInvalidConfig", err)
+			if _, err := Start(c); !errors.Is(err, ErrBadConfig) {
+				t.Fatalf("Start: got %v, want ErrBadConfig", err)
 			}
 		})
 	}
@@ -136,10 +137,32 @@ func TestProfileTiming(t *testing.T) {
 	if big.Suspicion != 2*local5.Suspicion {
 		t.Fatalf("suspicion should scale with log10(n): %v vs %v", big.Suspicion, local5.Suspicion)
 	}
-	if _, err := ProfileTiming("wan", 3); !errors.Is(err, ErrInvalidConfig) {
+	if _, err := ProfileTiming("wan", 3); !errors.Is(err, ErrBadConfig) {
 		t.Fatalf("unknown profile: %v", err)
 	}
 	if _, err := ProfileTiming(ProfileLocal, 0); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("n=0: %v", err)
+	}
+}
+
+// TestZeroConfigMeansDefaults: a Config with only NodeName and Cookie set
+// is filled with the documented defaults, the same as DefaultConfig's.
+func TestZeroConfigMeansDefaults(t *testing.T) {
+	c := Config{NodeName: "n@127.0.0.1", Cookie: newCookie(t)}
+	if err := c.validate(); err != nil {
+		t.Fatalf("zero config rejected: %v", err)
+	}
+	d := DefaultConfig()
+	if c.BindAddr != d.BindAddr || c.Profile != ProfileLAN || c.Weight != 1 || c.ProtocolVersion != 1 ||
+		c.RetryJoinInterval != d.RetryJoinInterval || c.ReconcileInterval != d.ReconcileInterval {
+		t.Fatalf("zero config filled as %+v", c)
+	}
+	fromDefault := validConfig(t)
+	if err := fromDefault.validate(); err != nil {
+		t.Fatal(err)
+	}
+	if fromDefault.Weight != c.Weight || fromDefault.ProtocolVersion != c.ProtocolVersion {
+		t.Fatalf("DefaultConfig filled as weight %d protocol %d, zero config as %d %d",
+			fromDefault.Weight, fromDefault.ProtocolVersion, c.Weight, c.ProtocolVersion)
 	}
 }

@@ -4,9 +4,14 @@ import "errors"
 
 // Sentinel errors. Returned errors wrap these with %w; test with errors.Is.
 var (
-	// ErrInvalidConfig: a Config field is missing or out of range. The
+	// ErrBadConfig: a Config field is missing or out of range. The
 	// wrapping error names the field.
-	ErrInvalidConfig = errors.New("membership: invalid config")
+	ErrBadConfig = errors.New("membership: bad config")
+	// ErrInvalidConfig is the former name of ErrBadConfig (the same
+	// error).
+	//
+	// Deprecated: use ErrBadConfig.
+	ErrInvalidConfig = ErrBadConfig
 	// ErrInvalidArgument: a method argument is out of range (a weight
 	// below 1, a tag key reserved for placer, tags too large to gossip).
 	ErrInvalidArgument = errors.New("membership: invalid argument")

@@ -14,7 +14,6 @@ import (
 // calls into Serf. It runs until Serf has shut down (drainStop), so that
 // Serf's last sends still find a reader, then empties the buffer and ends.
 func (m *Membership) drainLoop() {
-	defer m.wg.Done()
 	for {
 		select {
 		case e := <-m.events:
@@ -81,7 +80,6 @@ func (m *Membership) takePending() []rawEvent {
 // publishLoop publishes a View after every batch of events and on every
 // reconcile tick (if something changed), until Shutdown begins.
 func (m *Membership) publishLoop() {
-	defer m.wg.Done()
 	tick := time.NewTicker(m.cfg.ReconcileInterval)
 	defer tick.Stop()
 	serfDown := m.serf.ShutdownCh()

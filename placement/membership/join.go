@@ -124,8 +124,7 @@ func (m *Membership) startRetry(addrs []string, used int) {
 	}
 	stop := make(chan struct{})
 	m.retryStop = stop
-	m.wg.Add(1)
-	go m.retryLoop(addrs, used, stop)
+	m.gos.Go(func() { m.retryLoop(addrs, used, stop) })
 }
 
 // stopRetry stops the background join loop, if one runs.
@@ -146,7 +145,6 @@ func (m *Membership) stopRetryLocked() {
 // every RetryJoinInterval, until one succeeds, RetryJoinMax attempts are
 // used, it is replaced, or Shutdown begins.
 func (m *Membership) retryLoop(addrs []string, used int, stop chan struct{}) {
-	defer m.wg.Done()
 	wait := m.cfg.RetryJoinInterval
 	if used == 0 {
 		wait = 0
@@ -211,8 +209,8 @@ func (m *Membership) Leave(ctx context.Context) error {
 	if m.leaveDone == nil {
 		m.leaveDone = make(chan struct{})
 		m.stopRetryLocked()
-		m.wg.Add(1)
-		go m.leave(m.leaveDone)
+		done := m.leaveDone
+		m.gos.Go(func() { m.leave(done) })
 	}
 	done := m.leaveDone
 	m.lifeMu.Unlock()
@@ -228,7 +226,6 @@ func (m *Membership) Leave(ctx context.Context) error {
 
 // leave runs serf.Leave; done is closed when it returned.
 func (m *Membership) leave(done chan struct{}) {
-	defer m.wg.Done()
 	start := time.Now()
 	err := m.serfLeave()
 	m.lifeMu.Lock()

@@ -6,6 +6,8 @@ import (
 	"net"
 	"strconv"
 	"strings"
+
+	"github.com/rs/zerolog"
 )
 
 // DefaultPort is the gossip port a join address without one gets (Serf's
@@ -37,7 +39,8 @@ func (m *Membership) joinTargets(addrs []string) ([]string, error) {
 	for _, a := range addrs {
 		a = JoinAddr(a)
 		if m.isSelf(a) {
-			m.log.Warn().Str("addr", a).Msg("join address is this node's own gossip address: skipped")
+			m.warns.Warn("join-self", "join address is this node's own gossip address: skipped",
+				func(ev *zerolog.Event) *zerolog.Event { return ev.Str("addr", a) })
 			continue
 		}
 		out = append(out, a)

@@ -27,7 +27,8 @@ type logBridge struct {
 	auth *ratelog.Logger // nil: no escalation (tests of the plain bridge)
 }
 
-// authWarnEvery is the rate limit of the gossip authentication warnings.
+// authWarnEvery is the rate limit of the gossip authentication warnings
+// (and of the membership's other repeated warnings: Membership.warns).
 const authWarnEvery = 10 * time.Second
 
 // newStdLogger returns a log.Logger that writes into zl at debug level.

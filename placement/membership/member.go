@@ -235,11 +235,3 @@ func cloneMember(m Member) Member {
 	}
 	return m
 }
-
-func cloneMembers(ms []Member) []Member {
-	out := make([]Member, len(ms))
-	for i, m := range ms {
-		out[i] = cloneMember(m)
-	}
-	return out
-}

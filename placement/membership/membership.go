@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/serf/serf"
 	"github.com/rs/zerolog"
 
+	"github.com/placerhq/placer/internal/goset"
 	"github.com/placerhq/placer/internal/ratelog"
 )
 
@@ -32,7 +33,7 @@ const eventChSize = 1024
 type Membership struct {
 	cfg    Config // private copy; immutable after Start
 	log    zerolog.Logger
-	auth   *ratelog.Logger // gossip authentication warnings; closed by Shutdown
+	warns  *ratelog.Logger // repeated warnings (gossip authentication, join to self), rate-limited per kind; closed by Shutdown
 	prev   []Peer          // the members the snapshot listed at Start
 	serf   *serf.Serf
 	events chan serf.Event // Serf's EventCh, read only by drainLoop
@@ -42,10 +43,10 @@ type Membership struct {
 	done      chan struct{} // closed when Shutdown begins
 	drainStop chan struct{} // closed once serf.Shutdown has returned
 	shutDone  chan struct{} // closed when Shutdown has finished
-	wg        sync.WaitGroup
+	gos       goset.Set     // every goroutine above; stopped with closing
 
-	// lifeMu guards closing, shutErr, leaveDone, leaveErr, retryStop and
-	// every wg.Add after Start (so that none races Shutdown's wg.Wait).
+	// lifeMu guards closing, shutErr, leaveDone, leaveErr and retryStop;
+	// the goroutines started after Start are started under it.
 	lifeMu    sync.Mutex
 	closing   bool
 	shutErr   error
@@ -101,7 +102,7 @@ type rawEvent struct {
 // Start validates a copy of cfg, starts Serf and returns the running
 // Membership. If cfg.Join is not empty it joins those addresses in the
 // background (first attempt at once; see Joined, JoinError). Start fails
-// with ErrInvalidConfig, ErrInvalidCookie or ErrStart.
+// with ErrBadConfig, ErrInvalidCookie or ErrStart.
 func Start(cfg Config) (*Membership, error) {
 	c := cfg.clone()
 	if err := c.validate(); err != nil {
@@ -111,12 +112,11 @@ func Start(cfg Config) (*Membership, error) {
 	m := newMembership(c)
 	m.prev = readSnapshotPeers(c.SnapshotPath, c.NodeName)
 	if err := m.startSerf(); err != nil {
-		m.auth.Close()
+		m.warns.Close()
 		return nil, err
 	}
 	m.publish()
-	m.wg.Add(1)
-	go m.publishLoop()
+	m.gos.Go(m.publishLoop)
 	if len(c.Join) > 0 {
 		m.startRetry(c.Join, 0)
 	}
@@ -130,7 +130,7 @@ func newMembership(c Config) *Membership {
 	return &Membership{
 		cfg:       c,
 		log:       lg,
-		auth:      ratelog.New(lg, authWarnEvery),
+		warns:     ratelog.New(lg, authWarnEvery),
 		events:    make(chan serf.Event, eventChSize),
 		done:      make(chan struct{}),
 		drainStop: make(chan struct{}),
@@ -150,18 +150,17 @@ func newMembership(c Config) *Membership {
 // left running.
 func (m *Membership) startSerf() error {
 	c := &m.cfg
-	libLog := newBridgedLogger(c.Logger.With().Str("component", "serf").Str("node", c.NodeName).Logger(), m.auth)
+	libLog := newBridgedLogger(c.Logger.With().Str("component", "serf").Str("node", c.NodeName).Logger(), m.warns)
 	key, tr, advPort, err := m.prepare(libLog)
 	if err != nil {
 		return err
 	}
-	m.wg.Add(1)
-	go m.drainLoop()
+	m.gos.Go(m.drainLoop)
 	s, err := serf.Create(m.serfConfig(tr, advPort, key, libLog))
 	if err != nil {
 		shutdownTransport(tr)
 		close(m.drainStop)
-		m.wg.Wait()
+		m.gos.Close()
 		return fmt.Errorf("%w: serf: %w", ErrStart, err)
 	}
 	m.serf = s
@@ -280,6 +279,7 @@ func (m *Membership) Shutdown() error {
 		return m.shutErr
 	}
 	m.closing = true
+	m.gos.Stop()
 	leaveDone := m.leaveDone
 	m.lifeMu.Unlock()
 
@@ -289,8 +289,8 @@ func (m *Membership) Shutdown() error {
 	}
 	err := m.serf.Shutdown()
 	close(m.drainStop)
-	m.wg.Wait()
-	m.auth.Close()
+	m.gos.Wait()
+	m.warns.Close()
 	m.closeSubscribers()
 	if err != nil {
 		err = fmt.Errorf("%w: serf shutdown: %w", ErrShutdown, err)

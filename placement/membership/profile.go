@@ -74,7 +74,7 @@ func lookupProfile(name string) (profile, error) {
 	case ProfileLocal:
 		return localProfile(p), nil
 	}
-	return profile{}, fmt.Errorf("%w: Profile %q (want %q or %q)", ErrInvalidConfig, name, ProfileLAN, ProfileLocal)
+	return profile{}, fmt.Errorf("%w: Profile %q (want %q or %q)", ErrBadConfig, name, ProfileLAN, ProfileLocal)
 }
 
 // localProfile overrides the LAN values for loopback clusters. Each value is

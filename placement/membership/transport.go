@@ -45,7 +45,7 @@ func openTransport(c *Config, logger *log.Logger) (memberlist.Transport, int, er
 	if c.Transport != nil {
 		ap, ok := c.Transport.(autoPorter)
 		if !ok && c.AdvertiseAddr != "" && c.AdvertisePort == 0 {
-			return nil, 0, fmt.Errorf("%w: AdvertisePort is required with AdvertiseAddr and a custom Transport", ErrInvalidConfig)
+			return nil, 0, fmt.Errorf("%w: AdvertisePort is required with AdvertiseAddr and a custom Transport", ErrBadConfig)
 		}
 		port := c.AdvertisePort
 		if ok {

@@ -85,9 +85,10 @@ func (s *side) register() {
 	e.conns[s.peer.Name] = s
 	s.prev = e.lastDone[s.peer.Name]
 	e.lastDone[s.peer.Name] = s.exited
-	e.wg.Add(1)
+	if !e.readers.Go(s.run) {
+		close(s.exited) // e closed: Close has torn this connection down
+	}
 	e.mu.Unlock()
-	go s.run()
 }
 
 // teardownLocked closes c with the given PeerDown reason for each side.
@@ -154,7 +155,6 @@ func copyMessage(m *transport.Message) *transport.Message {
 
 // run is the reader: PeerUp, the frames, PeerDown.
 func (s *side) run() {
-	defer s.owner.wg.Done()
 	defer close(s.exited)
 	if s.prev != nil {
 		<-s.prev // the previous connection's PeerDown comes first

@@ -12,12 +12,17 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/placerhq/placer/internal/goset"
 	"github.com/placerhq/placer/internal/ratelog"
 	"github.com/placerhq/placer/transport"
 )
 
 // EndpointConfig configures one endpoint (one node) on a Network. The fields
 // mirror transport.Config where they mean the same thing.
+//
+// Zero values: a zero field means its documented default; Listen rejects
+// any other value out of range with an error wrapping ErrBadConfig that
+// names the field.
 type EndpointConfig struct {
 	// Name is the node name, "name@host". Required; unique among the open
 	// endpoints of the network.
@@ -63,10 +68,10 @@ func DefaultEndpointConfig() EndpointConfig {
 
 func (c *EndpointConfig) validate() error {
 	if err := validName(c.Name); err != nil {
-		return err
+		return fmt.Errorf("%w: Name: %w", ErrBadConfig, err)
 	}
 	if len(c.Cookie) == 0 {
-		return fmt.Errorf("%w: empty cookie", ErrBadConfig)
+		return fmt.Errorf("%w: Cookie is required", ErrBadConfig)
 	}
 	if c.QueueLen == 0 {
 		c.QueueLen = 4096
@@ -110,7 +115,7 @@ type Endpoint struct {
 	lastDone map[string]chan struct{} // exit channel of the latest reader per peer
 	closed   bool
 
-	wg sync.WaitGroup // reader goroutines whose handler is h
+	readers goset.Set // reader goroutines whose handler is h; stopped with closed
 }
 
 var (
@@ -242,6 +247,7 @@ func (e *Endpoint) Close() error {
 	e.mu.Lock()
 	already := e.closed
 	e.closed = true
+	e.readers.Stop()
 	e.mu.Unlock()
 	if !already {
 		if n.endpoints[e.cfg.Name] == e {
@@ -255,7 +261,7 @@ func (e *Endpoint) Close() error {
 		}
 	}
 	n.mu.Unlock()
-	e.wg.Wait()
+	e.readers.Wait()
 	e.rl.Close()
 	return nil
 }

@@ -1,15 +1,14 @@
 package memnet
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
 
+	"github.com/placerhq/placer/internal/logbuf"
 	"github.com/placerhq/placer/transport"
 )
 
@@ -35,22 +34,7 @@ func TestFrameLimit(t *testing.T) {
 	}
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer = logbuf.Buffer
 
 // TestRejectionsCountedAndRateLimited: wrong-cookie dials are counted on
 // both sides, and the acceptor's warnings are rate-limited, their count

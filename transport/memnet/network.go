@@ -50,7 +50,8 @@ import (
 	"github.com/placerhq/placer/transport"
 )
 
-// Config configures a Network.
+// Config configures a Network. Zero values: a zero field means its
+// documented default.
 type Config struct {
 	// Logger receives connection and rejection events (never cookies).
 	// Default zerolog.Nop().

@@ -9,7 +9,12 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Config configures NewHandler. Start from DefaultConfig and set Backend.
+// Config configures NewHandler. Start from DefaultConfig (or a zero
+// Config) and set Backend.
+//
+// Zero values: a zero field means its documented default (a bool's is
+// false); NewHandler rejects any other value out of range with an error
+// wrapping ErrBadConfig that names the field.
 type Config struct {
 	// Backend is what the API and the metrics read: ClusterBackend(c) for
 	// a cluster member, a *placement.Client for a hidden node. Required.
@@ -23,9 +28,9 @@ type Config struct {
 	// value means the default.
 	RequestTimeout time.Duration
 	// Pprof serves Go's profiles (net/http/pprof) under /debug/pprof/ on
-	// the same listener. Default true in DefaultConfig; false (the zero
-	// Config) leaves them out. The admin API has no authentication: keep
-	// the listener on loopback or behind a proxy that guards it.
+	// the same listener. Default false: they are left out. The admin API
+	// has no authentication: keep the listener on loopback or behind a
+	// proxy that guards it.
 	Pprof bool
 	// Logger receives the handler's logs (a child with component=http).
 	// Default zerolog.Nop().
@@ -35,7 +40,7 @@ type Config struct {
 // DefaultConfig returns a Config with its defaults; Backend must still be
 // set.
 func DefaultConfig() Config {
-	return Config{RequestTimeout: 5 * time.Second, Pprof: true, Logger: zerolog.Nop()}
+	return Config{RequestTimeout: 5 * time.Second, Logger: zerolog.Nop()}
 }
 
 // validate checks c and fills the zero RequestTimeout.
@@ -44,7 +49,7 @@ func (c *Config) validate() error {
 	case c.Backend == nil:
 		return fmt.Errorf("%w: Backend is required", ErrBadConfig)
 	case c.RequestTimeout < 0:
-		return fmt.Errorf("%w: RequestTimeout %v is negative", ErrBadConfig, c.RequestTimeout)
+		return fmt.Errorf("%w: RequestTimeout %v is negative (0 = default)", ErrBadConfig, c.RequestTimeout)
 	case c.RequestTimeout == 0:
 		c.RequestTimeout = DefaultConfig().RequestTimeout
 	}

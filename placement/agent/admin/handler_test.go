@@ -236,10 +236,16 @@ func TestReplicationMetrics(t *testing.T) {
 	}
 }
 
-// TestPprofAndUpLabel: /debug/pprof/ is served unless Pprof is off, and
-// placer_up carries the node label like every other placer metric.
+// TestPprofAndUpLabel: /debug/pprof/ is served when Pprof is on (off by
+// default), and placer_up carries the node label like every other placer
+// metric.
 func TestPprofAndUpLabel(t *testing.T) {
-	on := newTestHandler(t, &fakeBackend{})
+	onCfg := DefaultConfig()
+	onCfg.Backend, onCfg.Pprof = &fakeBackend{}, true
+	on, err := NewHandler(onCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if code, body := get(t, on, "/debug/pprof/"); code != 200 || !strings.Contains(body, "goroutine") {
 		t.Fatalf("pprof: %d %.200s", code, body)
 	}
@@ -249,14 +255,9 @@ func TestPprofAndUpLabel(t *testing.T) {
 	if _, body := get(t, on, "/metrics"); !strings.Contains(body, `placer_up{node="a@h"} 1`) {
 		t.Fatalf("placer_up without the node label:\n%.1500s", body)
 	}
-	cfg := DefaultConfig()
-	cfg.Backend, cfg.Pprof = &fakeBackend{}, false
-	off, err := NewHandler(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	off := newTestHandler(t, &fakeBackend{}) // DefaultConfig: Pprof false
 	if code, _ := get(t, off, "/debug/pprof/"); code != 404 {
-		t.Fatalf("pprof off: %d", code)
+		t.Fatalf("pprof off by default: %d", code)
 	}
 }
 
