@@ -118,3 +118,5 @@ func eventually(t *testing.T, f func() error) {
 	t.Helper()
 	placementtest.CheckFor(t, 5*time.Second, f)
 }
+
+func ctxBG() context.Context { return context.Background() }
