@@ -28,6 +28,14 @@ func (s *Service) onCast(from node.PID, payload []byte) {
 		return
 	}
 	s.clock.observe(m.hlc)
+	switch m.op {
+	case msgDiscover:
+		s.sendSync(from.Node)
+		return
+	case msgDigest:
+		s.checkDigest(from.Node, m)
+		return
+	}
 	s.stats.updatesIn.Add(uint64(len(m.recs)))
 	for _, rec := range m.recs {
 		s.applyRemote(rec, from.Node)

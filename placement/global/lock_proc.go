@@ -70,9 +70,8 @@ func (a *lockProc) ExportState(*node.Proc) ([]byte, error) {
 
 // ImportState takes the previous authority's holder and tokens.
 func (a *lockProc) ImportState(_ *node.Proc, b []byte) error {
-	r := reader{b: b}
-	c := lockCore{holder: r.pid(), token: r.u64(), count: int(r.uvarint()), reqID: r.u64(), last: r.u64()}
-	if err := r.end(); err != nil {
+	c, err := decodeLockState(b)
+	if err != nil {
 		return err
 	}
 	a.core, a.recovered = c, true
@@ -80,6 +79,15 @@ func (a *lockProc) ImportState(_ *node.Proc, b []byte) error {
 	a.s.stats.imported.Add(1)
 	a.settle()
 	return nil
+}
+
+// decodeLockState decodes ExportState's bytes:
+//
+//	PID holder | u64 token | uvarint count | u64 request id | u64 last token
+func decodeLockState(b []byte) (lockCore, error) {
+	r := reader{b: b}
+	c := lockCore{holder: r.pid(), token: r.u64(), count: int(r.uvarint()), reqID: r.u64(), last: r.u64()}
+	return c, r.end()
 }
 
 // HandleCall serves acquire (deferred while queued), release, status and
@@ -116,7 +124,7 @@ func (a *lockProc) serve(q request) ([]byte, error) {
 }
 
 func (a *lockProc) reply(status uint8, l LockInfo) reply {
-	l.ID, l.Authority = a.id, a.s.name
+	l.ID, l.Authority = a.id, a.s.nodeName()
 	return reply{status: status, hlc: a.s.clock.now(), lock: l}
 }
 
@@ -213,6 +221,10 @@ func (a *lockProc) message(payload []byte) {
 	switch q.op {
 	case opCancel:
 		a.answerAll(a.core.cancel(q.pid, q.reqID, time.Now(), a.next))
+	case opLockClaim: // a losing copy's holder (placement conflict)
+		if a.s.owns(a.id) {
+			a.claim(q)
+		}
 	case opTick:
 		a.answerAll(a.core.expire(time.Now()))
 		if a.idle.due() && a.core.idle() {
@@ -250,7 +262,7 @@ func (a *lockProc) settle() {
 
 func (a *lockProc) info() LockInfo {
 	l := a.core.info()
-	l.ID, l.Authority = a.id, a.s.name
+	l.ID, l.Authority = a.id, a.s.nodeName()
 	return l
 }
 

@@ -18,6 +18,7 @@ type nameProc struct {
 	p         *node.Proc
 	name      string
 	rec       record
+	pub       uint64   // the version of the record last published
 	ref       node.Ref // monitor of watched
 	watched   node.PID
 	recovered bool
@@ -77,6 +78,7 @@ func (a *nameProc) HandleCall(_ *node.Proc, _ node.PID, req []byte) ([]byte, err
 	}
 	a.s.clock.observe(q.hlc)
 	a.idle.touch()
+	defer a.publish()
 	return a.serve(q).encode(replyRecord), nil
 }
 
@@ -126,14 +128,22 @@ func (a *nameProc) end(st recState) {
 }
 
 // change adopts rec with a new version, watches its holder and publishes
-// it if this node owns the name (otherwise the record moves with the
-// handoff and is announced by the next owner).
+// it.
 func (a *nameProc) change(rec record) {
 	rec.name, rec.version = a.name, a.s.clock.now()
 	a.rec = rec
 	a.watch()
-	if a.s.owns(a.name) {
-		a.s.publish(rec)
+	a.publish()
+}
+
+// publish makes the record known if this node owns the name and has not
+// published this version yet. Otherwise the record moves with the handoff
+// and is announced by the next owner, or waits until this node owns the
+// name (or its service started): every message handled calls it again.
+func (a *nameProc) publish() {
+	if a.pub != a.rec.version && a.rec.state != stateNone && a.s.owns(a.name) {
+		a.s.publish(a.rec)
+		a.pub = a.rec.version
 	}
 }
 
@@ -157,6 +167,7 @@ func (a *nameProc) watch() {
 
 // HandleMessage handles the holder's DOWN, claims and the idle tick.
 func (a *nameProc) HandleMessage(_ *node.Proc, m node.Msg) {
+	defer a.publish()
 	switch m := m.(type) {
 	case node.Down:
 		a.down(m)

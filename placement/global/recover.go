@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/placerhq/placer/node"
+	"github.com/placerhq/placer/placement"
 )
 
 // recoverName asks every visible node for its record of name (a fresh
@@ -94,4 +95,35 @@ func (s *Service) nameConflict(p *node.Proc, loser, winner record) {
 		return
 	}
 	_ = p.Send(loser.pid, NameConflict{Name: winner.name, Winner: winner.pid}.encode())
+}
+
+// foldConflict sends the state of an authority copy that lost a
+// placement conflict to the winning copy, as a claim; false for other
+// kinds.
+func (s *Service) foldConflict(cf placement.Conflict) bool {
+	n := s.Node()
+	if cf.Kind != KindName && cf.Kind != KindLock {
+		return false
+	}
+	if n == nil || !cf.Exported {
+		return true
+	}
+	var q request
+	if cf.Kind == KindName {
+		rec, err := decodeState(cf.State, cf.Key)
+		if err != nil || rec.state == stateNone {
+			return true
+		}
+		q = request{op: opClaim, rec: rec}
+	} else {
+		l, err := decodeLockState(cf.State)
+		if err != nil || l.holder.IsZero() {
+			return true
+		}
+		q = request{op: opLockClaim, pid: l.holder, token: l.token, count: uint64(l.count)}
+	}
+	q.hlc = s.clock.now()
+	_ = n.Send(cf.WinnerPID, q.encode())
+	s.stats.conflictsFolded.Add(1)
+	return true
 }

@@ -88,13 +88,23 @@ func New(cfg Config) (*Service, error) {
 }
 
 // Configure adds the authority kinds (KindName, KindLock) to pc.Kinds and
-// the lock session kind to pc.Node.Kinds, and chains pc.Events so that a
-// view change starts a claim round at once. Call it before
-// placement.Start, on every node (every node must register the same
-// kinds). It copies the maps it changes.
+// the lock session kind to pc.Node.Kinds; chains pc.Events so that a view
+// change starts a claim round at once, and pc.Conflict so that when
+// placement finds an authority running twice (a heal, or views that
+// disagreed for a moment) the losing copy's state is claimed to the
+// winning one instead of dropped (other kinds' conflicts go on to the
+// callback that was set). Call it before placement.Start, on every node
+// (every node must register the same kinds). It copies the maps it
+// changes.
 func (s *Service) Configure(pc *placement.Config) {
 	pc.Kinds = withKinds(pc.Kinds, map[string]node.KindFactory{KindName: s.newNameProc, KindLock: s.newLockProc})
 	pc.Node.Kinds = withKinds(pc.Node.Kinds, map[string]node.KindFactory{KindLockSession: s.newSession})
+	userConflict := pc.Conflict
+	pc.Conflict = func(cf placement.Conflict) {
+		if !s.foldConflict(cf) && userConflict != nil {
+			userConflict(cf)
+		}
+	}
 	next := pc.Events
 	pc.Events = func(ev placement.Event) {
 		if ev.Type == placement.EventViewChanged {
@@ -134,8 +144,7 @@ func (s *Service) start(c *placement.Cluster) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrNotStarted, err)
 	}
-	s.watch, s.self, s.name = watch, watch.Self(), n.Self()
-	s.log = s.log.With().Str("node", s.name).Logger()
+	s.watch, s.self, s.name = watch, watch.Self(), n.Self() // read by others only after cluster.Store
 	if err := n.RegisterService(ServiceName, node.ServiceFuncs{Cast: s.onCast, Call: s.onCall}); err != nil {
 		watch.Close()
 		return fmt.Errorf("global: %w", err)
@@ -154,7 +163,8 @@ func (s *Service) start(c *placement.Cluster) error {
 	for _, peer := range n.Nodes(node.NodesVisible) {
 		s.nodeUp(peer)
 	}
-	s.log.Debug().Msg("global names and locks started")
+	s.wakeAuthorities(n)
+	s.log.Debug().Str("node", s.name).Msg("global names and locks started")
 	return nil
 }
 
@@ -195,7 +205,18 @@ func (s *Service) ownerOf(id string) string {
 
 // owns reports whether this node owns id in its current view.
 func (s *Service) owns(id string) bool {
-	return s.name != "" && s.ownerOf(id) == s.name
+	c := s.c()
+	return c != nil && c.Owner(id) == s.name
+}
+
+// nodeName returns the node's name ("" before Start). Code that may run
+// before Start reads the name through it: the name is written before the
+// cluster pointer is stored.
+func (s *Service) nodeName() string {
+	if s.c() == nil {
+		return ""
+	}
+	return s.name
 }
 
 // viewYoung reports whether the view changed less than RecoveryWindow ago.
@@ -229,5 +250,21 @@ func (s *Service) nudgeClaims() {
 	select {
 	case s.nudge <- struct{}{}:
 	default:
+	}
+}
+
+// wakeAuthorities sends every name authority that started before the
+// service a tick, so that it publishes what it decided meanwhile (before
+// Start its node owned nothing in its eyes).
+func (s *Service) wakeAuthorities(n *node.Node) {
+	s.mu.Lock()
+	pids := make([]node.PID, 0, len(s.auths))
+	for _, pid := range s.auths {
+		pids = append(pids, pid)
+	}
+	s.mu.Unlock()
+	tick := request{op: opTick}.encode()
+	for _, pid := range pids {
+		_ = n.Send(pid, tick)
 	}
 }

@@ -9,9 +9,9 @@ import (
 
 // counters are the service's statistics (see Stats).
 type counters struct {
-	registered, published, imported, conflicts, recoveries, claims, expired atomic.Uint64
-	updatesIn, updatesStale, sent, sendErrors, bad                          atomic.Uint64
-	grants, lockWaits, lockWaitNanos, lockTimeouts, lockAdopted, lockLost   atomic.Uint64
+	registered, published, imported, conflicts, recoveries, claims, expired, conflictsFolded atomic.Uint64
+	updatesIn, updatesStale, sent, sendErrors, bad, repairs                                  atomic.Uint64
+	grants, lockWaits, lockWaitNanos, lockTimeouts, lockAdopted, lockLost                    atomic.Uint64
 }
 
 // Stats are a node's figures of global names and locks.
@@ -30,17 +30,24 @@ type Stats struct {
 	// by authorities here (the loser told or exited).
 	Conflicts  uint64 `json:"conflicts"`
 	Recoveries uint64 `json:"recoveries"` // fresh authorities that asked every node
-	Claims     uint64 `json:"claims"`     // records and held locks claimed to their owners
-	Expired    uint64 `json:"expired"`    // tombstones forgotten
-	UpdatesIn  uint64 `json:"updates_in"` // records received from other nodes
+	// ConflictsFolded: authority copies that lost a placement conflict
+	// (duplicates after a heal, or views that disagreed for a moment)
+	// whose state was claimed to the winning copy.
+	ConflictsFolded uint64 `json:"conflicts_folded"`
+	Claims          uint64 `json:"claims"`     // records and held locks claimed to their owners
+	Expired         uint64 `json:"expired"`    // tombstones forgotten
+	UpdatesIn       uint64 `json:"updates_in"` // records received from other nodes
 	// UpdatesStale: records not taken (older, or for a name this node
 	// owns).
 	UpdatesStale uint64 `json:"updates_stale"`
-	Sent         uint64 `json:"sent"`
-	SendErrors   uint64 `json:"send_errors"`
-	BadMessages  uint64 `json:"bad_messages"`
-	LockGrants   uint64 `json:"lock_grants"`
-	LockWaits    uint64 `json:"lock_waits"` // acquires that queued
+	// Repairs: syncs sent because a peer's digest of this node's names
+	// differed (anti-entropy).
+	Repairs     uint64 `json:"repairs"`
+	Sent        uint64 `json:"sent"`
+	SendErrors  uint64 `json:"send_errors"`
+	BadMessages uint64 `json:"bad_messages"`
+	LockGrants  uint64 `json:"lock_grants"`
+	LockWaits   uint64 `json:"lock_waits"` // acquires that queued
 	// LockWaitSeconds is the total time granted waiters queued.
 	LockWaitSeconds float64 `json:"lock_wait_seconds"`
 	LockTimeouts    uint64  `json:"lock_timeouts"`
@@ -59,6 +66,7 @@ func (s *Service) Stats() Stats {
 	st.Registered, st.Published, st.Imported = c.registered.Load(), c.published.Load(), c.imported.Load()
 	st.Conflicts, st.Recoveries, st.Claims, st.Expired = c.conflicts.Load(), c.recoveries.Load(), c.claims.Load(), c.expired.Load()
 	st.UpdatesIn, st.UpdatesStale, st.Sent, st.SendErrors = c.updatesIn.Load(), c.updatesStale.Load(), c.sent.Load(), c.sendErrors.Load()
+	st.Repairs, st.ConflictsFolded = c.repairs.Load(), c.conflictsFolded.Load()
 	st.BadMessages, st.LockGrants, st.LockWaits = c.bad.Load(), c.grants.Load(), c.lockWaits.Load()
 	st.LockWaitSeconds = time.Duration(c.lockWaitNanos.Load()).Seconds()
 	st.LockTimeouts, st.LockAdopted, st.LockLost = c.lockTimeouts.Load(), c.lockAdopted.Load(), c.lockLost.Load()

@@ -65,13 +65,15 @@ func (s *Service) loop() {
 	}
 }
 
-// nodeUp: a visible node connected. It gets the names this node owns (a
-// sync), and this node claims to it what its own processes hold of the
+// nodeUp: a visible node connected (or this service started while it was
+// connected). It gets the names this node owns (a sync) and a discover, so
+// that it answers with its own even if its service missed this one's
+// start; and this node claims to it what its own processes hold of the
 // ids it owns (they may have been given up while the link was down).
 func (s *Service) nodeUp(peer string) {
 	s.mu.Lock()
-	recs := s.ownRangeLocked()
-	s.enqueueLocked([]string{peer}, svcMsg{op: msgSync, hlc: s.clock.now(), recs: recs})
+	s.syncLocked(peer)
+	s.enqueueLocked([]string{peer}, svcMsg{op: msgDiscover, hlc: s.clock.now()})
 	for id, h := range s.held {
 		if s.ownerOf(id) == peer {
 			h.authority = ""
@@ -83,12 +85,24 @@ func (s *Service) nodeUp(peer string) {
 	s.nudgeClaims()
 }
 
-// ownRangeLocked lists the records this node's authorities decided for
-// the names it owns (s.mu held).
+// sendSync sends peer the names this node owns (in answer to a discover).
+func (s *Service) sendSync(peer string) {
+	s.mu.Lock()
+	s.syncLocked(peer)
+	s.mu.Unlock()
+}
+
+func (s *Service) syncLocked(peer string) {
+	s.enqueueLocked([]string{peer}, svcMsg{op: msgSync, hlc: s.clock.now(), recs: s.ownRangeLocked()})
+}
+
+// ownRangeLocked lists the records of the names this node owns: its
+// replica is their truth (its authorities write it, and a fresh authority
+// starts from it) (s.mu held).
 func (s *Service) ownRangeLocked() []record {
 	var out []record
 	for _, e := range s.tab.snapshot() {
-		if e.authority == s.name && s.ownerOf(e.rec.name) == s.name {
+		if s.ownerOf(e.rec.name) == s.name {
 			out = append(out, e.rec)
 		}
 	}
@@ -150,6 +164,7 @@ func (s *Service) round() {
 	}
 	s.claimNames(c, v)
 	s.claimLocks(c, v)
+	s.sendDigests(c.Node(), v)
 	if n := s.tab.expire(time.Now().Add(-s.cfg.TombstoneTTL)); n > 0 {
 		s.stats.expired.Add(uint64(n))
 	}

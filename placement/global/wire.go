@@ -17,8 +17,17 @@ const (
 	// msgUpdate: records the sender's authorities changed.
 	msgUpdate uint8 = 1
 	// msgSync: the records of the names the sender owns, sent when a node
-	// connects; split into several messages when large.
+	// connects and in answer to a discover; split into several messages
+	// when large.
 	msgSync uint8 = 2
+	// msgDiscover: "my service (re)started: send me your sync" (pg's
+	// discover); no records.
+	msgDiscover uint8 = 3
+	// msgDigest: anti-entropy, every SyncInterval: the sender's view
+	// checksum and a digest of its records of the names the receiver owns
+	// (instead of records); a receiver with the same view whose own digest
+	// differs answers with a sync.
+	msgDigest uint8 = 4
 )
 
 // Calls to a service. ONLY APPEND TO THIS LIST.
@@ -62,16 +71,24 @@ const stMax = stBad
 
 // svcMsg is a message between services.
 type svcMsg struct {
-	op   uint8
-	hlc  uint64
-	recs []record
+	op       uint8
+	hlc      uint64
+	recs     []record
+	checksum uint64 // digest: the sender's view checksum
+	digest   uint64 // digest: of its records of the receiver's names
 }
 
 // encodeSvcMsgs encodes m in as many messages as it takes to keep each
 // under max bytes (always at least one).
 //
 //	u8 version | u8 op | u64 hlc | uvarint count | count × record
+//	(digest: u8 version | u8 op | u64 hlc | u64 checksum | u64 digest)
 func encodeSvcMsgs(m svcMsg, max int) [][]byte {
+	if m.op == msgDigest {
+		b := binary.BigEndian.AppendUint64([]byte{wireVersion, m.op}, m.hlc)
+		b = binary.BigEndian.AppendUint64(b, m.checksum)
+		return [][]byte{binary.BigEndian.AppendUint64(b, m.digest)}
+	}
 	var out [][]byte
 	recs := m.recs
 	for first := true; first || len(recs) > 0; first = false {
@@ -98,7 +115,12 @@ func decodeSvcMsg(b []byte) (svcMsg, error) {
 		r.fail("version")
 	}
 	m := svcMsg{op: r.u8(), hlc: r.u64()}
-	if r.err == nil && m.op != msgUpdate && m.op != msgSync {
+	switch {
+	case r.err != nil:
+	case m.op == msgDigest:
+		m.checksum, m.digest = r.u64(), r.u64()
+		return m, r.end()
+	case m.op == 0 || m.op > msgDigest:
 		r.fail(fmt.Sprintf("op %d", m.op))
 	}
 	m.recs = r.records()
