@@ -130,6 +130,11 @@ type ClusterResult struct {
 	HealConflicts  uint64  `json:"heal_conflicts"`
 	HealMergeMS    float64 `json:"heal_merge_ms"`
 
+	// GlobalFigures: global names, locks and groups (issue 12), each phase
+	// on a fresh cluster; embedded, so their JSON fields sit beside the
+	// others.
+	GlobalFigures
+
 	// Targets are the issue's targets, evaluated on this run.
 	Targets []Target      `json:"targets"`
 	Config  ClusterConfig `json:"config"`
@@ -146,7 +151,8 @@ func RunCluster(ctx context.Context, cfg ClusterConfig) (ClusterResult, error) {
 	phases := []struct {
 		name string
 		run  func(context.Context, ClusterConfig, *ClusterResult) error
-	}{{"join", clusterJoin}, {"leave", clusterLeave}, {"kill", clusterKill}, {"heal", clusterHeal}}
+	}{{"join", clusterJoin}, {"leave", clusterLeave}, {"kill", clusterKill}, {"heal", clusterHeal},
+		{"global", clusterGlobal}, {"global heal", clusterGlobalHeal}}
 	for _, p := range phases {
 		cfg.progress("phase " + p.name)
 		if err := p.run(ctx, cfg, &res); err != nil {
@@ -163,18 +169,38 @@ func (c ClusterConfig) progress(step string) {
 	}
 }
 
-// clusterTargets evaluates issue 5's targets.
+// clusterTargets evaluates issue 5's and issue 12's targets.
 func clusterTargets(r ClusterResult) []Target {
 	t := func(name string, v, limit float64) Target {
 		return Target{Name: name, Value: v, Limit: limit, Met: v <= limit}
 	}
-	return []Target{
+	return append([]Target{
 		t("leave_handoff_ms <= 1000", r.LeaveHandoffMS, 1000),
 		t("leave_lost_states = 0", float64(r.LeaveLostStates), 0),
 		t("leave_lost_messages = 0", float64(r.LeaveLostMessages), 0),
 		t("join_moved_ratio <= 1.05", r.JoinMovedRatio, 1.05),
 		t("kill_reowned_ms <= 3000 (local profile)", r.KillReownedMS, 3000),
 		t("heal_duplicates_left = 0 (5 s after the merge)", float64(r.HealDuplicatesLeft), 0),
+	}, globalTargets(r.GlobalFigures)...)
+}
+
+// globalTargets evaluates issue 12's targets: ratios to call_p50_us of the
+// same run.
+func globalTargets(g GlobalFigures) []Target {
+	ratio := func(name string, v float64) Target {
+		x := v / max(g.CallP50us, 1e-9)
+		return Target{Name: name + " <= 3 x call_p50_us", Value: x, Limit: 3, Met: x <= 3}
+	}
+	abs := func(name string, v, limit float64) Target {
+		return Target{Name: name, Value: v, Limit: limit, Met: v <= limit}
+	}
+	return []Target{
+		ratio("global_register_p50_us", g.GlobalRegisterP50us),
+		abs("global_whereis_p50_us <= 2", g.GlobalWhereisP50us, 2),
+		ratio("lock_roundtrip_p50_us", g.LockRoundtripP50us),
+		ratio("group_join_visible_p50_us", g.GroupJoinVisibleP50us),
+		abs("group_members_p50_us <= 2", g.GroupMembersP50us, 2),
+		abs("heal_name_duplicates_left = 0 (5 s after the merge)", float64(g.HealNameDuplicatesLeft), 0),
 	}
 }
 

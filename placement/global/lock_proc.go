@@ -233,31 +233,45 @@ func (a *lockProc) message(payload []byte) {
 	}
 }
 
-// settle monitors exactly the holder and the waiters, re-arms the deadline
+// maxIdleMonitors bounds the monitors a lock keeps on requesters that
+// neither hold nor wait for it: kept, a requester that takes the lock
+// again costs no monitor and demonitor frames.
+const maxIdleMonitors = 64
+
+// settle monitors the holder and the waiters (and keeps up to
+// maxIdleMonitors monitors of earlier requesters), re-arms the deadline
 // timer and reports the lock's state to the service.
 func (a *lockProc) settle() {
-	want := map[node.PID]bool{}
-	if !a.core.holder.IsZero() {
-		want[a.core.holder] = true
-	}
-	for _, w := range a.core.waiters {
-		want[w.requester] = true
-	}
-	for pid, ref := range a.mons {
-		if !want[pid] {
-			a.p.Demonitor(ref)
-			delete(a.mons, pid)
-		}
-	}
+	want := a.wanted()
 	for pid := range want {
 		if _, ok := a.mons[pid]; !ok {
 			a.mons[pid] = a.p.Monitor(pid)
+		}
+	}
+	if len(a.mons) > len(want)+maxIdleMonitors {
+		for pid, ref := range a.mons {
+			if !want[pid] {
+				a.p.Demonitor(ref)
+				delete(a.mons, pid)
+			}
 		}
 	}
 	if d := a.core.nextDeadline(); !d.IsZero() {
 		a.wake.Reset(max(time.Until(d), time.Millisecond))
 	}
 	a.s.lockUp(a.id, a.info())
+}
+
+// wanted is the set of processes the lock must watch.
+func (a *lockProc) wanted() map[node.PID]bool {
+	want := make(map[node.PID]bool, 1+len(a.core.waiters))
+	if !a.core.holder.IsZero() {
+		want[a.core.holder] = true
+	}
+	for _, w := range a.core.waiters {
+		want[w.requester] = true
+	}
+	return want
 }
 
 func (a *lockProc) info() LockInfo {

@@ -22,7 +22,11 @@ type nameProc struct {
 	ref       node.Ref // monitor of watched
 	watched   node.PID
 	recovered bool
+	loser     node.PID // the last conflict's loser
 	idle      idleTimer
+	// deferWatch: a call is being served; its answer goes out before the
+	// holder is watched and the change published.
+	deferWatch bool
 }
 
 func (s *Service) newNameProc() node.Behavior { return &nameProc{s: s} }
@@ -71,15 +75,23 @@ func (a *nameProc) ImportState(_ *node.Proc, b []byte) error {
 }
 
 // HandleCall serves register, unregister and resolve.
-func (a *nameProc) HandleCall(_ *node.Proc, _ node.PID, req []byte) ([]byte, error) {
+// The answer goes out first; then the process monitors a new holder and
+// publishes the change (neither needs to delay the caller: a holder that
+// dies meanwhile is reported by the monitor as noproc).
+func (a *nameProc) HandleCall(p *node.Proc, _ node.PID, req []byte) ([]byte, error) {
 	q, err := decodeRequest(req)
 	if err != nil {
 		return reply{status: stBad, text: err.Error()}.encode(replyRecord), nil
 	}
 	a.s.clock.observe(q.hlc)
 	a.idle.touch()
-	defer a.publish()
-	return a.serve(q).encode(replyRecord), nil
+	a.deferWatch = true
+	out := a.serve(q).encode(replyRecord)
+	a.deferWatch = false
+	p.DeferReply().Send(out, nil)
+	a.watch()
+	a.publish()
+	return nil, nil
 }
 
 func (a *nameProc) serve(q request) reply {
@@ -128,12 +140,14 @@ func (a *nameProc) end(st recState) {
 }
 
 // change adopts rec with a new version, watches its holder and publishes
-// it.
+// it (after the answer, inside a call).
 func (a *nameProc) change(rec record) {
 	rec.name, rec.version = a.name, a.s.clock.now()
 	a.rec = rec
-	a.watch()
-	a.publish()
+	if !a.deferWatch {
+		a.watch()
+		a.publish()
+	}
 }
 
 // publish makes the record known if this node owns the name and has not
@@ -227,7 +241,8 @@ func (a *nameProc) claim(q request) {
 // confirmed to the claimant; the loser of two live holders is told.
 func (a *nameProc) fold(rec record, claimant string) {
 	m := merge(a.rec, rec, a.s.cfg.Resolve)
-	if m.conflict {
+	if m.conflict && m.loser.pid != a.loser {
+		a.loser = m.loser.pid // other nodes may claim it too: told once
 		a.s.nameConflict(a.p, m.loser, m.next)
 	}
 	if m.changed {
