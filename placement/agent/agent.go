@@ -25,6 +25,7 @@ type Agent struct {
 	rec      names.Record
 
 	cluster *placement.Cluster // nil when hidden
+	svc     *services          // member only: global names and locks, groups
 	client  *placement.Client  // hidden only
 	http    *httpServer        // nil with HTTP off
 	watch   *observer          // hidden only: logs the cluster's events
@@ -116,7 +117,13 @@ func (a *Agent) startMember() error {
 	if err != nil {
 		return err
 	}
+	if a.svc, err = newServices(a.cfg); err != nil {
+		return err
+	}
 	if a.cluster, err = placement.Start(a.placementConfig(secret)); err != nil {
+		return err
+	}
+	if err := a.svc.start(a.cluster); err != nil {
 		return err
 	}
 	a.rec = names.Record{
@@ -140,6 +147,7 @@ func (a *Agent) placementConfig(secret []byte) placement.Config {
 	pc.Resolve = names.Resolver(a.namesDir)
 	pc.Kinds = Kinds()
 	maps.Copy(pc.Kinds, c.Kinds)
+	a.svc.configure(&pc)
 	pc.Weight, pc.Quorum = c.Weight, c.Quorum
 	pc.Strategy, pc.LoadFactor = c.Strategy, c.LoadFactor
 	pc.JoinTimeout, pc.DrainTimeout = c.JoinTimeout, c.DrainTimeout
@@ -178,7 +186,7 @@ func (a *Agent) startHTTP() error {
 	hc := admin.DefaultConfig()
 	hc.Backend, hc.Logger = a.client, a.cfg.Logger
 	if a.cluster != nil {
-		hc.Backend = admin.ClusterBackend(a.cluster)
+		hc.Backend = a.svc.backend(a.cluster)
 	}
 	h, err := admin.NewHandler(hc)
 	if err != nil {
@@ -220,6 +228,9 @@ func (a *Agent) Close() error {
 
 // closeNow closes the node (no handoff) and the hidden client. Idempotent.
 func (a *Agent) closeNow() {
+	if a.svc != nil {
+		_ = a.svc.close()
+	}
 	if a.cluster != nil {
 		_ = a.cluster.Close()
 	}

@@ -55,8 +55,8 @@ func (b clusterBackend) Hosted(context.Context) ([]placement.Hosted, error) {
 
 // NewHandler returns the admin HTTP handler of cfg.Backend: the JSON API
 // (GET /api/members, /api/view, /api/stats, /api/hosted,
-// /api/lookup?key=K[&n=N]), Prometheus metrics (GET /metrics) and a
-// dashboard (GET /). Its links are relative, so it can be mounted under a
+// /api/lookup?key=K[&n=N], and with WithServices /api/names, /api/groups,
+// /api/locks), Prometheus metrics (GET /metrics) and a dashboard (GET /). Its links are relative, so it can be mounted under a
 // prefix of the caller's own mux:
 //
 //	mux.Handle("/placer/", http.StripPrefix("/placer", h))
@@ -73,6 +73,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	h.api(mux, "/api/stats", func(ctx context.Context, _ *http.Request) (any, error) { return h.b.Stats(ctx) })
 	h.api(mux, "/api/hosted", func(ctx context.Context, _ *http.Request) (any, error) { return h.b.Hosted(ctx) })
 	h.api(mux, "/api/lookup", h.lookup)
+	h.mountServices(mux) // /api/names, /api/groups, /api/locks (services.go)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.gatherer(), promhttp.HandlerOpts{Timeout: cfg.RequestTimeout}))
 	mux.HandleFunc("GET /{$}", serveDashboard)
 	return mux, nil
