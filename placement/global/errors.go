@@ -37,6 +37,9 @@ var (
 	ErrLockTimeout = errors.New("global: lock wait timed out")
 	// ErrNotHeld: DelLock by a requester that does not hold the lock.
 	ErrNotHeld = errors.New("global: lock not held by this requester")
+	// ErrLockLost: a RemoteLock's session ended before Release (its agent
+	// went away, or a heal found the lock held with a larger token).
+	ErrLockLost = errors.New("global: lock lost")
 	// ErrNotOwner: the authority answering was not the owner of the id in
 	// its own view (views were changing) and the request kept finding a
 	// non-owner until its deadline. Retried internally first.
