@@ -25,7 +25,7 @@ import (
 // Lifecycle: New, then Configure on the placement.Config (it adds the
 // kinds), placement.Start, then Start with the cluster. Its goroutines (the
 // inbox loop, the sender and the sync ticker) end at Close or when the node
-// shuts down. A Service starts once.
+// shuts down (Close still waits for them). A Service starts once.
 type Service struct {
 	cfg    Config
 	log    zerolog.Logger

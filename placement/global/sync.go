@@ -46,9 +46,11 @@ func (s *Service) heldLockInfo(id string) (LockInfo, bool) {
 }
 
 // loop handles the watch inbox: node events and the exits of local lock
-// holders. It ends at Close or when the node shuts down.
+// holders. It ends at Close or when the node shuts down (the inbox
+// closes), and then stops the other goroutines too.
 func (s *Service) loop() {
 	defer s.wg.Done()
+	defer s.cancel()
 	for {
 		m, err := s.watch.Receive(s.ctx)
 		if err != nil {
