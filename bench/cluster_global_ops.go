@@ -50,31 +50,56 @@ func (r *globalRun) close() {
 	}
 }
 
-// once times each operation once; keep records the times.
-func (r *globalRun) once(ctx context.Context, i int, ts *opTimes, keep bool) error {
+// opKind is an operation measured by globalRun.once.
+type opKind uint8
+
+const (
+	opRegister opKind = iota
+	opReregister
+	opLock
+	opTrans
+)
+
+// once times a node call, a keyed call and one operation of kind op; keep
+// records the times.
+func (r *globalRun) once(ctx context.Context, op opKind, i int, ts *opTimes, keep bool) error {
 	c0, s0 := r.g.Node(0), r.g.svcs[0]
-	ops := []struct {
-		into *[]time.Duration
-		do   func() error
-	}{
-		{&ts.call, func() error { _, err := c0.Node().Call(ctx, r.echo, []byte("ping")); return err }},
-		{&ts.keyed, func() error { _, err := c0.Call(ctx, clusterKind, r.key, []byte("get")); return err }},
-		{&ts.register, func() error { return s0.RegisterName(ctx, fmt.Sprintf("bench/%d", i), r.holder.Self()) }},
-		{&ts.lock, func() error { return r.lockRoundtrip(ctx) }},
-		{&ts.trans, func() error {
+	kinds := map[opKind]timedOp{
+		opRegister: {&ts.register, func() error { return s0.RegisterName(ctx, fmt.Sprintf("bench/%d", i), r.holder.Self()) }},
+		opReregister: {&ts.reregister, func() error {
+			return s0.RegisterName(ctx, fmt.Sprintf("bench/%d", i%64), r.holder.Self())
+		}},
+		opLock: {&ts.lock, func() error { return r.lockRoundtrip(ctx) }},
+		opTrans: {&ts.trans, func() error {
 			return s0.Trans(ctx, "bench-trans", node.PID{}, func(uint64) error { return nil }, global.LockOpts{})
 		}},
 	}
-	for _, op := range ops {
+	ops := []timedOp{
+		{&ts.call, func() error { _, err := c0.Node().Call(ctx, r.echo, []byte("ping")); return err }},
+		{&ts.keyed, func() error { _, err := c0.Call(ctx, clusterKind, r.key, []byte("get")); return err }},
+		kinds[op],
+	}
+	if op == opReregister { // untimed: the name is free again, its authority still runs
+		if err := s0.UnregisterName(ctx, fmt.Sprintf("bench/%d", i%64)); err != nil {
+			return err
+		}
+	}
+	for _, o := range ops {
 		t0 := time.Now()
-		if err := op.do(); err != nil {
+		if err := o.do(); err != nil {
 			return err
 		}
 		if keep {
-			*op.into = append(*op.into, time.Since(t0))
+			*o.into = append(*o.into, time.Since(t0))
 		}
 	}
 	return nil
+}
+
+// timedOp is an operation and where its durations go.
+type timedOp struct {
+	into *[]time.Duration
+	do   func() error
 }
 
 func (r *globalRun) lockRoundtrip(ctx context.Context) error {

@@ -16,10 +16,10 @@ import (
 // the digests differ, sends a sync. Records are digested without their
 // versions (two nodes may hold one record under two versions).
 
-// recDigest hashes what a record says.
-func recDigest(r record) uint64 {
+// recDigest hashes what a record says (buf is scratch space).
+func recDigest(r record, buf []byte) uint64 {
 	r.version = 0
-	return xxhash.Sum64(appendRecord(nil, r))
+	return xxhash.Sum64(appendRecord(buf[:0], r))
 }
 
 // sendDigests sends every visible node the digest of its range as this
@@ -30,9 +30,12 @@ func (s *Service) sendDigests(n *node.Node, v *placement.View) {
 		return
 	}
 	digests := map[string]uint64{}
-	for _, e := range s.tab.snapshot() {
-		digests[v.Owner(e.rec.name)] ^= recDigest(e.rec)
+	var buf [512]byte
+	s.tab.mu.RLock()
+	for _, e := range s.tab.entries {
+		digests[v.Owner(e.rec.name)] ^= recDigest(e.rec, buf[:])
 	}
+	s.tab.mu.RUnlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range peers {
@@ -41,7 +44,8 @@ func (s *Service) sendDigests(n *node.Node, v *placement.View) {
 }
 
 // checkDigest answers a peer's digest of this node's range with a sync if
-// it differs from this node's own (and their views agree).
+// it differs from this node's own twice in a row (and their views agree):
+// once may be a dissemination still in flight.
 func (s *Service) checkDigest(peer string, m svcMsg) {
 	c := s.c()
 	if c == nil {
@@ -51,14 +55,27 @@ func (s *Service) checkDigest(peer string, m svcMsg) {
 	if v.Checksum != m.checksum {
 		return
 	}
-	var own uint64
-	for _, e := range s.tab.snapshot() {
-		if v.Owner(e.rec.name) == s.name {
-			own ^= recDigest(e.rec)
-		}
+	if s.ownDigest(v) == m.digest {
+		s.mismatch.Delete(peer)
+		return
 	}
-	if own != m.digest {
+	if _, again := s.mismatch.LoadOrStore(peer, true); again {
+		s.mismatch.Delete(peer)
 		s.stats.repairs.Add(1)
 		s.sendSync(peer)
 	}
+}
+
+// ownDigest digests the records of the names this node owns in v.
+func (s *Service) ownDigest(v *placement.View) uint64 {
+	var own uint64
+	var buf [512]byte
+	s.tab.mu.RLock()
+	defer s.tab.mu.RUnlock()
+	for _, e := range s.tab.entries {
+		if v.Owner(e.rec.name) == s.name {
+			own ^= recDigest(e.rec, buf[:])
+		}
+	}
+	return own
 }

@@ -16,7 +16,12 @@ import (
 //     another authority's word (the new owner's word wins);
 //   - a gone record (the authority lost contact with the holder's node)
 //     for a live process of this node is not taken: the node claims the
-//     name back instead, as Erlang's global keeps a node's own names.
+//     name back instead, as Erlang's global keeps a node's own names;
+//   - a record that replaces the live registration of a live process of
+//     this node by something that did not end it (another holder, after a
+//     heal) is taken, and that registration is claimed to the owner, so
+//     that the authority resolves the conflict and tells the loser rather
+//     than a replica dropping it silently.
 
 // onCast receives a message from another node's service, inline on the
 // transport reader: it decodes, applies and never blocks.
@@ -62,7 +67,19 @@ func (s *Service) applyRemote(rec record, from string) {
 	s.tab.mu.Unlock()
 	if !take {
 		s.stats.updatesStale.Add(1)
+		return
 	}
+	if ok && cur.rec.live() && cur.rec.pid != rec.pid && s.localAlive(cur.rec.pid) {
+		s.claimLater(cur.rec)
+	}
+}
+
+// claimLater queues a claim of rec for the next claim round (now).
+func (s *Service) claimLater(rec record) {
+	s.mu.Lock()
+	s.pending = append(s.pending, rec)
+	s.mu.Unlock()
+	s.nudgeClaims()
 }
 
 // reclaimLocal keeps the name of a live local process that its authority

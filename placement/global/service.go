@@ -38,12 +38,13 @@ type Service struct {
 	self    node.PID                          // watch's PID: the From of every message sent
 	name    string                            // the node's name
 
-	mu       sync.Mutex // guards out, held, heldRefs, auths, locks, closed; taken before tab.mu
+	mu       sync.Mutex // guards out, held, heldRefs, auths, locks, pending, closed; taken before tab.mu
 	out      []outMsg
 	held     map[string]heldLock   // locks held by this node's processes, by id
 	heldRefs map[node.PID]node.Ref // watch's monitors of those holders
 	auths    map[string]node.PID   // name authorities alive here, by name
 	locks    map[string]LockInfo   // lock authorities alive here, their last state
+	pending  []record              // registrations of local processes to claim (replaced in the replica)
 	closed   bool
 
 	kick, nudge chan struct{} // capacity 1: out has messages; a claim round is due
@@ -54,6 +55,7 @@ type Service struct {
 	stats       counters
 
 	lastView *placement.View // the tick goroutine's
+	mismatch sync.Map        // peer -> true: its last digest differed (checkDigest)
 }
 
 // heldLock is a lock held by a process of this node, as its grant said.

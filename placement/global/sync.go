@@ -188,29 +188,48 @@ func (s *Service) connect(c *placement.Cluster, v *placement.View) {
 }
 
 // claimNames sends each record the name's owner has not confirmed (the
-// replica holds another authority's word, or none), and a claim of each
-// live name this node owns whose authority process is gone.
+// replica holds another authority's word, or none), a claim of each live
+// name this node owns whose authority process is gone, and the queued
+// claims of local holders.
 func (s *Service) claimNames(c *placement.Cluster, v *placement.View) {
-	for _, e := range s.tab.snapshot() {
-		owner := v.Owner(e.rec.name)
-		if owner == "" || (e.rec.state != stateLive && e.rec.state != stateTomb) {
-			continue
+	s.mu.Lock()
+	due := s.pending
+	s.pending = nil
+	auths := make(map[string]bool, len(s.auths))
+	for name := range s.auths {
+		auths[name] = true
+	}
+	s.mu.Unlock()
+	s.tab.mu.RLock()
+	for _, e := range s.tab.entries {
+		if s.claimDue(e, v.Owner(e.rec.name), auths) {
+			due = append(due, e.rec)
 		}
-		if e.authority == owner && !(owner == s.name && e.rec.live() && !s.hasAuth(e.rec.name)) {
-			continue
-		}
-		q := request{op: opClaim, hlc: s.clock.now(), claimant: s.name, rec: e.rec}
-		if err := c.Send(s.ctx, KindName, e.rec.name, q.encode()); err == nil {
-			s.stats.claims.Add(1)
-		}
+	}
+	s.tab.mu.RUnlock()
+	for _, rec := range due {
+		s.sendClaim(c, rec)
 	}
 }
 
-func (s *Service) hasAuth(name string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.auths[name]
-	return ok
+// claimDue: a live or ended record its owner has not confirmed, or a live
+// name of this node's range without an authority process.
+func (s *Service) claimDue(e entry, owner string, auths map[string]bool) bool {
+	switch {
+	case owner == "" || (e.rec.state != stateLive && e.rec.state != stateTomb):
+		return false
+	case e.authority != owner:
+		return true
+	}
+	return owner == s.name && e.rec.live() && !auths[e.rec.name]
+}
+
+// sendClaim routes a claim of rec to the name's authority.
+func (s *Service) sendClaim(c *placement.Cluster, rec record) {
+	q := request{op: opClaim, hlc: s.clock.now(), claimant: s.name, rec: rec}
+	if err := c.Send(s.ctx, KindName, rec.name, q.encode()); err == nil {
+		s.stats.claims.Add(1)
+	}
 }
 
 // claimLocks asks the owner of each lock held here that it has not
