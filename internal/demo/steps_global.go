@@ -48,6 +48,8 @@ func (d *demo) registerYesNo(ctx context.Context, n1, n2 *demoNode, shell1, shel
 	}
 	took := float64(time.Since(start).Microseconds())
 	d.result(":yes   # in %.0f µs", took)
+	d.note("the name's authority started for it; in a view younger than RecoveryWindow (10 s) a fresh")
+	d.note("authority first asks every node what it knows (placer bench cluster times the steady state)")
 	d.fig("global_register_us", took, "µs", "register_name on node1, answered by the name's authority")
 	d.iex(n2.name, `:global.register_name({:todo_list, "bob"}, self())`)
 	d.placer("g2.RegisterName(ctx, %q, shell2.Self())", demoGlobalName)

@@ -108,7 +108,7 @@ func (d *demo) nameAfterHeal(ctx context.Context, shells [2]*node.Inbox, start t
 		loser = shells[1]
 	}
 	d.iex(d.nodes[0].name, `:global.whereis_name({:todo_list, "split"})`)
-	d.result("#PID%s   # the same on every node %.0f ms after the heal (the earlier registration won)", winner, took)
+	d.result("#PID%s   # the same on every node %.0f ms after the heal (the default resolver keeps the earlier registration)", winner, took)
 	return d.loserTold(ctx, loser, took)
 }
 

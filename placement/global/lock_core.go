@@ -106,7 +106,7 @@ func (c *lockCore) waiterIndex(pid node.PID) int {
 
 // info describes the lock (its grant, for a reply).
 func (c *lockCore) info() LockInfo {
-	l := LockInfo{Holder: c.holder, Count: c.count, Token: c.token, LastToken: c.last}
+	l := LockInfo{Holder: c.holder, Count: c.count, Token: c.token, LastToken: c.last, Waiters: []Waiter{}}
 	for _, w := range c.waiters {
 		l.Waiters = append(l.Waiters, Waiter{Requester: w.requester, Since: w.since})
 	}
