@@ -42,8 +42,8 @@ type GlobalFigures struct {
 	// (node/pg's Bench, on the same cluster).
 	GroupJoinVisibleP50us float64 `json:"group_join_visible_p50_us"`
 	GroupMembersP50us     float64 `json:"group_members_p50_us"`
-	// HealNameConflictsResolvedMS: GlobalNames names registered on both
-	// sides of a partition; from Serf reporting the merge until every node
+	// HealNameConflictsResolvedMS: min(1000, Keys) names registered on
+	// both sides of a partition; from Serf reporting the merge until every node
 	// sees one holder per name. HealNameConflicts: the conflicts the
 	// authorities resolved; HealNameDuplicatesLeft: names on which two
 	// nodes still disagreed 5 s after the merge.
@@ -52,15 +52,16 @@ type GlobalFigures struct {
 	HealNameDuplicatesLeft      int     `json:"heal_name_duplicates_left"`
 }
 
-// globalSamples is the number of timed operations of each kind, after a
-// tenth more to warm up.
+// globalSamples is the number of timed operations of each kind (after a
+// tenth more to warm up), at most ClusterConfig.Keys.
 const globalSamples = 1000
 
 // globalNet is a cluster with a global Service and a pg scope on each node.
 type globalNet struct {
 	*placementtest.Cluster
-	svcs   []*global.Service
-	scopes []*pg.Scope
+	svcs      []*global.Service
+	scopes    []*pg.Scope
+	healNames int // the heal phase's names
 }
 
 // startGlobalNet starts n nodes (TCP, Serf local profile) with global
@@ -126,11 +127,12 @@ func clusterGlobal(ctx context.Context, cfg ClusterConfig, res *ClusterResult) e
 	if err := waitViewAge(ctx, g.Node(0), global.DefaultConfig().RecoveryWindow); err != nil {
 		return err
 	}
-	cfg.progress(fmt.Sprintf("global: %d registrations, lock round trips and transactions, with calls between", globalSamples))
-	if err := measureGlobalOps(ctx, g, &res.GlobalFigures); err != nil {
+	n := min(globalSamples, cfg.Keys)
+	cfg.progress(fmt.Sprintf("global: %d registrations, lock round trips and transactions, with calls between", n))
+	if err := measureGlobalOps(ctx, g, n, &res.GlobalFigures); err != nil {
 		return err
 	}
-	r, err := pg.Bench(ctx, g.scopes, pg.BenchConfig{Samples: globalSamples / 5})
+	r, err := pg.Bench(ctx, g.scopes, pg.BenchConfig{Samples: max(n/5, 10)})
 	res.GlobalFigures.GroupJoinVisibleP50us, res.GlobalFigures.GroupMembersP50us = r.JoinVisibleP50us, r.MembersP50us
 	return err
 }
@@ -154,12 +156,12 @@ type opTimes struct{ call, keyed, register, reregister, lock, trans []time.Durat
 
 // measureGlobalOps times, from the first node, registrations of new names,
 // lock round trips and transactions, each kind in its own loop of
-// globalSamples (after a tenth to warm up) with a node call and a keyed
+// samples (after a tenth to warm up) with a node call and a keyed
 // call interleaved: every operation is measured beside the calls of the
 // same run, and none runs while another kind's background work (a
 // registration's dissemination) is still going on in a way the calls would
 // not see too.
-func measureGlobalOps(ctx context.Context, g *globalNet, out *GlobalFigures) error {
+func measureGlobalOps(ctx context.Context, g *globalNet, samples int, out *GlobalFigures) error {
 	run, err := newGlobalRun(ctx, g)
 	if err != nil {
 		return err
@@ -167,8 +169,8 @@ func measureGlobalOps(ctx context.Context, g *globalNet, out *GlobalFigures) err
 	defer run.close()
 	var ts opTimes
 	for _, op := range []opKind{opRegister, opReregister, opLock, opTrans} {
-		for i := range globalSamples + globalSamples/10 {
-			if err := run.once(ctx, op, i, &ts, i >= globalSamples/10); err != nil {
+		for i := range samples + samples/10 {
+			if err := run.once(ctx, op, i, &ts, i >= samples/10); err != nil {
 				return err
 			}
 		}

@@ -9,8 +9,8 @@ import (
 	"github.com/placerhq/placer/placement/global"
 )
 
-// globalHealNames is the number of names the heal phase registers on both
-// sides.
+// globalHealNames is the most names the heal phase registers on both
+// sides (at most ClusterConfig.Keys).
 const globalHealNames = 1000
 
 // clusterGlobalHeal: a partition splits a fresh cluster; both sides
@@ -26,7 +26,8 @@ func clusterGlobalHeal(ctx context.Context, cfg ClusterConfig, res *ClusterResul
 		return err
 	}
 	small, big := all[:cfg.Nodes/2], all[cfg.Nodes/2:]
-	cfg.progress(fmt.Sprintf("global heal: partition %d|%d, %d names registered on both sides", len(small), len(big), globalHealNames))
+	g.healNames = min(globalHealNames, cfg.Keys)
+	cfg.progress(fmt.Sprintf("global heal: partition %d|%d, %d names registered on both sides", len(small), len(big), g.healNames))
 	g.Partition(small, big)
 	for _, side := range [][]*placement.Cluster{small, big} {
 		if err := waitConverged(ctx, side, clusterSettleTimeout); err != nil {
@@ -46,7 +47,7 @@ func (g *globalNet) registerAll(ctx context.Context, c *placement.Cluster) error
 		return err
 	}
 	s := g.svcOf(c)
-	for i := range globalHealNames {
+	for i := range g.healNames {
 		if err := s.RegisterName(ctx, fmt.Sprintf("heal/%d", i), ib.Self()); err != nil {
 			return err
 		}
@@ -95,7 +96,7 @@ func (g *globalNet) measureNameHeal(ctx context.Context, out *GlobalFigures) err
 // by another process than the first node sees.
 func (g *globalNet) disputed() int {
 	n := 0
-	for i := range globalHealNames {
+	for i := range g.healNames {
 		name := fmt.Sprintf("heal/%d", i)
 		want, ok := g.svcs[0].WhereisName(name)
 		for _, s := range g.svcs[1:] {
