@@ -55,15 +55,16 @@ func (a *nameProc) Terminate(*node.Proc, node.Reason) {
 }
 
 // ExportState hands the record to the name's next owner.
-func (a *nameProc) ExportState(*node.Proc) ([]byte, error) { return encodeState(a.rec), nil }
+func (a *nameProc) ExportState(*node.Proc) ([]byte, error) { return encodeState(a.rec, a.loser), nil }
 
 // ImportState takes the previous authority's record and announces it:
 // nodes whose view moved first may have refused the old owner's last word.
 func (a *nameProc) ImportState(_ *node.Proc, b []byte) error {
-	rec, err := decodeState(b, a.name)
+	rec, loser, err := decodeState(b, a.name)
 	if err != nil {
 		return err
 	}
+	a.loser = loser
 	a.s.clock.observe(rec.version)
 	a.rec, a.recovered = rec, true
 	a.watch()
@@ -268,24 +269,38 @@ func (a *nameProc) recover() {
 	}
 }
 
-// encodeState is the exported state: u8 has | record.
-func encodeState(rec record) []byte {
-	if rec.state == stateNone {
-		return []byte{0}
+// encodeState is the exported state: u8 flags (1: a record follows, 2: the
+// last conflict's loser follows) | [record] | [PID loser]. The loser moves
+// with the authority so that it is told once, also when views change
+// several times during a heal.
+func encodeState(rec record, loser node.PID) []byte {
+	b := []byte{0}
+	if rec.state != stateNone {
+		b[0] |= 1
+		b = appendRecord(b, rec)
 	}
-	return appendRecord([]byte{1}, rec)
+	if !loser.IsZero() {
+		b[0] |= 2
+		b = appendPID(b, loser)
+	}
+	return b
 }
 
-func decodeState(b []byte, name string) (record, error) {
+func decodeState(b []byte, name string) (record, node.PID, error) {
 	r := reader{b: b}
-	rec := record{name: name}
-	if has := r.u8(); has == 1 {
+	flags := r.u8()
+	rec, loser := record{name: name}, node.PID{}
+	if flags&^3 != 0 {
+		r.fail("state flags")
+	}
+	if flags&1 != 0 {
 		rec = r.record()
-	} else if has != 0 {
-		r.fail("state")
+	}
+	if flags&2 != 0 {
+		loser = r.pid()
 	}
 	rec.name = name
-	return rec, r.end()
+	return rec, loser, r.end()
 }
 
 // idleTimer sends its process a tick every period, so that an authority

@@ -166,7 +166,7 @@ func requestSeeds() []fuzzseed.Seed {
 			Comment: fmt.Sprintf("a request: version 1, op %d (%s), u64 hlc, then its body", q.op, names[q.op]), Data: q.encode()})
 	}
 	return append(out,
-		fuzzseed.Seed{Name: "20-name-state", Comment: "an exported name authority: has=1, record", Data: encodeState(live)},
+		fuzzseed.Seed{Name: "20-name-state", Comment: "an exported name authority: flags 3 (a record, a loser), the record, the loser's PID", Data: encodeState(live, pidB)},
 		fuzzseed.Seed{Name: "21-short", Comment: "a register cut off inside its PID", Data: request{op: opRegister, pid: pidA}.encode()[:14]})
 }
 
@@ -204,7 +204,7 @@ func FuzzDecodeGlobalMessage(f *testing.F) {
 func FuzzDecodeGlobalRequest(f *testing.F) {
 	fuzzseed.Add(f, seedRoot, "FuzzDecodeGlobalRequest")
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = decodeState(b, "n")
+		_, _, _ = decodeState(b, "n")
 		_, _ = decodeLockState(b)
 		q, err := decodeRequest(b)
 		if err != nil {
