@@ -24,8 +24,9 @@ import (
 //
 // Lifecycle: New, then Configure on the placement.Config (it adds the
 // kinds), placement.Start, then Start with the cluster. Its goroutines (the
-// inbox loop, the sender and the sync ticker) end at Close or when the node
-// shuts down (Close still waits for them). A Service starts once.
+// inbox loop, the sender, the sync ticker and short connect attempts) end
+// at Close or when the node shuts down (Close still waits for them). A
+// Service starts once.
 type Service struct {
 	cfg    Config
 	log    zerolog.Logger
@@ -54,8 +55,8 @@ type Service struct {
 	wg          sync.WaitGroup
 	stats       counters
 
-	lastView *placement.View // the tick goroutine's
-	mismatch sync.Map        // peer -> true: its last digest differed (checkDigest)
+	mismatch   sync.Map // peer -> true: its last digest differed (checkDigest)
+	connecting sync.Map // peer -> true: a connect attempt runs
 }
 
 // heldLock is a lock held by a process of this node, as its grant said.

@@ -27,7 +27,9 @@ type Stats struct {
 	Published       uint64 `json:"published"`  // changes disseminated by authorities here
 	Imported        uint64 `json:"imported"`   // authorities started from a handoff
 	// Conflicts: names found held on both sides of a partition, resolved
-	// by authorities here (the loser told or exited).
+	// by authorities here (the loser told or exited). While views converge
+	// after a heal, two nodes may each believe they own a name for a
+	// moment: the cluster-wide sum can then count a name twice.
 	Conflicts  uint64 `json:"conflicts"`
 	Recoveries uint64 `json:"recoveries"` // fresh authorities that asked every node
 	// ConflictsFolded: authority copies that lost a placement conflict

@@ -154,16 +154,13 @@ func (s *Service) tickLoop() {
 	}
 }
 
-// round: connect to new members, claim every record and held lock whose
-// owner has not confirmed it, restart authorities of live names that have
-// none, forget old tombstones.
+// round: connect to the members not connected, claim every record and
+// held lock whose owner has not confirmed it, restart authorities of live
+// names that have none, send digests, forget old tombstones.
 func (s *Service) round() {
 	c := s.c()
 	v := c.View()
-	if v != s.lastView {
-		s.lastView = v
-		s.connect(c, v)
-	}
+	s.connect(c, v)
 	s.claimNames(c, v)
 	s.claimLocks(c, v)
 	s.sendDigests(c.Node(), v)
@@ -172,18 +169,30 @@ func (s *Service) round() {
 	}
 }
 
-// connect connects to the ring members this node has no connection to,
-// so that disseminations reach every member (Erlang's global keeps the
-// cluster fully connected too).
+// connect connects to the ring members this node has no connection to
+// (each round, so that a failed attempt is retried), so that
+// disseminations reach every member, and the process groups' exchange
+// too (Erlang's global keeps the cluster fully connected). Each attempt
+// runs on its own goroutine (one per member at a time, bounded by
+// RecoverTimeout), so that a member that does not answer never delays the
+// claims.
 func (s *Service) connect(c *placement.Cluster, v *placement.View) {
 	n := c.Node()
 	for _, m := range v.Members {
 		if m.Name == s.name || n.IsConnected(m.Name) {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RecoverTimeout)
-		n.Connect(ctx, m.Name)
-		cancel()
+		if _, busy := s.connecting.LoadOrStore(m.Name, true); busy {
+			continue
+		}
+		s.wg.Add(1)
+		go func(peer string) {
+			defer s.wg.Done()
+			defer s.connecting.Delete(peer)
+			ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RecoverTimeout)
+			defer cancel()
+			n.Connect(ctx, peer)
+		}(m.Name)
 	}
 }
 
