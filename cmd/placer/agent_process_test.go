@@ -200,10 +200,8 @@ func TestAgentProcesses(t *testing.T) {
 	p1, r1 := e.agent(t, "pp1@127.0.0.1")
 	p2, _ := e.agent(t, "pp2@127.0.0.1", "--join", r1.Gossip)
 	p3, _ := e.agent(t, "pp3@127.0.0.1", "--join", r1.Gossip, "--http", "off")
-	for _, p := range []*proc{p1, p2, p3} {
-		if !strings.Contains(p.stdout.String(), "placer agent "+p.name) {
-			t.Fatalf("%s start-up line: %q", p.name, p.stdout.String())
-		}
+	for _, p := range []*proc{p1, p2, p3} { // printed just after the names record is written
+		agentWait(t, 5*time.Second, p.name+" start-up line", func() bool { return strings.Contains(p.stdout.String(), "placer agent "+p.name) })
 	}
 	agentWait(t, 15*time.Second, "3 converged members", func() bool {
 		var v placement.ViewInfo

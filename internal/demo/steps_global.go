@@ -17,15 +17,11 @@ import (
 // started under {:global, alias} is called by its name from another node.
 func stepGlobal(ctx context.Context, d *demo) error {
 	n1, n2 := d.nodes[0], d.nodes[1]
-	shell1, err := n1.c.Node().NewInbox()
+	shell1, shell2, err := demoShells(n1, n2)
 	if err != nil {
 		return err
 	}
 	defer shell1.Close()
-	shell2, err := n2.c.Node().NewInbox()
-	if err != nil {
-		return err
-	}
 	defer shell2.Close()
 	if err := d.registerYesNo(ctx, n1, n2, shell1, shell2); err != nil {
 		return err
@@ -109,4 +105,18 @@ func (d *demo) globalGenServer(ctx context.Context, n1, n2 *demoNode) error {
 	d.result("%q   # in %.0f µs", out, took)
 	d.fig("global_call_us", took, "µs", "GenServer.call({:global, alias}) from node2 to node3")
 	return nil
+}
+
+// demoShells returns an inbox on each of two nodes (the iex shells' self()).
+func demoShells(n1, n2 *demoNode) (*node.Inbox, *node.Inbox, error) {
+	shell1, err := n1.c.Node().NewInbox()
+	if err != nil {
+		return nil, nil, err
+	}
+	shell2, err := n2.c.Node().NewInbox()
+	if err != nil {
+		shell1.Close()
+		return nil, nil, err
+	}
+	return shell1, shell2, nil
 }

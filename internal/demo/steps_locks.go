@@ -18,15 +18,11 @@ const demoLock = "some_resource" // the seed's {:some_resource, self()}
 // del_lock; trans runs a function under the lock; tokens only grow.
 func stepLocks(ctx context.Context, d *demo) error {
 	n1, n2 := d.nodes[0], d.nodes[1]
-	shell1, err := n1.c.Node().NewInbox()
+	shell1, shell2, err := demoShells(n1, n2)
 	if err != nil {
 		return err
 	}
 	defer shell1.Close()
-	shell2, err := n2.c.Node().NewInbox()
-	if err != nil {
-		return err
-	}
 	defer shell2.Close()
 	t1, err := d.setLock(ctx, n1, shell1.Self())
 	if err != nil {

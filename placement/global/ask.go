@@ -125,3 +125,30 @@ func (e *TakenError) Error() string {
 
 // Is makes errors.Is(err, ErrNameTaken) true.
 func (e *TakenError) Is(target error) bool { return target == ErrNameTaken }
+
+// decode decodes a request to an authority, learns its clock and counts
+// one that does not decode.
+func (s *Service) decode(b []byte) (request, error) {
+	q, err := decodeRequest(b)
+	if err != nil {
+		s.stats.bad.Add(1)
+		return q, err
+	}
+	s.clock.observe(q.hlc)
+	return q, nil
+}
+
+// checkIDPID refuses an invalid id, a service not started, and a PID that
+// is not a process's.
+func (s *Service) checkIDPID(id string, pid node.PID) error {
+	if err := checkName(id); err != nil {
+		return err
+	}
+	switch {
+	case s.c() == nil:
+		return ErrNotStarted
+	case pid.IsZero() || pid.ID == 0:
+		return fmt.Errorf("%w: %v", ErrBadPID, pid)
+	}
+	return nil
+}

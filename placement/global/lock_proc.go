@@ -93,11 +93,10 @@ func decodeLockState(b []byte) (lockCore, error) {
 // HandleCall serves acquire (deferred while queued), release, status and
 // claims.
 func (a *lockProc) HandleCall(_ *node.Proc, _ node.PID, req []byte) ([]byte, error) {
-	q, err := decodeRequest(req)
+	q, err := a.s.decode(req)
 	if err != nil {
 		return reply{status: stBad, text: err.Error()}.encode(replyEmpty), nil
 	}
-	a.s.clock.observe(q.hlc)
 	a.idle.touch()
 	defer a.settle()
 	if q.op == opStatus {
@@ -212,12 +211,10 @@ func (a *lockProc) HandleMessage(_ *node.Proc, m node.Msg) {
 }
 
 func (a *lockProc) message(payload []byte) {
-	q, err := decodeRequest(payload)
+	q, err := a.s.decode(payload)
 	if err != nil {
-		a.s.stats.bad.Add(1)
 		return
 	}
-	a.s.clock.observe(q.hlc)
 	switch q.op {
 	case opCancel:
 		a.answerAll(a.core.cancel(q.pid, q.reqID, time.Now(), a.next))

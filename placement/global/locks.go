@@ -54,14 +54,10 @@ func (s *Service) SetLock(ctx context.Context, id string, requester node.PID, o 
 }
 
 func (s *Service) checkRequester(id string, pid node.PID, alive bool) error {
-	if err := checkName(id); err != nil {
+	if err := s.checkIDPID(id, pid); err != nil {
 		return err
 	}
 	switch {
-	case s.c() == nil:
-		return ErrNotStarted
-	case pid.IsZero() || pid.ID == 0:
-		return fmt.Errorf("%w: %v", ErrBadPID, pid)
 	case pid.Node != s.name:
 		return fmt.Errorf("%w: %v", ErrNotLocal, pid)
 	case alive && !s.localAlive(pid):

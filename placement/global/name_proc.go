@@ -80,11 +80,10 @@ func (a *nameProc) ImportState(_ *node.Proc, b []byte) error {
 // publishes the change (neither needs to delay the caller: a holder that
 // dies meanwhile is reported by the monitor as noproc).
 func (a *nameProc) HandleCall(p *node.Proc, _ node.PID, req []byte) ([]byte, error) {
-	q, err := decodeRequest(req)
+	q, err := a.s.decode(req)
 	if err != nil {
 		return reply{status: stBad, text: err.Error()}.encode(replyRecord), nil
 	}
-	a.s.clock.observe(q.hlc)
 	a.idle.touch()
 	a.deferWatch = true
 	out := a.serve(q).encode(replyRecord)
@@ -114,6 +113,9 @@ func (a *nameProc) serve(q request) reply {
 func (a *nameProc) ok() reply { return reply{status: stOK, hlc: a.s.clock.now(), rec: a.rec} }
 
 func (a *nameProc) register(pid node.PID) reply {
+	if a.rec.live() && a.rec.pid != pid && a.s.stale(a.rec.pid) {
+		a.end(stateGone) // its DOWN has not come yet
+	}
 	switch {
 	case a.rec.live() && a.rec.pid != pid:
 		return reply{status: stTaken, hlc: a.s.clock.now(), rec: a.rec}
@@ -211,12 +213,10 @@ func (a *nameProc) down(d node.Down) {
 }
 
 func (a *nameProc) message(payload []byte) {
-	q, err := decodeRequest(payload)
+	q, err := a.s.decode(payload)
 	if err != nil {
-		a.s.stats.bad.Add(1)
 		return
 	}
-	a.s.clock.observe(q.hlc)
 	switch q.op {
 	case opTick:
 		if a.idle.due() && !a.rec.live() {
@@ -241,6 +241,9 @@ func (a *nameProc) claim(q request) {
 // fold merges rec into the record; a change is published, no change is
 // confirmed to the claimant; the loser of two live holders is told.
 func (a *nameProc) fold(rec record, claimant string) {
+	if rec.live() && a.s.stale(rec.pid) {
+		rec.state = stateGone // a holder known dead is not adopted
+	}
 	m := merge(a.rec, rec, a.s.cfg.Resolve)
 	if m.conflict && m.loser.pid != a.loser {
 		a.loser = m.loser.pid // other nodes may claim it too: told once

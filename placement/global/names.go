@@ -40,14 +40,10 @@ func (s *Service) RegisterName(ctx context.Context, name string, pid node.PID) e
 
 // checkHolder refuses bad input before anything is sent.
 func (s *Service) checkHolder(ctx context.Context, name string, pid node.PID) error {
-	if err := checkName(name); err != nil {
+	if err := s.checkIDPID(name, pid); err != nil {
 		return err
 	}
 	switch {
-	case s.c() == nil:
-		return ErrNotStarted
-	case pid.IsZero() || pid.ID == 0:
-		return fmt.Errorf("%w: %v", ErrBadPID, pid)
 	case !s.known(pid.Node):
 		return fmt.Errorf("%w: %s", ErrUnknownNode, pid.Node)
 	case pid.Node == s.name && !s.localAlive(pid):

@@ -58,7 +58,8 @@ func (s *Service) lookup(ctx context.Context, name string) (node.PID, error) {
 }
 
 // stale reports whether pid is known dead: a dead local process, or a node
-// that is neither in the view nor connected.
+// that is neither in the view nor connected (an authority may know it
+// before the holder's DOWN reaches it).
 func (s *Service) stale(pid node.PID) bool {
 	if pid.Node == s.name {
 		return !s.localAlive(pid)
