@@ -32,8 +32,7 @@ func TestPartitionHeal(t *testing.T) {
 	left, right := all[:2], all[2:]
 	placementtest.CheckFor(t, 20*time.Second, func() error { return placementtest.Converged(all, 4) })
 	gone := preSplit(t, g, ctx, right[0])
-	var tokens []uint64
-	tokens = append(tokens, lockOnce(t, g, ctx, all[0], "heal-lock"))
+	before := lockOnce(t, g, ctx, all[0], "heal-lock")
 
 	g.Partition(left, right)
 	for _, side := range [][]*placement.Cluster{left, right} {
@@ -43,8 +42,16 @@ func TestPartitionHeal(t *testing.T) {
 	if err := g.svc(right[0]).UnregisterName(ctx, gone); err != nil {
 		t.Fatalf("unregister during the split: %v", err)
 	}
-	for _, c := range all {
-		tokens = append(tokens, lockOnce(t, g, ctx, c, "heal-lock"))
+	// Each side has its own authority during the split: tokens grow on
+	// each side (and past every earlier one), not between the sides.
+	var during []uint64
+	for _, side := range [][]*placement.Cluster{left, right} {
+		tokens := []uint64{before}
+		for _, c := range side {
+			tokens = append(tokens, lockOnce(t, g, ctx, c, "heal-lock"))
+		}
+		checkGrowing(t, "during the split", tokens)
+		during = append(during, tokens[1:]...)
 	}
 
 	g.Heal()
@@ -58,11 +65,20 @@ func TestPartitionHeal(t *testing.T) {
 			t.Fatalf("%s: %q came back after the heal: %v", c.Name(), gone, pid)
 		}
 	}
+	after := []uint64{slices.Max(during)}
 	for _, c := range all {
-		tokens = append(tokens, lockOnce(t, g, ctx, c, "heal-lock"))
+		after = append(after, lockOnce(t, g, ctx, c, "heal-lock"))
 	}
-	if !slices.IsSorted(tokens) || len(slices.Compact(slices.Clone(tokens))) != len(tokens) {
-		t.Fatalf("tokens went backwards or repeated: %v", tokens)
+	checkGrowing(t, "after the heal (from the largest token of the split)", after)
+}
+
+// checkGrowing fails unless tokens strictly grow.
+func checkGrowing(t *testing.T, what string, tokens []uint64) {
+	t.Helper()
+	for i := 1; i < len(tokens); i++ {
+		if tokens[i] <= tokens[i-1] {
+			t.Fatalf("tokens %s went backwards or repeated: %v", what, tokens)
+		}
 	}
 }
 

@@ -117,10 +117,14 @@ func (s *Service) foldConflict(cf placement.Conflict) bool {
 		q = request{op: opClaim, rec: rec}
 	} else {
 		l, err := decodeLockState(cf.State)
-		if err != nil || l.holder.IsZero() {
+		if err != nil {
 			return true
 		}
-		q = request{op: opLockClaim, pid: l.holder, token: l.token, count: uint64(l.count)}
+		tok := l.token
+		if l.holder.IsZero() { // a free lock's claim still teaches the winner the loser's last token
+			tok = l.last
+		}
+		q = request{op: opLockClaim, pid: l.holder, token: tok, count: uint64(l.count)}
 	}
 	q.hlc = s.clock.now()
 	_ = n.Send(cf.WinnerPID, q.encode())
