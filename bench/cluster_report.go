@@ -44,7 +44,28 @@ func ClusterTable(r ClusterResult) *chart.Table {
 	t.Add("  pause_detected_ms", f(r.PauseDetectedMS), "ms", fmt.Sprintf("SIGSTOP -> seen failed; %d writes failed", r.PauseFailedWrites))
 	t.Add("passivated_bytes_per_key", f(r.PassivatedBytesPerKey), "B", fmt.Sprintf("heap per passivated key (state %d B)", r.PassiveStateBytes))
 	t.Add("live_bytes_per_key", f(r.LiveBytesPerKey), "B", "heap and stack per live key")
+	addGlobalRows(t, r.GlobalFigures)
 	return t
+}
+
+// addGlobalRows lays out issue 12's figures: names, locks, groups.
+func addGlobalRows(t *chart.Table, g GlobalFigures) {
+	us := func(v float64) string { return fmt.Sprintf("%.1f", v) }
+	x := func(v float64) string { return fmt.Sprintf("%.2f x call", v/max(g.CallP50us, 1e-9)) }
+	t.Add("global_call_p50_us", us(g.CallP50us), "µs", "node call to a process on another node (the baseline of these ratios)")
+	t.Add("global_register_p50_us", us(g.GlobalRegisterP50us), "µs", "RegisterName of a new name: "+x(g.GlobalRegisterP50us))
+	t.Add("global_whereis_p50_us", fmt.Sprintf("%.3f", g.GlobalWhereisP50us), "µs", "WhereisName: a local read")
+	t.Add("lock_roundtrip_p50_us", us(g.LockRoundtripP50us), "µs", "SetLock + DelLock: "+x(g.LockRoundtripP50us))
+	t.Add("lock_trans_p50_us", us(g.LockTransP50us), "µs", "Trans of an empty function: "+x(g.LockTransP50us))
+	t.Add("group_join_visible_p50_us", us(g.GroupJoinVisibleP50us), "µs", "pg Join until every node's Members shows it: "+x(g.GroupJoinVisibleP50us))
+	t.Add("group_members_p50_us", fmt.Sprintf("%.3f", g.GroupMembersP50us), "µs", "pg Members: a local read")
+	t.Add("heal_name_conflicts_resolved_ms", fmt.Sprintf("%.1f", g.HealNameConflictsResolvedMS), "ms",
+		"merge -> one holder of each doubly registered name, everywhere")
+	t.Add("  keyed_call_p50_us", us(g.KeyedCallP50us), "µs", "Cluster.Call to a keyed process on another node")
+	t.Add("  global_register_p99_us", us(g.GlobalRegisterP99us), "µs", "")
+	t.Add("  global_reregister_p50_us", us(g.GlobalReregisterP50us), "µs", "RegisterName whose authority runs (no process start): "+x(g.GlobalReregisterP50us))
+	t.Add("  heal_name_conflicts", fmt.Sprintf("%d", g.HealNameConflicts), "names", "conflicts the authorities resolved (losers told)")
+	t.Add("  heal_name_duplicates_left", fmt.Sprintf("%d", g.HealNameDuplicatesLeft), "names", "still disputed 5 s after the merge")
 }
 
 // ClusterTargetTable lays out the targets of a cluster result (values

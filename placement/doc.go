@@ -57,6 +57,13 @@
 // emitted), so that one process per key remains. In quorum mode a side
 // without a strict majority refuses routed requests with ErrNoQuorum.
 //
+// # Cluster services on the ring
+//
+// Global names and locks (package placement/global) are built above this
+// package with its public API: their authorities are keyed processes of
+// reserved kinds, so the authority for an id is the ring owner of that id.
+// Process groups need no ring (package node/pg).
+//
 // docs/placement.md describes the protocol, the wire formats and the
 // measured behaviour.
 package placement

@@ -77,6 +77,12 @@ func TestBenchClusterJSON(t *testing.T) {
 	if ts, ok := got["targets"].([]any); !ok || len(ts) != 12 {
 		t.Errorf("targets = %v", got["targets"])
 	}
+	for _, k := range []string{"call_p50_us", "global_register_p50_us", "global_whereis_p50_us", "lock_roundtrip_p50_us",
+		"lock_trans_p50_us", "group_join_visible_p50_us", "group_members_p50_us", "heal_name_conflicts_resolved_ms"} {
+		if v, ok := got[k].(float64); !ok || v <= 0 {
+			t.Errorf("%s = %v, want > 0 (issue 12)", k, got[k])
+		}
+	}
 	if !strings.Contains(errb.String(), "phase heal") {
 		t.Errorf("no progress on stderr: %q", errb.String())
 	}

@@ -47,7 +47,7 @@ func TestDemoFailingStep(t *testing.T) {
 	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 	var out, errb bytes.Buffer
 	code := run([]string{"demo", "--quiet", "--step", "ports", "--port-min", port, "--port-max", port}, &out, &errb)
-	if code != 1 || !strings.Contains(errb.String(), "placer demo: step 13 (ports) failed: start node4@127.0.0.1") {
+	if code != 1 || !strings.Contains(errb.String(), "placer demo: step 16 (ports) failed: start node4@127.0.0.1") {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
 	}
 }
@@ -55,7 +55,7 @@ func TestDemoFailingStep(t *testing.T) {
 func TestDemoUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"--nodes", "2"}, {"--nodes", "10"}, {"--keys", "5"}, {"--names", "10"}, {"--step", "nope"},
-		{"--step", "14"}, {"--step", ","}, {"--quiet", "--json"}, {"--port-min", "2000", "--port-max", "1000"},
+		{"--step", "17"}, {"--step", ","}, {"--quiet", "--json"}, {"--port-min", "2000", "--port-max", "1000"},
 		{"--port-max", "1000"}, {"--log", "loud"}, {"--timeout", "10ms"}, {"extra"}, {"--nope"},
 	} {
 		var out, errb bytes.Buffer
@@ -64,7 +64,7 @@ func TestDemoUsage(t *testing.T) {
 		}
 	}
 	var out, errb bytes.Buffer
-	if code := run([]string{"demo", "-h"}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "10 partition") {
+	if code := run([]string{"demo", "-h"}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "13 partition") {
 		t.Errorf("-h: exit %d, %q", code, errb.String())
 	}
 }

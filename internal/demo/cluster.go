@@ -15,7 +15,9 @@ import (
 
 	"github.com/placerhq/placer/internal/poll"
 	"github.com/placerhq/placer/node"
+	"github.com/placerhq/placer/node/pg"
 	"github.com/placerhq/placer/placement"
+	"github.com/placerhq/placer/placement/global"
 	"github.com/placerhq/placer/placement/membership"
 	"github.com/placerhq/placer/placement/placementtest"
 )
@@ -46,11 +48,14 @@ type demo struct {
 	closed    bool
 }
 
-// demoNode is one placement node of the demo cluster.
+// demoNode is one placement node of the demo cluster, with its global
+// names and locks and its process-group scope.
 type demoNode struct {
-	name  string
-	c     *placement.Cluster
-	ready atomic.Pointer[placement.Cluster] // c, for the conflict callback's goroutine
+	name   string
+	c      *placement.Cluster
+	g      *global.Service
+	groups *pg.Scope
+	ready  atomic.Pointer[placement.Cluster] // c, for the conflict callback's goroutine
 }
 
 func newDemo(o Options, stdout, stderr io.Writer) (*demo, error) {
@@ -113,6 +118,10 @@ func (d *demo) setup(ctx context.Context) error {
 // node1 unless it is the first.
 func (d *demo) startNode(name string, portMin, portMax int) (*demoNode, error) {
 	dn := &demoNode{}
+	var err error
+	if dn.g, err = global.New(global.DefaultConfig()); err != nil {
+		return nil, err
+	}
 	c, err := d.h.AddNamed(name, func(cfg *placement.Config) {
 		cfg.Kinds = map[string]node.KindFactory{demoTodoKind: newDemoTodoList}
 		cfg.Node.Kinds = map[string]node.KindFactory{demoResponderKind: newDemoResponder, demoServerKind: newDemoServer}
@@ -122,14 +131,36 @@ func (d *demo) startNode(name string, portMin, portMax int) (*demoNode, error) {
 		cfg.Conflict = dn.mergeConflict
 		cfg.Events = d.conflicts.record
 		cfg.PortMin, cfg.PortMax = portMin, portMax
+		dn.g.Configure(cfg) // after Conflict and Events: it chains them
 	})
 	if err != nil {
 		return nil, err
 	}
 	dn.name, dn.c = c.Name(), c
+	if err := dn.startServices(); err != nil {
+		return nil, err
+	}
 	dn.ready.Store(c)
 	d.nodes = append(d.nodes, dn)
 	return dn, nil
+}
+
+// startServices attaches the global service and starts the pg scope.
+func (dn *demoNode) startServices() error {
+	if err := dn.g.Start(dn.c); err != nil {
+		return err
+	}
+	var err error
+	dn.groups, err = pg.Start(dn.c.Node(), pg.DefaultConfig())
+	return err
+}
+
+// closeServices stops the scope and the global service (idempotent).
+func (dn *demoNode) closeServices() {
+	if dn.groups != nil {
+		_ = dn.groups.Close()
+	}
+	_ = dn.g.Close()
 }
 
 // node returns the live node named name (nil if none).
@@ -164,7 +195,9 @@ func (d *demo) remove(dn *demoNode) {
 // node stops without leaving (Serf marks it failed).
 func (d *demo) crash(dn *demoNode) error {
 	d.remove(dn)
-	return d.h.Crash(dn.c)
+	err := d.h.Crash(dn.c)
+	dn.closeServices()
+	return err
 }
 
 // demoCloseTimeout bounds the cleanup: a node that has not closed by then is
@@ -195,6 +228,7 @@ func demoCloseAll(nodes []*demoNode) error {
 		pending.Store(dn.name, true)
 		go func() {
 			defer wg.Done()
+			dn.closeServices()
 			_ = dn.c.Close()
 			pending.Delete(dn.name)
 		}()
@@ -337,7 +371,7 @@ type demoConflictLog struct {
 
 // record is placement.Config.Events (on each node's events goroutine).
 func (l *demoConflictLog) record(e placement.Event) {
-	if e.Type != placement.EventConflict {
+	if e.Type != placement.EventConflict || e.Kind != demoTodoKind {
 		return
 	}
 	l.mu.Lock()

@@ -24,15 +24,17 @@ type demoStep struct {
 	run   func(ctx context.Context, d *demo) error
 }
 
-// demoSteps lists the sections in the seed's order (global names, locks
-// and groups are not built yet and are skipped with a note).
+// demoSteps lists the sections in the seed's order.
 func demoSteps() []demoStep {
 	return []demoStep{
 		{"start", "Starting a cluster", stepStart},
 		{"monitor", "Node monitoring: :net_kernel.monitor_nodes(true)", stepMonitor},
 		{"spawn", "Communicating between nodes: Node.spawn", stepSpawn},
 		{"register", "Local processes between nodes: {name, node}, abcast, multi_call", stepRegister},
+		{"global", "Global process registration: :global, on the ring", stepGlobal},
+		{"groups", "Process groups: :pg2 (today's :pg)", stepGroups},
 		{"rpc", "Other distribution services: :rpc", stepRPC},
+		{"locks", "Other distribution services: :global locks, with fencing tokens", stepLocks},
 		{"discovery", "Optimizing distributed process discovery: modulo vs ring", stepDiscovery},
 		{"join", "A node joins: handoff", stepJoin},
 		{"crash", "Links and monitors across nodes: a node crashes", stepCrash},

@@ -68,7 +68,7 @@ func TestDemoWalkthrough(t *testing.T) {
 func checkDemoNarration(t *testing.T, text string) {
 	t.Helper()
 	want := []string{
-		"== 1. Starting a cluster", "== 13. Node listening ports", "== Summary",
+		"== 1. Starting a cluster", "== 16. Node listening ports", "== Summary",
 		"\n   Hello from node2@127.0.0.1!\n",
 		"{:nodeup, :\"node2@127.0.0.1\"}",
 		"\"Hello from node1!\"   # from #PID<node1@127.0.0.1.",
@@ -77,7 +77,9 @@ func checkDemoNarration(t *testing.T, text string) {
 		":noconnection}   # after",
 		"{:nodedown, :\"node3@127.0.0.1\"}",
 		"EventConflict todo_list \"list-",
-		"not built in placer yet",
+		":global.register_name({:todo_list, \"bob\"}, self())\n   placer: g1.RegisterName", "=> :yes   # in ", "=> :no   # global: name",
+		"# node2 hangs until node1 releases the lock", "{:global_name_conflict, \"todo_list/split\", #PID<",
+		`=> :undefined   # on every node`,
 	}
 	for i := 1; i <= 10; i++ {
 		want = append(want, fmt.Sprintf("   {:response, %d}\n", 10*i))
@@ -107,6 +109,7 @@ func checkDemoFigures(t *testing.T, f map[string]any) {
 		"partition_duplicates": 200, "join_states_kept": 200,
 		"hidden_listed_hidden": true, "hidden_listed_visible": false,
 		"cookie_refused": true, "cookie_gossip_refused": true, "cookie_set_cookie_connects": true,
+		"global_register_second": "no", "group_closest_local": true, "partition_name_loser_told": true,
 	}
 	for k, v := range eq {
 		if f[k] != v {
@@ -122,7 +125,9 @@ func checkDemoFigures(t *testing.T, f map[string]any) {
 	if f["leave_messages"].(int64) <= 0 || f["leave_handed_off"].(int) <= 0 {
 		t.Errorf("no traffic or nothing handed off during the leave: %v, %v", f["leave_messages"], f["leave_handed_off"])
 	}
-	for _, k := range []string{"crash_reowned_ms", "partition_heal_ms", "join_rebalance_ms", "leave_drain_ms"} {
+	for _, k := range []string{"crash_reowned_ms", "partition_heal_ms", "join_rebalance_ms", "leave_drain_ms", "global_register_us",
+		"global_whereis_ns", "group_join_visible_us", "group_members_ns", "lock_handover_us", "lock_trans_us", "partition_name_resolved_ms",
+		"crash_global_released_ms"} {
 		demoBetween(t, f, k, 0.001, 60_000)
 	}
 	if got := f["ports_got"].([]int); len(got) != 2 || got[0] == got[1] {
@@ -185,7 +190,7 @@ func (l *demoLockedBuffer) String() string {
 
 func TestParseDemoSteps(t *testing.T) {
 	got, err := ParseSteps(" leave, 7,join ,1")
-	if err != nil || !slices.Equal(got, []int{0, 6, 8}) {
+	if err != nil || !slices.Equal(got, []int{0, 6, 9, 11}) {
 		t.Fatalf("got %v, %v", got, err)
 	}
 	if all, _ := ParseSteps(""); len(all) != len(demoSteps()) {

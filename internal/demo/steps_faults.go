@@ -8,7 +8,7 @@ import (
 	"github.com/placerhq/placer/node"
 )
 
-// Step 8: a node crashes.
+// Step 11: a node crashes.
 
 // stepCrash: node1 monitors a todo list living on node3 and links to a
 // process there; node3 crashes. DOWN and EXIT say noconnection, Serf marks
@@ -31,6 +31,10 @@ func stepCrash(ctx context.Context, d *demo) error {
 	if err := d.watch(ctx, mon, victim); err != nil {
 		return err
 	}
+	if err := d.watchGlobal(ctx, mon, victim); err != nil {
+		return err
+	}
+	owner := d.nodes[0].c.Owner(demoCrashName)
 	lost := demoHostedLists(victim)
 	d.shellCmd(fmt.Sprintf("kill -9 <the OS pid of %s>   # no leave: a crash", victim.name))
 	d.placer("its transport closes first (connections drop, as in a crash), then %s.Close() (no Leave)", demoVar(victim.name))
@@ -39,6 +43,9 @@ func stepCrash(ctx context.Context, d *demo) error {
 		return err
 	}
 	if err := d.flushCrash(ctx, mon, victim, start); err != nil {
+		return err
+	}
+	if err := d.globalReleased(ctx, start, owner, victim.name); err != nil {
 		return err
 	}
 	if err := d.reown(ctx, victim, lost, start); err != nil {
@@ -99,7 +106,7 @@ func demoHostedLists(dn *demoNode) []int {
 // flushCrash shows what node1's shell and its monitor_nodes inbox got.
 func (d *demo) flushCrash(ctx context.Context, mon *node.Inbox, victim *demoNode, start time.Time) error {
 	d.iex(d.nodes[0].name, "flush()")
-	got, err := d.flush(ctx, mon, "DOWN and EXIT", func(ms []demoMsg) bool { return len(ms) >= 2 })
+	got, err := d.flush(ctx, mon, "two DOWNs and an EXIT", func(ms []demoMsg) bool { return len(ms) >= 3 })
 	if err != nil {
 		return err
 	}

@@ -157,6 +157,7 @@ func (d *demo) leave(ctx context.Context, leaver *demoNode, stay []*demoNode) (d
 	err := d.h.Leave(lctx, leaver.c)
 	t.leave = demoSince(start)
 	d.remove(leaver)
+	leaver.closeServices()
 	if err != nil {
 		return t, err
 	}

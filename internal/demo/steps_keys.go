@@ -92,7 +92,7 @@ func (d *demo) ensureLists(ctx context.Context) error {
 	if d.expect != nil {
 		return nil
 	}
-	d.note("(this step needs the todo lists of step 6: creating them)")
+	d.note("(this step needs the todo lists of the discovery step: creating them)")
 	return d.createLists(ctx)
 }
 

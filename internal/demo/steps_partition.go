@@ -12,7 +12,7 @@ import (
 	"github.com/placerhq/placer/placement"
 )
 
-// Step 10: a partition, writes on both sides, and the heal.
+// Step 13: a partition, writes on both sides, and the heal.
 
 // stepPartition cuts the cluster in two (Serf gossip through the FaultNet
 // and the placer transport through the demo's wrapper), writes every list
@@ -32,7 +32,22 @@ func stepPartition(ctx context.Context, d *demo) error {
 	if err := d.writeBothSides(ctx, a, b); err != nil {
 		return err
 	}
-	return d.heal(ctx)
+	shells, err := d.registerBothSides(ctx, a, b)
+	defer func() {
+		for _, ib := range shells {
+			if ib != nil {
+				ib.Close()
+			}
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := d.heal(ctx); err != nil {
+		return err
+	}
+	return d.nameAfterHeal(ctx, shells, start)
 }
 
 func demoSideNames(side []*demoNode) string {

@@ -148,13 +148,7 @@ func stepRPC(ctx context.Context, d *demo) error {
 	if v != 1 {
 		return fmt.Errorf("%w: abs(-1) = %d", ErrCheck, v)
 	}
-	if err := d.rpcMulticall(ctx, n1); err != nil {
-		return err
-	}
-	d.printf("\n")
-	d.note(":global names and locks (:global.register_name, set_lock, trans) and :pg2 groups")
-	d.note("are not built in placer yet: the seed's sections on them are skipped")
-	return nil
+	return d.rpcMulticall(ctx, n1)
 }
 
 func (d *demo) rpcMulticall(ctx context.Context, n1 *demoNode) error {

@@ -14,7 +14,7 @@
 // leaves, exits, disconnections and reconnections. Nothing is ever merged
 // or resolved after a partition: a node's members are whatever that node
 // says, so there is nothing to conflict. (Global names and locks, which need
-// one answer cluster-wide, live on the ring in package placement.)
+// one answer cluster-wide, live on the ring in package placement/global.)
 //
 // The package sits beside node and uses only its public API: a scope is a
 // service registered on each node under ServiceName(scope), plus an inbox

@@ -25,6 +25,7 @@ type Agent struct {
 	rec      names.Record
 
 	cluster *placement.Cluster // nil when hidden
+	svc     *services          // member only: global names and locks, groups
 	client  *placement.Client  // hidden only
 	http    *httpServer        // nil with HTTP off
 	watch   *observer          // hidden only: logs the cluster's events
@@ -180,7 +181,7 @@ func (a *Agent) serveHTTP(ln net.Listener) error {
 	hc := admin.DefaultConfig()
 	hc.Backend, hc.Logger, hc.Pprof = a.client, a.cfg.Logger, a.cfg.Pprof
 	if a.cluster != nil {
-		hc.Backend = admin.ClusterBackend(a.cluster)
+		hc.Backend = a.svc.backend(a.cluster)
 	}
 	h, err := admin.NewHandler(hc)
 	if err != nil {
@@ -221,6 +222,9 @@ func (a *Agent) Close() error {
 
 // closeNow closes the node (no handoff) and the hidden client. Idempotent.
 func (a *Agent) closeNow() {
+	if a.svc != nil {
+		_ = a.svc.close()
+	}
 	if a.cluster != nil {
 		_ = a.cluster.Close()
 	}

@@ -48,11 +48,19 @@ func (a *Agent) startMember() error {
 	if err != nil {
 		return err
 	}
+	if a.svc, err = newServices(a.cfg); err != nil {
+		return err
+	}
 	pc, err := a.placementConfig(secret)
 	if err != nil {
 		return err
 	}
 	if a.cluster, err = placement.Start(pc); err != nil {
+		return err
+	}
+	if err := a.svc.start(a.cluster); err != nil {
+		_ = a.cluster.Close()
+		a.cluster = nil
 		return err
 	}
 	a.rec = names.Record{
@@ -80,6 +88,7 @@ func (a *Agent) placementConfig(secret []byte) (placement.Config, error) {
 	pc.Resolve = names.Resolver(a.namesDir)
 	pc.Kinds = Kinds()
 	maps.Copy(pc.Kinds, c.Kinds)
+	a.svc.configure(&pc)
 	pc.CheckMessage = checkMessage
 	pc.Weight, pc.Quorum, pc.Bootstrap = c.Weight, c.Quorum, c.Bootstrap
 	pc.Strategy, pc.LoadFactor = c.Strategy, c.LoadFactor

@@ -65,5 +65,8 @@ func (c *Config) gatherer() prometheus.Gatherer {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(NewCollector(c.Backend), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if sc := NewServicesCollector(c.Backend); sc != nil {
+		reg.MustRegister(sc)
+	}
 	return reg
 }

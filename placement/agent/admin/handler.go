@@ -81,10 +81,11 @@ func (b clusterBackend) Watch(ctx context.Context) (<-chan placement.WatchEvent,
 // NewHandler returns the admin HTTP handler of cfg.Backend: the JSON API
 // (GET /api/members, /api/view, /api/stats, /api/hosted,
 // /api/lookup?key=K[&n=N][&state=1], /api/ring, /api/nodes,
-// /api/whatif?op=OP&member=M[&weight=W]), a server-sent event stream (GET
-// /api/events), Prometheus metrics (GET /metrics), Go's profiles (GET
-// /debug/pprof/, unless Config.Pprof is off) and the dashboard (GET /,
-// its files under /assets/, embedded). Its links are relative, so it can be mounted under a
+// /api/whatif?op=OP&member=M[&weight=W], and with WithServices /api/names,
+// /api/groups, /api/locks), a server-sent event stream (GET /api/events),
+// Prometheus metrics (GET /metrics), Go's profiles (GET /debug/pprof/,
+// unless Config.Pprof is off) and the dashboard (GET /, its files under
+// /assets/, embedded). Its links are relative, so it can be mounted under a
 // prefix of the caller's own mux:
 //
 //	mux.Handle("/placer/", http.StripPrefix("/placer", h))
@@ -105,6 +106,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	h.api(mux, "/api/nodes", func(ctx context.Context, _ *http.Request) (any, error) { return h.b.Samples(ctx) })
 	h.api(mux, "/api/whatif", h.whatIf)
 	mux.HandleFunc("GET /api/events", h.events)
+	h.mountServices(mux) // /api/names, /api/groups, /api/locks (services.go)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.gatherer(), promhttp.HandlerOpts{Timeout: cfg.RequestTimeout}))
 	mountDashboard(mux)
 	if cfg.Pprof {

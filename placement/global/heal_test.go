@@ -1,0 +1,163 @@
+package global_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/placerhq/placer/node"
+	"github.com/placerhq/placer/placement"
+	"github.com/placerhq/placer/placement/global"
+	"github.com/placerhq/placer/placement/placementtest"
+)
+
+// healNames is how many names the heal test registers on both sides.
+const healNames = 20
+
+// A partition and its heal on real Serf: names registered on both sides
+// end with exactly one holder on every node within 5 s of the merge and
+// every loser is told; a name unregistered during the split stays gone;
+// lock tokens never go backwards.
+func TestPartitionHeal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real Serf")
+	}
+	g := newCluster(t, placementtest.Options{Nodes: 4, Gossip: true}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	all := g.Nodes()
+	left, right := all[:2], all[2:]
+	placementtest.CheckFor(t, 20*time.Second, func() error { return placementtest.Converged(all, 4) })
+	gone := preSplit(t, g, ctx, right[0])
+	before := lockOnce(t, g, ctx, all[0], "heal-lock")
+
+	g.Partition(left, right)
+	for _, side := range [][]*placement.Cluster{left, right} {
+		placementtest.CheckFor(t, 20*time.Second, func() error { return placementtest.Converged(side, len(side)) })
+	}
+	holders := [2][]*node.Inbox{registerSide(t, g, ctx, left[0]), registerSide(t, g, ctx, right[1])}
+	if err := g.svc(right[0]).UnregisterName(ctx, gone); err != nil {
+		t.Fatalf("unregister during the split: %v", err)
+	}
+	// Each side has its own authority during the split: tokens grow on
+	// each side (and past every earlier one), not between the sides.
+	var during []uint64
+	for _, side := range [][]*placement.Cluster{left, right} {
+		tokens := []uint64{before}
+		for _, c := range side {
+			tokens = append(tokens, lockOnce(t, g, ctx, c, "heal-lock"))
+		}
+		checkGrowing(t, "during the split", tokens)
+		during = append(during, tokens[1:]...)
+	}
+
+	g.Heal()
+	placementtest.CheckFor(t, 30*time.Second, func() error { return placementtest.Converged(all, 4) })
+	merged := time.Now()
+	placementtest.CheckFor(t, 5*time.Second, func() error { return oneHolderEverywhere(g, holders) })
+	t.Logf("one holder per name on every node %v after the merge", time.Since(merged))
+	checkLosersTold(t, ctx, holders)
+	for _, c := range all {
+		if pid, ok := g.svc(c).WhereisName(gone); ok {
+			t.Fatalf("%s: %q came back after the heal: %v", c.Name(), gone, pid)
+		}
+	}
+	after := []uint64{slices.Max(during)}
+	for _, c := range all {
+		after = append(after, lockOnce(t, g, ctx, c, "heal-lock"))
+	}
+	checkGrowing(t, "after the heal (from the largest token of the split)", after)
+}
+
+// checkGrowing fails unless tokens strictly grow.
+func checkGrowing(t *testing.T, what string, tokens []uint64) {
+	t.Helper()
+	for i := 1; i < len(tokens); i++ {
+		if tokens[i] <= tokens[i-1] {
+			t.Fatalf("tokens %s went backwards or repeated: %v", what, tokens)
+		}
+	}
+}
+
+// preSplit registers a name held by a process of c that will be
+// unregistered during the split.
+func preSplit(t *testing.T, g *gcluster, ctx context.Context, c *placement.Cluster) string {
+	t.Helper()
+	ib := inbox(t, c)
+	if err := g.svc(c).RegisterName(ctx, "unregistered-in-split", ib.Self()); err != nil {
+		t.Fatal(err)
+	}
+	nameEverywhere(t, g, "unregistered-in-split", ib.Self())
+	return "unregistered-in-split"
+}
+
+// registerSide registers every heal name on c's side with a process of c.
+func registerSide(t *testing.T, g *gcluster, ctx context.Context, c *placement.Cluster) []*node.Inbox {
+	t.Helper()
+	var out []*node.Inbox
+	for i := range healNames {
+		ib := inbox(t, c)
+		if err := g.svc(c).RegisterName(ctx, fmt.Sprintf("dup-%d", i), ib.Self()); err != nil {
+			t.Fatalf("%s: register dup-%d: %v", c.Name(), i, err)
+		}
+		out = append(out, ib)
+	}
+	return out
+}
+
+// oneHolderEverywhere: every node sees each heal name held by one of the
+// two registrants, the same on all.
+func oneHolderEverywhere(g *gcluster, holders [2][]*node.Inbox) error {
+	for i := range healNames {
+		name := fmt.Sprintf("dup-%d", i)
+		want, ok := g.svcAt(0).WhereisName(name)
+		if !ok || (want != holders[0][i].Self() && want != holders[1][i].Self()) {
+			return fmt.Errorf("%s on %s: %v", name, g.Node(0).Name(), want)
+		}
+		for _, c := range g.Nodes() {
+			if pid, _ := g.svc(c).WhereisName(name); pid != want {
+				return fmt.Errorf("%s: %s sees %v, %s sees %v", name, g.Node(0).Name(), want, c.Name(), pid)
+			}
+		}
+	}
+	return nil
+}
+
+// checkLosersTold: the registrant that lost each name got a NameConflict
+// naming the winner.
+func checkLosersTold(t *testing.T, ctx context.Context, holders [2][]*node.Inbox) {
+	t.Helper()
+	for i := range healNames {
+		a, b := holders[0][i], holders[1][i]
+		for _, ib := range []*node.Inbox{a, b} {
+			rctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+			m, err := ib.Receive(rctx)
+			cancel()
+			if err != nil {
+				continue // the winner hears nothing
+			}
+			msg, _ := m.(node.Message)
+			nc, ok := global.ParseNameConflict(msg.Payload)
+			if !ok || nc.Name != fmt.Sprintf("dup-%d", i) || (nc.Winner != a.Self() && nc.Winner != b.Self()) || nc.Winner == ib.Self() {
+				t.Fatalf("dup-%d: %v got %#v", i, ib.Self(), m)
+			}
+			goto told
+		}
+		t.Fatalf("dup-%d: no loser was told", i)
+	told:
+	}
+}
+
+// lockOnce takes and releases lock id from a process of c; its token.
+func lockOnce(t *testing.T, g *gcluster, ctx context.Context, c *placement.Cluster, id string) uint64 {
+	t.Helper()
+	var token uint64
+	err := g.svc(c).Trans(ctx, id, node.PID{}, func(tok uint64) error { token = tok; return nil }, global.LockOpts{Timeout: 5 * time.Second})
+	if err != nil && !errors.Is(err, global.ErrLockBusy) {
+		t.Fatalf("%s: trans: %v", c.Name(), err)
+	}
+	return token
+}
