@@ -182,6 +182,26 @@ type StatsReport struct {
 // registerAdmin adds the admin rpc functions to the node. A name the user
 // already registered (Config.Node.RPCs) keeps the user's function.
 func (c *Cluster) registerAdmin() {
+	for name, fn := range c.adminFns() {
+		if err := c.node.RegisterRPC(name, fn); err != nil {
+			c.log.Warn().Err(err).Str("rpc", name).Msg("admin rpc not registered")
+		}
+	}
+}
+
+// adminRPCs are the names of the admin rpc functions (adminFns): their
+// results are adminReplies, which Client.RPC unwraps. Other placer.*
+// functions (placement/global's, a user's) return their results as they
+// are.
+var adminRPCs = map[string]bool{
+	RPCMembers: true, RPCView: true, RPCLookup: true, RPCRing: true, RPCWhatIf: true, RPCSend: true,
+	RPCCall: true, RPCEnsure: true, RPCWhereis: true, RPCStats: true, RPCHosted: true, RPCProxy: true,
+	RPCWatch: true, RPCNodeSend: true, RPCAbcast: true, RPCMultiCall: true, RPCAll: true, RPCSpawn: true,
+	RPCForceLeave: true, RPCSamples: true, RPCQuorum: true, RPCQuorumReset: true,
+}
+
+// adminFns returns the admin rpc functions by name.
+func (c *Cluster) adminFns() map[string]node.RPCFunc {
 	w := c.watchr
 	fns := map[string]node.RPCFunc{
 		RPCMembers: adminFn(c, func(ctx context.Context, r adminReq) (Members, error) { return c.membersRPC(ctx, r), nil }),
@@ -210,11 +230,7 @@ func (c *Cluster) registerAdmin() {
 		RPCWatch:   adminFn(c, func(_ context.Context, r adminReq) (struct{}, error) { return struct{}{}, w.add(r.PID) }),
 	}
 	c.registerOps(fns)
-	for name, fn := range fns {
-		if err := c.node.RegisterRPC(name, fn); err != nil {
-			c.log.Warn().Err(err).Str("rpc", name).Msg("admin rpc not registered")
-		}
-	}
+	return fns
 }
 
 // adminFn wraps op as an rpc function: it decodes the request, runs op and

@@ -101,6 +101,18 @@ func TestClientOperations(t *testing.T) {
 	if info, derr := node.Decode[node.NodeInfo](cl.Node(), out); err != nil || derr != nil || info.Name != cs[0].Name() {
 		t.Fatalf("rpc node.info: %+v %v %v", info, err, derr)
 	}
+	// A placer.* function that is not one of placement's admin rpcs (as
+	// placement/global's are) comes back as it is, not as an adminReply.
+	if err := cs[2].Node().RegisterRPC("placer.ext.echo", func(_ context.Context, a []byte) ([]byte, error) { return a, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cl.RPC(ctx, cs[2].Name(), "placer.ext.echo", []byte(`{"id":"x"}`)); err != nil || string(out) != `{"id":"x"}` {
+		t.Fatalf("rpc placer.ext.echo: %q %v", out, err)
+	}
+	out, err = cl.RPC(ctx, cs[2].Name(), placement.RPCStats, nil)
+	if st, derr := node.Decode[placement.StatsReport](cl.Node(), out); err != nil || derr != nil || st.Node != cs[2].Name() {
+		t.Fatalf("rpc placer.stats: %q %v %v", out, err, derr)
+	}
 }
 
 // failing is a keyed kind whose calls fail with placement.ErrBusy-wrapping errors

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/placerhq/placer/node"
 )
@@ -122,11 +121,11 @@ func (cl *Client) MonitorProcess(ctx context.Context, pid node.PID) (node.Reason
 	}
 }
 
-// unwrapAdmin turns the result of an admin rpc (placer.*) called through
+// unwrapAdmin turns the result of an admin rpc (adminRPCs) called through
 // RPC into its result or error: its reply is an adminReply, whose error
 // would otherwise come back as a successful {"err": ...}.
 func unwrapAdmin(n *node.Node, agent, fn string, out []byte) ([]byte, error) {
-	if !strings.HasPrefix(fn, "placer.") {
+	if !adminRPCs[fn] {
 		return out, nil
 	}
 	r, err := node.Decode[adminReply[json.RawMessage]](n, out)
