@@ -97,11 +97,12 @@ func (c *Cluster) claimForImport(e *entry, oldOwner string, m handoffMsg, deadli
 func (c *Cluster) wake(e *entry) {
 	e.mu.Lock()
 	var state []byte
-	if e.state == stateCold {
+	woke := e.state == stateCold
+	if woke {
 		state = e.wakeLocked()
 	}
 	e.mu.Unlock()
-	if state != nil && !c.goTracked(func() { c.reactivate(e, state) }) {
+	if woke && !c.goTracked(func() { c.reactivate(e, state) }) {
 		c.dropEntry(e, ErrShutdown)
 	}
 }

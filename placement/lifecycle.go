@@ -241,7 +241,7 @@ func (c *Cluster) pull(e *entry, cands []string) {
 }
 
 // pullRound asks every candidate once; true if each answered that it does
-// not host the key (or could not be reached).
+// not host the key, or is no longer alive.
 func (c *Cluster) pullRound(e *entry, cands []string, deadline time.Time) bool {
 	c.stats.pulls.Add(1)
 	msg := handoffMsg{op: hoPull, checksum: c.snap.Load().view.Checksum, kind: e.id.Kind, key: e.id.Key}
@@ -250,7 +250,14 @@ func (c *Cluster) pullRound(e *entry, cands []string, deadline time.Time) bool {
 		ctx, cancel := context.WithDeadline(c.ctx, deadline)
 		resp, err := c.node.Call(ctx, node.Named{Name: handoffService, Node: cand}, msg.encode())
 		cancel()
-		if err != nil || len(resp) == 0 || resp[0] == hsNone {
+		if err != nil {
+			// A live candidate that did not answer may still run the key:
+			// starting it here meanwhile would fork it (asked again next
+			// round, until the deadline). A gone one cannot push.
+			none = none && !c.snap.Load().isAlive(cand)
+			continue
+		}
+		if len(resp) == 0 || resp[0] == hsNone {
 			continue
 		}
 		none = false

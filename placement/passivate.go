@@ -126,7 +126,8 @@ func (c *Cluster) reactivate(e *entry, state []byte) {
 	c.activate(e, stateStarting)
 }
 
-// wakeLocked turns a cold entry starting and returns its state; the
+// wakeLocked turns a cold entry starting and returns its state (which may
+// be empty: the caller decides by the entry's state, not by this); the
 // caller starts reactivate after unlocking. Caller holds e.mu.
 func (e *entry) wakeLocked() []byte {
 	state := e.cold

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement"
 	"github.com/placerhq/placer/placement/placementtest"
 )
@@ -81,5 +82,41 @@ func TestMaxLive(t *testing.T) {
 		if err != nil || st.Count != 1 || st.Born != born[k] {
 			t.Fatalf("%s: %+v %v", k, st, err)
 		}
+	}
+}
+
+// stateless is a kind whose exported state is empty (nil): passivating it
+// keeps nothing, and a request must still start it again.
+type stateless struct{ node.Base }
+
+func (stateless) HandleCall(*node.Proc, node.PID, []byte) ([]byte, error) { return []byte("ok"), nil }
+func (stateless) ExportState(*node.Proc) ([]byte, error)                  { return nil, nil }
+func (stateless) ImportState(*node.Proc, []byte) error                    { return nil }
+
+// TestPassivatedEmptyStateWakes: a passivated key whose kept state is
+// empty is started again by the next request (an empty state once read as
+// "not passivated" and left the key starting for ever).
+func TestPassivatedEmptyStateWakes(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t, false)
+	cs := tc.startN(2, func(c *placement.Config) {
+		c.Kinds["stateless"] = func() node.Behavior { return stateless{} }
+		c.KindSpecs = map[string]placement.KindSpec{"stateless": {IdleTimeout: 20 * time.Millisecond}}
+	})
+	setView(cs, cs...)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for round := range 3 {
+		for i := range 10 {
+			if out, err := cs[i%2].Call(ctx, "stateless", keyName(i), nil); err != nil || string(out) != "ok" {
+				t.Fatalf("round %d, %s: %q %v", round, keyName(i), out, err)
+			}
+		}
+		placementtest.CheckFor(t, 10*time.Second, func() error {
+			if n := passiveCount(cs); n != 10 {
+				return fmt.Errorf("%d of 10 keys passive", n)
+			}
+			return nil
+		})
 	}
 }

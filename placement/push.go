@@ -264,11 +264,12 @@ func (c *Cluster) pushCold(ctx context.Context, e *entry, target string, state [
 		e.failedAt = time.Now()
 	}
 	var wake []byte
-	if len(e.buf) > 0 {
+	woke := len(e.buf) > 0
+	if woke {
 		wake = e.wakeLocked()
 	}
 	e.mu.Unlock()
-	if wake != nil {
+	if woke {
 		c.reactivate(e, wake)
 	}
 	if !errors.Is(err, errAbort) {

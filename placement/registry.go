@@ -146,15 +146,23 @@ func (r *registry) get(id keyID) *entry {
 // getOrCreate returns the live entry for id, or creates one in state st
 // holding first (if not nil) in its buffer. created says which.
 func (r *registry) getOrCreate(id keyID, st entryState, first *pending, now time.Time) (*entry, bool) {
+	return r.getOrCreateWith(id, st, now, func(e *entry) {
+		if first != nil {
+			e.buf = append(e.buf, *first)
+		}
+	})
+}
+
+// getOrCreateWith is getOrCreate of an entry that init completes before
+// it is published (no other goroutine can see it half made).
+func (r *registry) getOrCreateWith(id keyID, st entryState, now time.Time, init func(*entry)) (*entry, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if e := r.m[id]; e != nil && !e.is(stateGone) {
 		return e, false
 	}
 	e := &entry{id: id, hash: ring.HashString(id.Key), state: st, since: now}
-	if first != nil {
-		e.buf = append(e.buf, *first)
-	}
+	init(e)
 	r.m[id] = e
 	return e, true
 }

@@ -195,9 +195,9 @@ func (c *Cluster) onRepl(from node.PID, payload []byte, _ time.Time, reply node.
 // updates are never behind, and at the same number they are equal.)
 func (c *Cluster) onUpdate(sender string, m replMsg) []byte {
 	id := keyID{Kind: m.kind, Key: m.key}
-	if e := c.reg.get(id); e != nil && e.rep != nil {
-		if t := e.rep.termNow(); t > m.term {
-			return encodeStale(t, c.self)
+	if e := c.reg.get(id); e != nil {
+		if rep := e.replState(); rep != nil && rep.termNow() > m.term {
+			return encodeStale(rep.termNow(), c.self)
 		}
 	}
 	if cur, ok := c.replicas.get(id); ok {
@@ -507,15 +507,16 @@ func (c *Cluster) promote(s *snapshot, id keyID) {
 	if !ok || c.reg.get(id) != nil {
 		return
 	}
-	e, created := c.reg.getOrCreate(id, stateCold, nil, time.Now())
+	// The entry is published cold with its state and term in place: a
+	// request may wake it as soon as it is in the registry.
+	e, created := c.reg.getOrCreateWith(id, stateCold, time.Now(), func(e *entry) {
+		e.cold = best.state
+		e.rep = &replState{term: best.term + 1, seq: best.seq, last: best.state, exported: best.exported}
+		e.lastUsed.Store(time.Now().UnixNano())
+	})
 	if !created {
 		return
 	}
-	e.mu.Lock()
-	e.cold = best.state
-	e.rep = &replState{term: best.term + 1, seq: best.seq, last: best.state, exported: best.exported}
-	e.mu.Unlock()
-	e.lastUsed.Store(time.Now().UnixNano())
 	c.stats.promotions.Add(1)
 	c.sendCopy(e, s.view)
 }

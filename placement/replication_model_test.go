@@ -3,6 +3,7 @@ package placement_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,15 @@ import (
 // have counted).
 type replModel struct {
 	acked, failed map[string]int64
+	trace         *[]string // the steps so far, for a failure's message
+}
+
+// logf logs a step and keeps it for a failure's message (rapid prints the
+// replay's log, and a flaky failure's replay is not the failing run).
+func (m replModel) logf(rt *rapid.T, format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	*m.trace = append(*m.trace, line)
+	rt.Log(line)
 }
 
 // TestReplicationModel drives a cluster (static views, R = 2) with random
@@ -34,7 +44,7 @@ func TestReplicationModel(t *testing.T) {
 			rt.Fatal(err)
 		}
 		defer c.Close()
-		m := replModel{acked: map[string]int64{}, failed: map[string]int64{}}
+		m := replModel{acked: map[string]int64{}, failed: map[string]int64{}, trace: new([]string)}
 		keys := placementtest.KeyNames(12)
 		for step := range rapid.IntRange(5, 25).Draw(rt, "steps") {
 			switch op := rapid.SampledFrom([]string{"write", "write", "write", "crash", "join", "leave"}).Draw(rt, "op"); op {
@@ -44,14 +54,16 @@ func TestReplicationModel(t *testing.T) {
 				m.crash(rt, c, keys)
 			case "join":
 				if len(c.Nodes()) < 5 {
-					if _, err := c.Add(); err != nil {
+					p, err := c.Add()
+					if err != nil {
 						rt.Fatal(err)
 					}
+					m.logf(rt, "join %s", p.Name())
 				}
 			case "leave":
 				if len(c.Nodes()) > 2 {
 					p := c.Nodes()[rapid.IntRange(0, len(c.Nodes())-1).Draw(rt, "leaver")]
-					rt.Logf("leave %s", p.Name())
+					m.logf(rt, "leave %s", p.Name())
 					if err := c.Leave(context.Background(), p); err != nil {
 						rt.Fatalf("step %d: leave %s: %v", step, p.Name(), err)
 					}
@@ -68,11 +80,11 @@ func (m replModel) write(rt *rapid.T, c *placementtest.Cluster, key string) {
 	defer cancel()
 	if _, err := p.Call(ctx, kindCounter, key, []byte("inc")); err != nil {
 		m.failed[key]++
-		rt.Logf("inc %s via %s failed: %v", key, p.Name(), err)
+		m.logf(rt, "inc %s via %s failed: %v", key, p.Name(), err)
 		return
 	}
 	m.acked[key]++
-	rt.Logf("inc %s via %s (owner %s): %d acknowledged", key, p.Name(), p.Owner(key), m.acked[key])
+	m.logf(rt, "inc %s via %s (owner %s): %d acknowledged", key, p.Name(), p.Owner(key), m.acked[key])
 }
 
 // crash crashes a node once every written key has its two copies.
@@ -84,7 +96,7 @@ func (m replModel) crash(rt *rapid.T, c *placementtest.Cluster, keys []string) {
 		rt.Fatalf("before a crash: %v", err)
 	}
 	victim := c.Nodes()[rapid.IntRange(0, len(c.Nodes())-1).Draw(rt, "victim")]
-	rt.Logf("crash %s", victim.Name())
+	m.logf(rt, "crash %s", victim.Name())
 	if err := c.Crash(victim); err != nil {
 		rt.Fatal(err)
 	}
@@ -120,10 +132,10 @@ func (m replModel) check(rt *rapid.T, c *placementtest.Cluster, keys []string) {
 			return err
 		})
 		if err != nil {
-			rt.Fatalf("%s unreadable: %v", k, err)
+			rt.Fatalf("%s unreadable: %v; copies: %s; %s; steps:\n%s", k, err, copiesOf(c, k), statsOf(c), strings.Join(*m.trace, "\n"))
 		}
 		if st.Count < m.acked[k] || st.Count > m.acked[k]+m.failed[k] {
-			rt.Fatalf("%s: count %d, %d incs acknowledged and %d failed; copies: %s", k, st.Count, m.acked[k], m.failed[k], copiesOf(c, k))
+			rt.Fatalf("%s: count %d, %d incs acknowledged and %d failed; copies: %s; %s; steps:\n%s", k, st.Count, m.acked[k], m.failed[k], copiesOf(c, k), statsOf(c), strings.Join(*m.trace, "\n"))
 		}
 	}
 }
@@ -139,4 +151,19 @@ func copiesOf(c *placementtest.Cluster, key string) string {
 		}
 	}
 	return out
+}
+
+// statsOf sums the counters that tell how the copies came about.
+func statsOf(c *placementtest.Cluster) string {
+	var st placement.Stats
+	for _, p := range c.Nodes() {
+		s := p.Stats()
+		st.Spawned += s.Spawned
+		st.Imported += s.Imported
+		st.HandoffsFailed += s.HandoffsFailed
+		st.ReplPromotions += s.ReplPromotions
+		st.Conflicts += s.Conflicts
+	}
+	return fmt.Sprintf("live nodes: spawned %d, imported %d, handoffs failed %d, promotions %d, conflicts %d",
+		st.Spawned, st.Imported, st.HandoffsFailed, st.ReplPromotions, st.Conflicts)
 }

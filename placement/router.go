@@ -95,7 +95,8 @@ func (c *Cluster) deliverHosted(e *entry, req routeReq, deadline time.Time, repl
 	}
 	ok := e.bufferLocked(pending{req: req, deadline: deadline, reply: reply}, c.cfg.BufferSize)
 	var wake []byte
-	if ok && st == stateCold {
+	woke := ok && st == stateCold
+	if woke {
 		wake = e.wakeLocked()
 	}
 	e.mu.Unlock()
@@ -104,7 +105,7 @@ func (c *Cluster) deliverHosted(e *entry, req routeReq, deadline time.Time, repl
 		return true
 	}
 	c.stats.buffered.Add(1)
-	if wake != nil && !c.goTracked(func() { c.reactivate(e, wake) }) {
+	if woke && !c.goTracked(func() { c.reactivate(e, wake) }) {
 		c.dropEntry(e, ErrShutdown)
 	}
 	return true

@@ -38,6 +38,12 @@ func (c *Cluster) supersedeLocal(e *entry, pid node.PID, pusher string, m handof
 		reply(encodeStatus(hsFailed, []byte(err.Error())), nil)
 		return
 	}
+	if exported && c.merges(m.kind) {
+		// The local copy's writes since the copies parted merge into the
+		// newer one (kv: per entry, last writer wins) before it serves
+		// anything: no reader sees the state go back.
+		_ = c.node.SendFrom(c.selfPID, newPID, append([]byte(mergePrefix), lost...))
+	}
 	_ = c.node.HandoffTo(ctx, pid, newPID) // the local mailbox follows, in order
 	c.adopt(e, newPID)
 	c.reg.dropPID(e, pid)
@@ -49,11 +55,6 @@ func (c *Cluster) supersedeLocal(e *entry, pid node.PID, pusher string, m handof
 			return ev.Str("kind_name", m.kind).Str("key", m.key).Str("from", pusher).Uint64("term", m.term).Uint64("stale_term", prev.term)
 		})
 	c.emitConflict(Conflict{Kind: m.kind, Key: m.key, Winner: c.self, WinnerPID: newPID, Loser: c.self, State: lost, Exported: exported})
-	if exported && c.merges(m.kind) {
-		// The local copy's writes since the copies parted merge into the
-		// newer one (kv: per entry, last writer wins).
-		_ = c.node.SendFrom(c.selfPID, newPID, append([]byte(mergePrefix), lost...))
-	}
 }
 
 // startMove marks e moving (requests buffer) if it is still active with
