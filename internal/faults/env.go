@@ -153,19 +153,6 @@ func (e *env) waitDetected(since int64, victims, observers []string, timeout tim
 	return t, err
 }
 
-// waitNoQuorum waits until every node of side reports that it lacks a
-// quorum.
-func (e *env) waitNoQuorum(since int64, side []string, timeout time.Duration) (int64, error) {
-	return e.waitViews("quorum lost", since, timeout, func(vs map[string]view) error {
-		for _, name := range side {
-			if v, ok := vs[name]; !ok || v.quorum {
-				return fmt.Errorf("%s still has a quorum", name)
-			}
-		}
-		return nil
-	})
-}
-
 // waitSettled waits until a hosted snapshot taken after since shows every
 // key on one node, and returns its time.
 func (e *env) waitSettled(since int64, timeout time.Duration) (int64, error) {

@@ -8,9 +8,9 @@ import (
 )
 
 var (
-	// ErrUsage: bad flags or options. It wraps bench.ErrBadOptions, so that
+	// ErrUsage: bad flags or options. It wraps bench.ErrBadConfig, so that
 	// the placer command exits 2 for it as for the other benchmarks.
-	ErrUsage = fmt.Errorf("faults: bad usage (%w)", bench.ErrBadOptions)
+	ErrUsage = fmt.Errorf("faults: bad usage (%w)", bench.ErrBadConfig)
 	// ErrSetup: the harness could not build its network or start its
 	// processes (not root, no ip or iptables, a binary that does not run).
 	ErrSetup = errors.New("faults: setup failed")

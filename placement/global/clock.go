@@ -46,6 +46,3 @@ func (c *clock) observe(ts uint64) {
 		}
 	}
 }
-
-// peek returns the last timestamp issued or observed.
-func (c *clock) peek() uint64 { return c.last.Load() }

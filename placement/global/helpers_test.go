@@ -18,10 +18,9 @@ type gcluster struct {
 	t    *testing.T
 	gcfg func(*global.Config)
 
-	mu      sync.Mutex
-	byNum   map[int]*global.Service    // made by Configure, by node number
-	svcs    map[string]*global.Service // started, by node name
-	lastAdd *global.Service
+	mu    sync.Mutex
+	byNum map[int]*global.Service    // made by Configure, by node number
+	svcs  map[string]*global.Service // started, by node name
 }
 
 // newCluster starts o.Nodes nodes with a Service each; tweak adjusts the

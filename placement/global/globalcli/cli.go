@@ -8,15 +8,11 @@ package globalcli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement"
 )
 
@@ -104,32 +100,4 @@ func rawOrString(b []byte) any {
 		return json.RawMessage(b)
 	}
 	return string(b)
-}
-
-// errBadPID: a PID argument does not parse.
-var errBadPID = errors.New("bad pid: want <node@host.id.creation> as printed by placer")
-
-// ParsePID parses a PID as node.PID.String prints it: <node.id.creation>
-// (the node name may hold dots).
-func ParsePID(s string) (node.PID, error) {
-	body, ok := strings.CutPrefix(s, "<")
-	if body, ok = strings.CutSuffix(body, ">"); !ok {
-		return node.PID{}, fmt.Errorf("%w: %q", errBadPID, s)
-	}
-	rest, cre, ok1 := cutLast(body)
-	name, id, ok2 := cutLast(rest)
-	idN, err1 := strconv.ParseUint(id, 10, 64)
-	creN, err2 := strconv.ParseUint(cre, 10, 32)
-	if !ok1 || !ok2 || name == "" || err1 != nil || err2 != nil {
-		return node.PID{}, fmt.Errorf("%w: %q", errBadPID, s)
-	}
-	return node.PID{Node: name, ID: idN, Creation: uint32(creN)}, nil
-}
-
-func cutLast(s string) (before, after string, ok bool) {
-	i := strings.LastIndexByte(s, '.')
-	if i < 0 {
-		return "", "", false
-	}
-	return s[:i], s[i+1:], true
 }

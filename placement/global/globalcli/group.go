@@ -84,7 +84,7 @@ func groupJoinLeave(join bool) func(ctx context.Context, e Env, r *pg.Remote) er
 	return func(ctx context.Context, e Env, r *pg.Remote) error {
 		pids := make([]node.PID, 0, len(e.Pos)-1)
 		for _, s := range e.Pos[1:] {
-			p, err := ParsePID(s)
+			p, err := node.ParsePID(s)
 			if err != nil {
 				return fmt.Errorf("%w: %w", e.Usage, err)
 			}
