@@ -28,7 +28,7 @@ func TestClusterGlobalPhases(t *testing.T) {
 	if err := json.Unmarshal(b, &fields); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"call_p50_us", "global_register_p50_us", "global_whereis_p50_us", "lock_roundtrip_p50_us",
+	for _, f := range []string{"global_call_p50_us", "global_register_p50_us", "global_whereis_p50_us", "lock_roundtrip_p50_us",
 		"lock_trans_p50_us", "group_join_visible_p50_us", "group_members_p50_us", "heal_name_conflicts_resolved_ms"} {
 		if v, ok := fields[f].(float64); !ok || v <= 0 {
 			t.Errorf("field %s = %v", f, fields[f])

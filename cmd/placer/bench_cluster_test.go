@@ -74,10 +74,10 @@ func TestBenchClusterJSON(t *testing.T) {
 			t.Errorf("no writes in a process phase: %s = %v", k, got[k])
 		}
 	}
-	if ts, ok := got["targets"].([]any); !ok || len(ts) != 12 {
+	if ts, ok := got["targets"].([]any); !ok || len(ts) != 18 { // issue 5's six, 11's six, 12's six
 		t.Errorf("targets = %v", got["targets"])
 	}
-	for _, k := range []string{"call_p50_us", "global_register_p50_us", "global_whereis_p50_us", "lock_roundtrip_p50_us",
+	for _, k := range []string{"global_call_p50_us", "global_register_p50_us", "global_whereis_p50_us", "lock_roundtrip_p50_us",
 		"lock_trans_p50_us", "group_join_visible_p50_us", "group_members_p50_us", "heal_name_conflicts_resolved_ms"} {
 		if v, ok := got[k].(float64); !ok || v <= 0 {
 			t.Errorf("%s = %v, want > 0 (issue 12)", k, got[k])
