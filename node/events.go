@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/placerhq/placer/internal/lossy"
 	"github.com/placerhq/placer/transport"
 )
 
@@ -30,12 +31,11 @@ type eventHub struct {
 	closed bool
 }
 
-type eventSub struct {
-	mu      sync.Mutex // guards ch sends, dropped and closed
-	ch      chan NodeEvent
-	dropped uint64
-	closed  bool
-}
+// eventSub is one subscription: a channel that drops its oldest event
+// when full.
+type eventSub = lossy.Chan[NodeEvent]
+
+func nodeEventDropped(ev *NodeEvent) *uint64 { return &ev.Dropped }
 
 func (h *eventHub) init(buf int) {
 	h.subs = map[*eventSub]struct{}{}
@@ -49,53 +49,20 @@ func (h *eventHub) init(buf int) {
 // oldest is discarded and the next delivered event reports the loss in
 // Dropped. The channel is closed at shutdown too.
 func (n *Node) SubscribeNodeEvents() (<-chan NodeEvent, func()) {
-	s := &eventSub{ch: make(chan NodeEvent, n.events.buf)}
+	s := lossy.New(n.events.buf, nodeEventDropped)
 	h := &n.events
 	h.mu.Lock()
 	if h.closed {
-		s.closed = true
-		close(s.ch)
+		s.Close()
 	} else {
 		h.subs[s] = struct{}{}
 	}
 	h.mu.Unlock()
-	return s.ch, func() {
+	return s.C(), func() {
 		h.mu.Lock()
 		delete(h.subs, s)
 		h.mu.Unlock()
-		s.close()
-	}
-}
-
-func (s *eventSub) close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.closed {
-		s.closed = true
-		close(s.ch)
-	}
-}
-
-// offer delivers ev without blocking, dropping the oldest event if full.
-func (s *eventSub) offer(ev NodeEvent) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return
-	}
-	for {
-		ev.Dropped = s.dropped
-		select {
-		case s.ch <- ev:
-			s.dropped = 0
-			return
-		default:
-		}
-		select {
-		case old := <-s.ch:
-			s.dropped += 1 + old.Dropped // it carried earlier losses too
-		default:
-		}
+		s.Close()
 	}
 }
 
@@ -107,7 +74,7 @@ func (h *eventHub) publish(ev NodeEvent) {
 	}
 	h.mu.Unlock()
 	for _, s := range subs {
-		s.offer(ev)
+		s.Offer(ev)
 	}
 }
 
@@ -118,7 +85,7 @@ func (h *eventHub) closeAll() {
 	h.subs = map[*eventSub]struct{}{}
 	h.mu.Unlock()
 	for s := range subs {
-		s.close()
+		s.Close()
 	}
 }
 

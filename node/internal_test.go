@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/placerhq/placer/internal/fuzzseed"
+	"github.com/placerhq/placer/internal/lossy"
 	"github.com/placerhq/placer/transport"
 )
 
@@ -329,14 +330,14 @@ func TestHandlerErrorPrefixOnce(t *testing.T) {
 // counts of the events it finally reads add up to exactly what was lost,
 // also when a dropped event itself carried a count.
 func TestEventSubDroppedCountsExact(t *testing.T) {
-	s := &eventSub{ch: make(chan NodeEvent, 2)}
+	s := lossy.New(2, nodeEventDropped)
 	const total = 50
 	for i := range total {
-		s.offer(NodeEvent{Node: fmt.Sprint(i)})
+		s.Offer(NodeEvent{Node: fmt.Sprint(i)})
 	}
 	var got, dropped uint64
-	for len(s.ch) > 0 {
-		ev := <-s.ch
+	for len(s.C()) > 0 {
+		ev := <-s.C()
 		got++
 		dropped += ev.Dropped
 	}

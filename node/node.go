@@ -26,7 +26,7 @@ import (
 //
 //	evMu -> relMu              peerUp, peerDown: the peer table, then the relations
 //	evMu -> mailbox.mu         peerUp, peerDown: node events queued to processes
-//	evMu -> events.mu, eventSub.mu   peerUp, peerDown: publishing (taken one at a time)
+//	evMu -> events.mu, eventSub  peerUp, peerDown: publishing (taken one at a time)
 //	regMu -> relMu             register: a process that has exited gets no name
 //	lifeMu -> goset            addProc, Shutdown: start or stop tracked goroutines
 //	mailbox.mu -> mailbox.fwdMu      startForward: the handoff backlog goes first

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/placerhq/placer/internal/lossy"
 	"github.com/placerhq/placer/node"
 )
 
@@ -153,19 +154,19 @@ func (s *Scope) Monitor(group string) (*Subscription, error) {
 func (s *Scope) MonitorScope() (*Subscription, error) { return s.subscribe("", true) }
 
 func (s *Scope) subscribe(group string, whole bool) (*Subscription, error) {
-	sub := &subscriber{ch: make(chan Event, s.cfg.EventBuffer)}
+	sub := lossy.New(s.cfg.EventBuffer, eventDropped)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil, fmt.Errorf("%w: %s", ErrClosed, s.cfg.Scope)
 	}
 	s.subs.add(group, sub, whole)
-	w := &Subscription{C: sub.ch, Members: s.snapshotLocked(group, whole)}
+	w := &Subscription{C: sub.C(), Members: s.snapshotLocked(group, whole)}
 	w.cancel = func() {
 		s.mu.Lock()
 		s.subs.remove(group, sub, whole)
 		s.mu.Unlock()
-		sub.close()
+		sub.Close()
 	}
 	return w, nil
 }

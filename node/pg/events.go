@@ -1,8 +1,7 @@
 package pg
 
 import (
-	"sync"
-
+	"github.com/placerhq/placer/internal/lossy"
 	"github.com/placerhq/placer/node"
 )
 
@@ -59,45 +58,11 @@ type Subscription struct {
 // Cancel ends the subscription and closes C. Idempotent.
 func (w *Subscription) Cancel() { w.cancel() }
 
-// subscriber is one subscription's channel.
-type subscriber struct {
-	mu      sync.Mutex // guards sends on ch, dropped and closed
-	ch      chan Event
-	dropped uint64
-	closed  bool
-}
+// subscriber is one subscription's channel: it drops its oldest event
+// when full.
+type subscriber = lossy.Chan[Event]
 
-// offer delivers ev without blocking, dropping the oldest event if full.
-func (s *subscriber) offer(ev Event) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return
-	}
-	for {
-		ev.Dropped = s.dropped
-		select {
-		case s.ch <- ev:
-			s.dropped = 0
-			return
-		default:
-		}
-		select {
-		case old := <-s.ch: // its own count of losses is lost with it: carry it
-			s.dropped += 1 + old.Dropped
-		default:
-		}
-	}
-}
-
-func (s *subscriber) close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.closed {
-		s.closed = true
-		close(s.ch)
-	}
-}
+func eventDropped(ev *Event) *uint64 { return &ev.Dropped }
 
 // subscribers are a scope's subscriptions (guarded by Scope.mu).
 type subscribers struct {

@@ -119,7 +119,7 @@ func (s *Scope) step(f func(c *core) effects) (effects, error) {
 	s.evMu.Lock()
 	s.mu.Unlock()
 	for _, d := range ds {
-		d.to.offer(d.ev)
+		d.to.Offer(d.ev)
 	}
 	s.evMu.Unlock()
 	return fx, nil
@@ -281,7 +281,7 @@ func (s *Scope) stop() {
 		s.watch.Close()
 		close(s.stopped)
 		for _, sub := range subs {
-			sub.close()
+			sub.Close()
 		}
 		s.log.Debug().Msg("scope stopped")
 	})
