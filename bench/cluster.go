@@ -64,12 +64,13 @@ func (c ClusterConfig) validate() error {
 	if c.Nodes < 2 || c.Nodes > 32 {
 		return fmt.Errorf("%w: nodes %d not in 2..32", ErrBadConfig, c.Nodes)
 	}
-	if !c.runsProcesses() {
-		// no agent process is started
-	} else if c.Placer == "" {
-		return fmt.Errorf("%w: the replication phases need the placer binary (ClusterConfig.Placer)", ErrBadConfig)
-	} else if _, err := exec.LookPath(c.Placer); err != nil {
-		return fmt.Errorf("%w: placer binary: %w", ErrBadConfig, err)
+	if c.runsProcesses() {
+		if c.Placer == "" {
+			return fmt.Errorf("%w: the replication phases need the placer binary (ClusterConfig.Placer)", ErrBadConfig)
+		}
+		if _, err := exec.LookPath(c.Placer); err != nil {
+			return fmt.Errorf("%w: placer binary: %w", ErrBadConfig, err)
+		}
 	}
 	if c.Keys > 1_000_000 {
 		return fmt.Errorf("%w: keys %d above 1,000,000", ErrBadConfig, c.Keys)
@@ -77,21 +78,34 @@ func (c ClusterConfig) validate() error {
 	return nil
 }
 
-// processPhases are the phases that run `placer agent` processes.
-var processPhases = []string{"repl kill", "rolling restart", "pause"}
+// clusterPhase is one phase of RunCluster; procs marks the phases that
+// run `placer agent` processes (and so need ClusterConfig.Placer).
+type clusterPhase struct {
+	name  string
+	run   func(context.Context, ClusterConfig, *ClusterResult) error
+	procs bool
+}
+
+// clusterPhases are RunCluster's phases, in order.
+var clusterPhases = []clusterPhase{
+	{name: "memory", run: clusterMemory}, // first: no earlier phase's memory is still being freed
+	{name: "join", run: clusterJoin}, {name: "leave", run: clusterLeave}, {name: "kill", run: clusterKill}, {name: "heal", run: clusterHeal},
+	{name: "global", run: clusterGlobal}, {name: "global heal", run: clusterGlobalHeal},
+	{name: "repl latency", run: clusterReplLatency},
+	{name: "repl kill", run: clusterReplKill, procs: true},
+	{name: "rolling restart", run: clusterRollingRestart, procs: true},
+	{name: "pause", run: clusterPause, procs: true},
+}
+
+// runs reports whether the phase named name is to run.
+func (c ClusterConfig) runs(name string) bool {
+	return len(c.Phases) == 0 || slices.Contains(c.Phases, name)
+}
 
 // runsProcesses reports whether one of the phases to run starts agent
 // processes (and so needs Placer).
 func (c ClusterConfig) runsProcesses() bool {
-	if len(c.Phases) == 0 {
-		return true
-	}
-	for _, p := range processPhases {
-		if slices.Contains(c.Phases, p) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(clusterPhases, func(p clusterPhase) bool { return p.procs && c.runs(p.name) })
 }
 
 // ClusterResult holds the figures of one run. The first eight JSON field
@@ -254,18 +268,8 @@ func RunCluster(ctx context.Context, cfg ClusterConfig) (ClusterResult, error) {
 	if err := cfg.validate(); err != nil {
 		return res, err
 	}
-	phases := []struct {
-		name string
-		run  func(context.Context, ClusterConfig, *ClusterResult) error
-	}{
-		{"memory", clusterMemory}, // first: no earlier phase's memory is still being freed
-		{"join", clusterJoin}, {"leave", clusterLeave}, {"kill", clusterKill}, {"heal", clusterHeal},
-		{"global", clusterGlobal}, {"global heal", clusterGlobalHeal},
-		{"repl latency", clusterReplLatency},
-		{"repl kill", clusterReplKill}, {"rolling restart", clusterRollingRestart}, {"pause", clusterPause},
-	}
-	for _, p := range phases {
-		if len(cfg.Phases) > 0 && !slices.Contains(cfg.Phases, p.name) {
+	for _, p := range clusterPhases {
+		if !cfg.runs(p.name) {
 			continue
 		}
 		cfg.progress("phase " + p.name)

@@ -45,3 +45,26 @@ func TestWireErrorRoundTrip(t *testing.T) {
 		t.Fatal("nil error must encode as nil")
 	}
 }
+
+// TestAdminRPCsListed: adminRPCs (what Client.RPC unwraps) names exactly
+// the admin rpc functions a member registers.
+func TestAdminRPCsListed(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Name, cfg.Cookie, cfg.Static, cfg.ListenAddr = "adm@127.0.0.1", testCookie, true, "127.0.0.1:0"
+	c, err := Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fns := c.adminFns()
+	for name := range fns {
+		if !adminRPCs[name] {
+			t.Errorf("admin rpc %s is missing from adminRPCs: Client.RPC would not unwrap its reply", name)
+		}
+	}
+	for name := range adminRPCs {
+		if fns[name] == nil {
+			t.Errorf("adminRPCs lists %s, which is not an admin rpc", name)
+		}
+	}
+}

@@ -42,15 +42,11 @@ func runMonitor(args []string, stdout, stderr io.Writer) error {
 	if *count < 0 || o.timeout < 0 {
 		return fmt.Errorf("%w: --count and --timeout must not be negative", errUsage)
 	}
-	total := o.timeout
-	o.timeout = monitorConnectTimeout
-	cl, err := o.client()
+	cl, ctx, done, err := monitorSession(o)
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
-	ctx, stop := monitorContext(total)
-	defer stop()
+	defer done()
 	sctx, cancel := context.WithTimeout(ctx, monitorConnectTimeout)
 	defer cancel()
 	if _, err := cl.Connect(sctx); err != nil {
@@ -64,6 +60,20 @@ func runMonitor(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return printEvents(events, *count, o.json, stdout)
+}
+
+// monitorSession opens a monitor command's client, whose connecting is
+// bounded by monitorConnectTimeout, and the command's context, bounded by
+// --timeout (none if 0); done ends both.
+func monitorSession(o cliOptions) (*placement.Client, context.Context, func(), error) {
+	total := o.timeout
+	o.timeout = monitorConnectTimeout
+	cl, err := o.client()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, stop := monitorContext(total)
+	return cl, ctx, func() { stop(); _ = cl.Close() }, nil
 }
 
 // printEvents prints events until the channel closes or count cluster
@@ -96,15 +106,11 @@ func monitorPID(text string, o cliOptions, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%w: --pid: %w", errUsage, err)
 	}
-	total := o.timeout
-	o.timeout = monitorConnectTimeout
-	cl, err := o.client()
+	cl, ctx, done, err := monitorSession(o)
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
-	ctx, stop := monitorContext(total)
-	defer stop()
+	defer done()
 	reason, err := cl.MonitorProcess(ctx, pid)
 	if err != nil {
 		return err
