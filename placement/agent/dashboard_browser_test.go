@@ -12,12 +12,15 @@ import (
 
 	"github.com/placerhq/placer/internal/cdp"
 	"github.com/placerhq/placer/internal/poll"
+	"github.com/placerhq/placer/node"
+	"github.com/placerhq/placer/placement/global"
 )
 
 // TestDashboardInChromium opens the dashboard of a live 3-node cluster in
 // headless Chromium: the page loads, lists every member, draws one arc set
 // per member, shows each member's primaries and backups, shows the
-// checksum as hex, answers "what moves if" a member
+// checksum as hex, lists a global name, a lock (its fencing token to the
+// last digit) and a process group in tables, answers "what moves if" a member
 // is removed with a moved share within 10 % of 1/3, and shows a killed
 // member's nodedown in its live feed within 3 s. A screenshot is kept in
 // $PLACER_ARTIFACTS (or the test's temporary directory). Skipped when no
@@ -75,6 +78,36 @@ func TestDashboardInChromium(t *testing.T) {
 	evalTrue("each member's primaries and backups", fmt.Sprintf(`(() => {
 		const sum = col => [...document.querySelectorAll("#members td[data-col=" + col + "]")].reduce((a, td) => a + (parseInt(td.textContent) || 0), 0);
 		return sum("primaries") === %d && sum("backups") === %d; })()`, keys, keys), 10*time.Second)
+	// Cluster services (after the count of keyed processes: names and
+	// locks have authority processes): a global name and a lock held by a
+	// process of the second agent, and a process group of the first; the
+	// page polls them every 10 s.
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	holder, err := as[1].Cluster().Node().Spawn(sctx, node.KindEcho, nil, node.SpawnOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := as[0].Global().RegisterName(sctx, "dash-name", holder); err != nil {
+		t.Fatal(err)
+	}
+	token, err := as[1].Global().SetLock(sctx, "dash-lock", holder, global.LockOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	member, err := as[0].Cluster().Node().Spawn(sctx, node.KindEcho, nil, node.SpawnOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := as[0].Groups().Join("dash-group", member); err != nil {
+		t.Fatal(err)
+	}
+
+	evalTrue("the global name, the lock and the group in their tables", `(() => {
+		const has = (id, text) => [...document.querySelectorAll("#" + id + " td")].some(td => td.textContent === text);
+		return has("svc-names", "dash-name") && has("svc-locks", "dash-lock") && has("svc-groups", "dash-group") &&
+			[...document.querySelectorAll("#svc-names td")].some(td => td.textContent === "`+holder.String()+`") &&
+			has("svc-locks", "`+fmt.Sprint(token)+`"); })()`, 15*time.Second) // the token exactly: a uint64, not a JS number
 	evalTrue("the live feed connected", `document.getElementById("live").textContent === "live"`, 10*time.Second)
 	var sum string
 	if err := page.Eval(ctx, `document.querySelector("#view code").textContent`, &sum); err != nil || !regexp.MustCompile(`^[0-9a-f]{16}$`).MatchString(sum) {

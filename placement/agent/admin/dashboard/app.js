@@ -8,9 +8,14 @@ const SVGNS = "http://www.w3.org/2000/svg";
 const state = {members: [], ringSum: "", colors: {}, samples: {}, shares: {}};
 
 function esc(s) { return String(s).replace(/[&<>"']/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c])); }
-async function get(path) {
+// get fetches a JSON endpoint; the integer fields named in exact are read
+// as strings (a uint64 such as a fencing token loses digits as a JS number).
+async function get(path, exact) {
   const r = await fetch(path, {cache: "no-store"});
-  const j = await r.json().catch(() => ({}));
+  let text = await r.text();
+  for (const f of exact || []) text = text.replace(new RegExp('"' + f + '":(\\d+)', "g"), '"' + f + '":"$1"');
+  let j = {};
+  try { j = JSON.parse(text); } catch (e) { /* not JSON: the status says what failed */ }
   if (!r.ok) { const e = new Error(j.error || r.statusText); e.status = r.status; throw e; }
   return j;
 }
@@ -199,12 +204,24 @@ function pidText(p) { return p && p.node ? "<" + p.node + "." + p.id + "." + p.c
 
 // services shows global names, groups and locks where the node serves them
 // (an endpoint answering 404 hides its part).
+const serviceTables = [
+  ["svc-names", "api/names", v => v.names, ["name", "holder", "registered", "authority"],
+    n => [n.name, pidText(n.pid), n.registered, n.authority || "(claim due)"]],
+  ["svc-groups", "api/groups", v => v.groups, ["group", "members", "on this node", "pids"],
+    g => [g.name, g.size, g.local, (g.members || []).map(pidText).join(" ")]],
+  ["svc-locks", "api/locks", v => v.locks, ["lock", "holder", "count", "token", "last token", "waiters", "authority"],
+    l => [l.id, l.holder && l.holder.node ? pidText(l.holder) : "free", l.count, l.token, l.last_token,
+      (l.waiters || []).map(w => pidText(w.requester)).join(" ") || "none", l.authority]],
+];
 async function services() {
   let any = false;
-  for (const [id, path] of [["svc-names", "api/names"], ["svc-groups", "api/groups"], ["svc-locks", "api/locks"]]) {
+  for (const [id, path, rowsOf, head, cells] of serviceTables) {
     try {
-      const v = await get(path);
-      $(id).hidden = false; $(id).querySelector("pre").textContent = JSON.stringify(v, null, 2); any = true;
+      const rows = rowsOf(await get(path, ["token", "last_token", "version"])) || [];
+      const html = "<tr>" + head.map(h => "<th>" + esc(h) + "</th>").join("") + "</tr>" +
+        rows.map(r => "<tr>" + cells(r).map(c => "<td>" + esc(c) + "</td>").join("") + "</tr>").join("");
+      $(id).hidden = false; $(id).querySelector("table").innerHTML = rows.length ? html : "<tr><td class=\"dim\">none</td></tr>";
+      any = true;
     } catch (e) { $(id).hidden = true; }
   }
   $("services-section").hidden = !any;
