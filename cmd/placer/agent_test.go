@@ -133,7 +133,9 @@ func TestAgentInProcess(t *testing.T) {
 		if code, out, errText = env.cli("send", "counter", k, "7", "--node", "ip2@127.0.0.1"); code != 0 || out != "ok\n" {
 			t.Fatalf("send %s: %d %q %q", k, code, out, errText)
 		}
-		if code, out, _ = env.cli("call", "counter", k, "1"); code != 0 || out != "8\n" {
+		// Through the same agent as the send: order holds per sender (a call
+		// through the other agent could overtake the send still in flight).
+		if code, out, _ = env.cli("call", "counter", k, "1", "--node", "ip2@127.0.0.1"); code != 0 || out != "8\n" {
 			t.Fatalf("call %s: %d %q", k, code, out)
 		}
 	}
