@@ -6,6 +6,7 @@ import (
 	"math"
 	"os/exec"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -32,8 +33,8 @@ type ClusterConfig struct {
 	Placer string `json:"-"`
 	// Phases, if set, runs only these phases (memory, join, leave, kill,
 	// heal, global, global heal, repl latency, repl kill, rolling restart,
-	// pause), in the usual order; the targets of phases that did not run
-	// are reported unmet. Default: every phase (the command has no flag
+	// pause), in the usual order; an unknown name is refused. The targets
+	// of phases that did not run are reported unmet. Default: every phase (the command has no flag
 	// for it: a library option).
 	Phases []string `json:"phases,omitempty"`
 	// Progress, if set, is told what each step does.
@@ -63,6 +64,11 @@ func (c ClusterConfig) validate() error {
 	}
 	if c.Nodes < 2 || c.Nodes > 32 {
 		return fmt.Errorf("%w: nodes %d not in 2..32", ErrBadConfig, c.Nodes)
+	}
+	for _, name := range c.Phases {
+		if !slices.ContainsFunc(clusterPhases, func(p clusterPhase) bool { return p.name == name }) {
+			return fmt.Errorf("%w: unknown phase %q (phases: %s)", ErrBadConfig, name, phaseNames())
+		}
 	}
 	if c.runsProcesses() {
 		if c.Placer == "" {
@@ -95,6 +101,15 @@ var clusterPhases = []clusterPhase{
 	{name: "repl kill", run: clusterReplKill, procs: true},
 	{name: "rolling restart", run: clusterRollingRestart, procs: true},
 	{name: "pause", run: clusterPause, procs: true},
+}
+
+// phaseNames lists the phases, comma-separated.
+func phaseNames() string {
+	names := make([]string, len(clusterPhases))
+	for i, p := range clusterPhases {
+		names[i] = p.name
+	}
+	return strings.Join(names, ", ")
 }
 
 // runs reports whether the phase named name is to run.

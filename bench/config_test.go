@@ -16,6 +16,7 @@ func TestNegativeConfigRefused(t *testing.T) {
 		"transport window":   func() error { _, err := RunTransport(ctx, TransportConfig{BulkWindow: -1}); return err },
 		"node calls":         func() error { _, err := RunNode(ctx, NodeConfig{Calls: -1}); return err },
 		"cluster keys":       func() error { _, err := RunCluster(ctx, ClusterConfig{Keys: -1}); return err },
+		"cluster phase":      func() error { _, err := RunCluster(ctx, ClusterConfig{Phases: []string{"join", "jion"}}); return err },
 		"ring rounds":        func() error { _, err := RunRing(RingOptions{Rounds: -1}); return err },
 	} {
 		err := run()
