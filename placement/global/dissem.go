@@ -142,7 +142,6 @@ func (s *Service) enqueueLocked(to []string, m svcMsg) {
 
 // sendLoop sends the queued messages in order until Close.
 func (s *Service) sendLoop() {
-	defer s.wg.Done()
 	for {
 		select {
 		case <-s.kick:

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/placerhq/placer/internal/goset"
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement"
 )
@@ -52,7 +53,7 @@ type Service struct {
 	ctx         context.Context
 	cancel      context.CancelFunc
 	startOnce   sync.Once
-	wg          sync.WaitGroup
+	gos         goset.Set // the service's goroutines
 	stats       counters
 
 	mismatch   sync.Map // peer -> true: its last digest differed (checkDigest)
@@ -159,10 +160,9 @@ func (s *Service) start(c *placement.Cluster) error {
 	}
 	s.cluster.Store(c)
 	watch.MonitorNodes(true, false)
-	s.wg.Add(3)
-	go s.loop()
-	go s.sendLoop()
-	go s.tickLoop()
+	s.gos.Go(s.loop)
+	s.gos.Go(s.sendLoop)
+	s.gos.Go(s.tickLoop)
 	for _, peer := range n.Nodes(node.NodesVisible) {
 		s.nodeUp(peer)
 	}
@@ -182,7 +182,7 @@ func (s *Service) Close() error {
 		c.Node().UnregisterService(ServiceName)
 		s.watch.Close()
 	}
-	s.wg.Wait()
+	s.gos.Close() // refuses new goroutines, waits for the started ones
 	return nil
 }
 

@@ -49,7 +49,6 @@ func (s *Service) heldLockInfo(id string) (LockInfo, bool) {
 // holders. It ends at Close or when the node shuts down (the inbox
 // closes), and then stops the other goroutines too.
 func (s *Service) loop() {
-	defer s.wg.Done()
 	defer s.cancel()
 	for {
 		m, err := s.watch.Receive(s.ctx)
@@ -140,7 +139,6 @@ func (s *Service) holderDown(pid node.PID) {
 // tickLoop runs a claim round every SyncInterval and when nudged (a view
 // change, a node up, a name given up on).
 func (s *Service) tickLoop() {
-	defer s.wg.Done()
 	t := time.NewTicker(s.cfg.SyncInterval)
 	defer t.Stop()
 	for {
@@ -185,14 +183,15 @@ func (s *Service) connect(c *placement.Cluster, v *placement.View) {
 		if _, busy := s.connecting.LoadOrStore(m.Name, true); busy {
 			continue
 		}
-		s.wg.Add(1)
-		go func(peer string) {
-			defer s.wg.Done()
+		peer := m.Name
+		if !s.gos.Go(func() {
 			defer s.connecting.Delete(peer)
 			ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RecoverTimeout)
 			defer cancel()
 			n.Connect(ctx, peer)
-		}(m.Name)
+		}) {
+			s.connecting.Delete(peer) // closing
+		}
 	}
 }
 
