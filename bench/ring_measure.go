@@ -28,11 +28,12 @@ func ringMeasure(s strategyUnderTest, n int, keys [][]byte, hashes []uint64, o R
 	res.BuildMs = buildMs * 1e3
 	p.step(label("build"))
 
-	bytes, b, err := retainedBytes(func() (builtStrategy, error) { return s.build(ms) })
+	reps := retainedReps(n * res.VNodes)
+	bytes, b, err := retainedBytes(reps, func() (builtStrategy, error) { return s.build(ms) })
 	if err != nil {
 		return res, err
 	}
-	res.BytesPerVnode = float64(bytes) / float64(n*res.VNodes)
+	res.BytesPerVnode = float64(bytes) / float64(reps*n*res.VNodes)
 	p.step(label("memory"))
 
 	res.LookupNs, res.AllocsPerLookup = ringTimeLookups(b, keys, o.Rounds)
@@ -171,25 +172,36 @@ func timeMedian(budget time.Duration, fn func() error) (float64, error) {
 	return chart.Median(ds), nil
 }
 
-// retainedBytes builds one instance and returns the heap bytes it keeps alive.
-func retainedBytes(build func() (builtStrategy, error)) (uint64, builtStrategy, error) {
+// retainedBytes builds reps instances, keeps them all, and returns the
+// heap bytes they keep alive together, and the first.
+func retainedBytes(reps int, build func() (builtStrategy, error)) (uint64, builtStrategy, error) {
 	var before, after runtime.MemStats
+	kept := make([]builtStrategy, reps) // before the first reading: not counted
 	runtime.GC()
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	b, err := build()
-	if err != nil {
-		return 0, nil, err
+	for i := range kept {
+		b, err := build()
+		if err != nil {
+			return 0, nil, err
+		}
+		kept[i] = b
 	}
 	runtime.GC()
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	runtime.KeepAlive(b)
+	runtime.KeepAlive(kept)
 	if after.HeapAlloc < before.HeapAlloc {
-		return 0, b, nil
+		return 0, kept[0], nil
 	}
-	return after.HeapAlloc - before.HeapAlloc, b, nil
+	return after.HeapAlloc - before.HeapAlloc, kept[0], nil
 }
+
+// retainedReps is how many copies of a strategy with vnodes points
+// retainedBytes keeps: enough that a small one's size stands above the
+// heap's background noise (the runtime's own allocations and frees between
+// the two readings), one for the sizes the benchmark reports.
+func retainedReps(vnodes int) int { return max(1, min(64, 16384/max(vnodes, 1))) }
 
 // ringTimeLookups returns the median ns per lookup over rounds passes over the
 // keys, and the heap allocations per lookup (counted over all passes).
