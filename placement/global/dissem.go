@@ -93,9 +93,20 @@ func (s *Service) reclaimLocal(rec record) {
 }
 
 // applyReply stores the record an authority answered this node with
-// (read your writes): like a dissemination from the name's owner.
+// (read your writes): like a dissemination from the name's owner. When
+// the authority is this node's own, it publishes only after its answer,
+// so the answer is stored here too, unless the replica already holds a
+// newer version.
 func (s *Service) applyReply(rec record) {
-	if owner := s.ownerOf(rec.name); owner != "" && owner != s.name {
+	switch owner := s.ownerOf(rec.name); owner {
+	case "":
+	case s.name:
+		s.tab.mu.Lock()
+		if cur, ok := s.tab.entries[rec.name]; !ok || rec.version > cur.rec.version {
+			s.tab.putLocked(entry{rec: rec, authority: s.name}, time.Now())
+		}
+		s.tab.mu.Unlock()
+	default:
 		s.applyRemote(rec, owner)
 	}
 }
