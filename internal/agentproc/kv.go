@@ -238,7 +238,7 @@ func Served(ctx context.Context, cl *placement.Client, keys []string, par int, s
 				at := time.Now()
 				mu.Lock()
 				if err != nil && firstErr == nil {
-					firstErr = fmt.Errorf("%s not served again: %w", key, err)
+					firstErr = fmt.Errorf("%s not served again: %w; %s", key, err, describeKey(cl, key))
 				}
 				if at.After(last) {
 					last = at
@@ -253,4 +253,20 @@ func Served(ctx context.Context, cl *placement.Client, keys []string, par int, s
 	close(ch)
 	wg.Wait()
 	return last.Sub(since), firstErr
+}
+
+// describeKey says where key lives as the client's agent sees it: its
+// owners and the copies on the owner (for a failure's message).
+func describeKey(cl *placement.Client, key string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	lk, err := cl.LookupState(ctx, key, 3)
+	if err != nil {
+		return fmt.Sprintf("lookup at %s: %v", cl.Agent(), err)
+	}
+	out := fmt.Sprintf("at %s (epoch %d): owners %v, copies on the owner:", lk.Node, lk.Epoch, lk.Owners)
+	for _, h := range lk.Processes {
+		out += fmt.Sprintf(" [%s %s %s term %d seq %d]", h.Kind, h.Role, h.State, h.Term, h.Seq)
+	}
+	return out
 }
