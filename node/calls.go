@@ -126,8 +126,12 @@ func (t *callTable) complete(ref uint64, payload []byte, err error) bool {
 // cancel removes ref; false if a reply got there first (then it is in ch).
 func (t *callTable) cancel(ref uint64) bool {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.takeLocked(ref) != nil
+	pc := t.takeLocked(ref)
+	t.mu.Unlock()
+	if pc != nil && pc.timer != nil {
+		pc.timer.Stop()
+	}
+	return pc != nil
 }
 
 // failNode fails every call outstanding on the incarnation creation of

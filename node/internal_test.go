@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -201,14 +202,20 @@ func FuzzDecodeSpawn(f *testing.F) {
 
 // fakeTransport records what the node sends and lets a test play the peer.
 type fakeTransport struct {
-	mu   sync.Mutex
-	sent []*transport.Message
-	h    transport.Handler
+	mu     sync.Mutex
+	sent   []*transport.Message
+	h      transport.Handler
+	onSend func(node string) error // if set, runs before a send and its error fails it
 }
 
 func (f *fakeTransport) Name() string { return "me@test" }
 func (f *fakeTransport) Addr() string { return "" }
-func (f *fakeTransport) Send(_ context.Context, _ string, m *transport.Message) error {
+func (f *fakeTransport) Send(_ context.Context, node string, m *transport.Message) error {
+	if f.onSend != nil {
+		if err := f.onSend(node); err != nil {
+			return err
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	cp := *m
@@ -285,6 +292,38 @@ func TestPeerDownScopedToIncarnation(t *testing.T) {
 	}
 	if !ib.Demonitor(refNew) {
 		t.Fatal("the new incarnation's monitor fired")
+	}
+}
+
+// A connection lost while a call is being sent fails the call once: the
+// PeerDown that fails the pending calls and the send's own error must not
+// both answer it (CallAsync calls reply exactly once; a caller counting
+// answers, as placement's replication does, would otherwise take the
+// duplicate for another backup's answer).
+func TestCallLostDuringSendAnsweredOnce(t *testing.T) {
+	n, ft := fakeNode(t)
+	peer := transport.PeerInfo{Name: "p@test", Creation: 1}
+	ft.h.PeerUp(peer)
+	ft.onSend = func(string) error {
+		ft.h.PeerDown(peer, transport.ErrConnClosed)
+		return fmt.Errorf("%w: reset", transport.ErrNoConnection)
+	}
+	var answers atomic.Int32
+	n.CallAsync(Named{Name: "x", Node: "p@test"}, nil, time.Now().Add(time.Minute), func(_ []byte, err error) {
+		if !errors.Is(err, ErrNoConnection) {
+			t.Errorf("answer %v, want ErrNoConnection", err)
+		}
+		answers.Add(1)
+	})
+	if got := answers.Load(); got != 1 {
+		t.Fatalf("CallAsync answered %d times, want once", got)
+	}
+	ft.h.PeerUp(peer)
+	if _, err := n.Call(context.Background(), Named{Name: "x", Node: "p@test"}, nil); !errors.Is(err, ErrNoConnection) {
+		t.Fatalf("Call: %v, want ErrNoConnection", err)
+	}
+	if p := n.Stats().PendingCalls; p != 0 {
+		t.Fatalf("%d calls still pending", p)
 	}
 }
 

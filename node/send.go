@@ -204,8 +204,7 @@ func (n *Node) startCall(ctx context.Context, deadline time.Time, from PID, dest
 	node := n.destNode(dest)
 	if node == n.name {
 		pc := n.calls.addFor(ref, "", 0, deadline, cb)
-		if err := n.callLocal(from, ref, dest, req, deadline); err != nil {
-			n.calls.cancel(ref)
+		if err := n.callLocal(from, ref, dest, req, deadline); err != nil && n.calls.cancel(ref) {
 			return nil, err
 		}
 		return pc, nil
@@ -220,8 +219,10 @@ func (n *Node) startCall(ctx context.Context, deadline time.Time, from PID, dest
 		TTL: max(time.Until(deadline), time.Nanosecond), Payload: req,
 	}
 	setTarget(m, dest, node)
-	if err := n.sendNode(ctx, node, m); err != nil {
-		n.calls.cancel(ref)
+	// A send that fails may still have been answered: the connection's
+	// PeerDown fails the pending calls on it, possibly before Send returns.
+	// Then that answer is the call's one result (cancel finds the call gone).
+	if err := n.sendNode(ctx, node, m); err != nil && n.calls.cancel(ref) {
 		return nil, err
 	}
 	return pc, nil
