@@ -87,6 +87,10 @@ func startCluster(t *testing.T, n int, extra ...string) *replEnv {
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("agent logs (tail):\n%s", c.Logs(3000))
+			if dir := os.Getenv("PLACER_DUMP_DIR"); dir != "" {
+				files, err := c.DumpAll(context.Background(), dir)
+				t.Logf("goroutine dumps of the running agents: %v %v", files, err)
+			}
 		}
 		c.Close()
 	})

@@ -230,6 +230,38 @@ func (c *Cluster) Kill(ctx context.Context, name string) error {
 	return err
 }
 
+// Dump sends SIGQUIT to a running agent (Go prints every goroutine's
+// stack and exits) and returns its stderr: where a stuck agent waits.
+func (c *Cluster) Dump(ctx context.Context, name string) (string, error) {
+	p := c.Proc(name)
+	if p == nil {
+		return "", fmt.Errorf("agentproc: no agent %s", name)
+	}
+	if err := p.Signal(syscall.SIGQUIT); err != nil {
+		return "", err
+	}
+	_, err := p.Wait(ctx, 10*time.Second)
+	return p.Stderr(), err
+}
+
+// DumpAll dumps every running agent (Dump) into dir, a file per agent,
+// and returns the files' paths.
+func (c *Cluster) DumpAll(ctx context.Context, dir string) ([]string, error) {
+	var files []string
+	for _, name := range c.Running() {
+		out, err := c.Dump(ctx, name)
+		if err != nil {
+			return files, err
+		}
+		f := filepath.Join(dir, fmt.Sprintf("placer-dump-%d-%s.txt", os.Getpid(), name))
+		if err := os.WriteFile(f, []byte(out), 0o644); err != nil {
+			return files, err
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}
+
 // Term sends SIGTERM (a graceful leave) and waits up to timeout for the
 // exit; a non-zero exit code is an error.
 func (c *Cluster) Term(ctx context.Context, name string, timeout time.Duration) error {
@@ -373,7 +405,7 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-const stderrKeep = 256 << 10
+const stderrKeep = 1 << 20 // a goroutine dump (Dump) of a busy agent is a few hundred KiB
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()

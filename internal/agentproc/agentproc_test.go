@@ -2,6 +2,7 @@ package agentproc
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -88,6 +89,21 @@ func TestClusterAndChecker(t *testing.T) {
 	}
 	if err := c.Term(ctx, c.Name(2), time.Minute); err != nil {
 		t.Fatal(err)
+	}
+	// DumpAll leaves a goroutine dump of each running agent (1 and 3),
+	// which then exit.
+	files, err := c.DumpAll(ctx, t.TempDir())
+	if err != nil || len(files) != 2 {
+		t.Fatalf("DumpAll: %v %v, want 2 files", files, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil || !strings.Contains(string(b), "goroutine ") || !strings.Contains(string(b), "placement.") {
+			t.Fatalf("%s: %v: not a goroutine dump: %.300s", f, err, b)
+		}
+	}
+	if got := c.Running(); len(got) != 0 {
+		t.Fatalf("running after DumpAll: %v", got)
 	}
 	c.Close()
 	for _, name := range c.Names() {
