@@ -3,6 +3,7 @@ package global_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -129,6 +130,20 @@ func BenchmarkLockStatus(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		if _, err := g.svcs[0].LockStatus(ctx, "lock"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkKeyedCallNewKey: the same call to a new key each time (its
+// process starts on the owner): the first-use cost beside
+// BenchmarkKeyedCall.
+func BenchmarkKeyedCallNewKey(b *testing.B) {
+	g := newBenchCluster(b)
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := g.Node(0).Call(ctx, placementtest.KindCounter, "new-"+strconv.Itoa(i), []byte("get")); err != nil {
 			b.Fatal(err)
 		}
 	}
