@@ -48,7 +48,8 @@ func (c *Cluster) SendFrom(ctx context.Context, from node.PID, kind, key string,
 // and ErrNotOwner, ErrNoQuorum, ErrBusy, ErrUnknownKind, ErrStart,
 // ErrNoMembers. On ErrNotOwner or ErrNoConnection with a view that changed
 // meanwhile it retries once (a call cut off by a dying owner may then run
-// twice, once on each incarnation of the key).
+// twice, once on each incarnation of the key). An owner whose own view has
+// no members yet (it is starting) is asked again for up to a second.
 func (c *Cluster) Call(ctx context.Context, kind, key string, req []byte) ([]byte, error) {
 	return c.request(ctx, opCall, kind, key, req)
 }
@@ -80,7 +81,8 @@ func (c *Cluster) request(ctx context.Context, op uint8, kind, key string, paylo
 	}
 	start := time.Now()
 	defer func() { c.calls.observe(time.Since(start)) }()
-	for attempt := 0; ; attempt++ {
+	waited := time.Duration(0)
+	for attempt := 0; ; {
 		s, owner, err := c.pick(key)
 		if err != nil {
 			return nil, err
@@ -96,9 +98,40 @@ func (c *Cluster) request(ctx context.Context, op uint8, kind, key string, paylo
 			}
 			err = routeError(resp[0], resp[1:])
 		}
+		if errors.Is(err, ErrNoMembers) && waited < noViewWait {
+			// This node's view has members (pick found an owner), the
+			// owner's has none yet: it is starting, already in our view (an
+			// agent restarted under the same name). Nothing ran there: ask
+			// again once its view has had a moment to arrive.
+			d := min(max(waited, time.Millisecond), noViewWait-waited)
+			if !c.sleepCtx(ctx, d) {
+				return nil, wrapNode(err)
+			}
+			waited += d
+			continue
+		}
 		if attempt > 0 || !c.retryable(err, s) {
 			return nil, wrapNode(nameKind(err, kind))
 		}
+		attempt++
+	}
+}
+
+// noViewWait bounds how long a request waits, in all, for an owner that
+// answered that its view has no members yet (a node that is starting).
+const noViewWait = time.Second
+
+// sleepCtx waits d; false if ctx ended or the cluster shut down first.
+func (c *Cluster) sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-c.ctx.Done():
+		return false
 	}
 }
 

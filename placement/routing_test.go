@@ -264,3 +264,42 @@ func TestSendFromKeepsSender(t *testing.T) {
 		t.Fatalf("drain after close: %v", err)
 	}
 }
+
+// TestOwnerWithoutViewAskedAgain: a call routed to an owner whose own view
+// has no members yet (it is starting, e.g. restarted under the same name,
+// already in the caller's view) is asked again, and succeeds once the
+// owner has its view; an owner that never gets one fails the call with
+// ErrNoMembers after about a second, well before the call's deadline.
+func TestOwnerWithoutViewAskedAgain(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t, false)
+	cs := tc.startN(2, nil)
+	setView(cs[:1], cs...) // only the caller knows the view
+	var key string
+	for i := 0; key == ""; i++ {
+		if k := keyName(i); cs[0].Owner(k) == cs[1].Name() {
+			key = k
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if _, err := cs[0].Call(ctx, kindCounter, key, []byte("inc")); !errors.Is(err, placement.ErrNoMembers) {
+		t.Fatalf("call to an owner without a view: %v, want ErrNoMembers", err)
+	}
+	if took := time.Since(start); took < 500*time.Millisecond || took > 5*time.Second {
+		t.Fatalf("gave up after %v, want about a second", took)
+	}
+	done := make(chan error, 1)
+	go func() {
+		out, err := cs[0].Call(ctx, kindCounter, key, []byte("inc"))
+		if err == nil && string(out) != "1" {
+			err = errors.New("answered " + string(out))
+		}
+		done <- err
+	}()
+	setView(cs[1:], cs...)
+	if err := <-done; err != nil {
+		t.Fatalf("call while the owner's view arrives: %v", err)
+	}
+}
