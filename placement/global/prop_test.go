@@ -100,13 +100,13 @@ func (pc *propCluster) register(t *rapid.T) {
 	switch holder := pc.model[name]; {
 	case holder.IsZero() || holder == p.Self():
 		if err != nil {
-			t.Fatalf("register %s for %v via %s: %v, want yes", name, p.Self(), via.Name(), err)
+			t.Fatalf("register %s for %v via %s: %v, want yes%s", name, p.Self(), via.Name(), err, pc.describe(name))
 		}
 		pc.model[name] = p.Self()
 	default:
 		var te *global.TakenError
 		if !errors.As(err, &te) || te.Holder != holder {
-			t.Fatalf("register %s: %v, want no naming %v", name, err, holder)
+			t.Fatalf("register %s: %v, want no naming %v%s", name, err, holder, pc.describe(name))
 		}
 	}
 }
@@ -116,9 +116,26 @@ func (pc *propCluster) unregister(t *rapid.T) {
 	via := pc.anyNode(t, "via")
 	err := pc.service(via).UnregisterName(pc.ctx, name)
 	if _, held := pc.model[name]; held != (err == nil) || (!held && !errors.Is(err, global.ErrNotRegistered)) {
-		t.Fatalf("unregister %s via %s: %v (model holder %v)", name, via.Name(), err, pc.model[name])
+		t.Fatalf("unregister %s via %s: %v (model holder %v)%s", name, via.Name(), err, pc.model[name], pc.describe(name))
 	}
 	delete(pc.model, name)
+}
+
+// describe says, for a failure's message, how every node sees name: its
+// view, its replica entry, and the authority's keyed process if it hosts
+// one (or had one handed off: the node's forward count).
+func (pc *propCluster) describe(name string) string {
+	out := ""
+	for _, c := range pc.h.Nodes() {
+		v := c.View()
+		out += fmt.Sprintf("\n%s epoch %d members %v: %s; forwarded %d", c.Name(), v.Epoch, v.Members, pc.service(c).DebugEntry(name), c.Node().Stats().Forwarded)
+		for _, h := range c.Hosted() {
+			if h.Kind == global.KindName && h.Key == name {
+				out += fmt.Sprintf("; hosts %s %v", h.State, h.PID)
+			}
+		}
+	}
+	return out
 }
 
 // kill ends a process: its names are released.
