@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"pgregory.net/rapid"
 
+	"github.com/rs/zerolog"
+
+	"github.com/placerhq/placer/internal/logbuf"
 	"github.com/placerhq/placer/internal/poll"
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement"
@@ -28,13 +32,14 @@ type propCluster struct {
 	procs []*node.Inbox       // live processes
 	model map[string]node.PID // the model: name -> holder
 	ctx   context.Context
+	logs  *logbuf.Buffer // every node's log, debug level
 }
 
 var propNames = []string{"a", "b", "c", "d"}
 
 func newPropCluster(t *rapid.T) *propCluster {
-	pc := &propCluster{t: t, svcs: map[string]*global.Service{}, model: map[string]node.PID{}, ctx: context.Background()}
-	h, err := placementtest.Start(context.Background(), placementtest.Options{})
+	pc := &propCluster{t: t, svcs: map[string]*global.Service{}, model: map[string]node.PID{}, ctx: context.Background(), logs: &logbuf.Buffer{}}
+	h, err := placementtest.Start(context.Background(), placementtest.Options{Logger: zerolog.New(pc.logs).Level(zerolog.DebugLevel)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,6 +139,17 @@ func (pc *propCluster) describe(name string) string {
 				out += fmt.Sprintf("; hosts %s %v", h.State, h.PID)
 			}
 		}
+	}
+	lines := strings.Split(pc.logs.String(), "\n")
+	out += "\nlog lines about the name's key (last 40):"
+	var about []string
+	for _, l := range lines {
+		if strings.Contains(l, `"key":"`+name+`"`) || strings.Contains(l, "view changed") || strings.Contains(l, "node down") {
+			about = append(about, l)
+		}
+	}
+	for _, l := range about[max(0, len(about)-40):] {
+		out += "\n  " + l
 	}
 	return out
 }
