@@ -2,6 +2,7 @@ package placement
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -97,5 +98,56 @@ func TestBackupRefusesFork(t *testing.T) {
 		if got := upd(step.sender, step.term, step.seq); got != step.want {
 			t.Fatalf("update from %s (term %d, seq %d): status %d, want %d", step.sender, step.term, step.seq, got, step.want)
 		}
+	}
+}
+
+// TestGoneTargetRerouted: a request passed on to a node that cannot be
+// reached because it left this node's view (a push's new owner that
+// crashed, with the push's buffered requests on their way to it) is routed
+// again from here, to the key's owner now, instead of failing with
+// node.ErrNoConnection; a target still in the view is not second-guessed
+// (its error reaches the caller).
+func TestGoneTargetRerouted(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Name, cfg.Cookie, cfg.Static, cfg.ListenAddr = "rr@127.0.0.1", testCookie, true, "127.0.0.1:0"
+	cfg.Kinds = map[string]node.KindFactory{"k": func() node.Behavior { return lifecycleKind{} }}
+	c, err := Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ghost := StaticMember{Name: "ghost@127.0.0.1", Addr: "127.0.0.1:1"} // nothing listens there
+	call := func(to, key string) ([]byte, error) {
+		done := make(chan []byte, 1)
+		fail := make(chan error, 1)
+		req := c.newReq(c.snap.Load(), opCall, "k", key, node.PID{}, []byte("hi"))
+		c.sendTo(to, req, time.Now().Add(5*time.Second), func(resp []byte, err error) {
+			if err != nil {
+				fail <- err
+				return
+			}
+			done <- resp
+		})
+		select {
+		case resp := <-done:
+			if len(resp) == 0 || resp[0] != stOK {
+				return nil, routeError(resp[0], resp[1:])
+			}
+			return resp[1:], nil
+		case err := <-fail:
+			return nil, err
+		}
+	}
+	if err := c.SetStaticView([]StaticMember{c.StaticSelf()}, true); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := call(ghost.Name, "a"); err != nil || string(out) != "hi" {
+		t.Fatalf("a call passed on to a node gone from the view: %q %v, want it served here", out, err)
+	}
+	if err := c.SetStaticView([]StaticMember{c.StaticSelf(), ghost}, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := call(ghost.Name, "b"); !errors.Is(err, node.ErrNoConnection) {
+		t.Fatalf("a call passed on to an unreachable member: %v, want node.ErrNoConnection", err)
 	}
 }

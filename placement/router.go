@@ -197,17 +197,42 @@ func (c *Cluster) forward(owner string, req routeReq, deadline time.Time, reply 
 }
 
 // sendTo sends req to the router of node to, as this node. A call's reply
-// passes straight back to reply.
+// passes straight back to reply, unless to could not be reached because it
+// is gone (rerouted).
 func (c *Cluster) sendTo(to string, req routeReq, deadline time.Time, reply node.ReplyFunc) {
 	dest := node.Named{Name: routeService, Node: to}
 	if reply == nil {
-		if err := c.node.SendFrom(c.selfPID, dest, req.encode()); err != nil {
+		if err := c.node.SendFrom(c.selfPID, dest, req.encode()); err != nil && !c.rerouted(to, req, err, deadline, nil) {
 			c.stats.dropped.Add(1)
 			c.log.Debug().Str("to", to).Err(err).Msg("routed send dropped")
 		}
 		return
 	}
-	c.node.CallAsync(dest, req.encode(), deadline, reply)
+	c.node.CallAsync(dest, req.encode(), deadline, func(resp []byte, err error) {
+		if err != nil && c.rerouted(to, req, err, deadline, reply) {
+			return
+		}
+		reply(resp, err)
+	})
+}
+
+// rerouted routes req again from here, one hop further, when it could not
+// reach to (node.ErrNoConnection) and to has left this node's view
+// meanwhile: a request forwarded to a key's new owner, or buffered during
+// a push and passed on after it, whose target crashed. The current owner
+// serves it instead of the caller getting an error for a node that is
+// gone. (Its effect may have reached the dead node's process before the
+// connection broke: at least once, as for a caller's own retry when the
+// view changed.) false if it was not rerouted.
+func (c *Cluster) rerouted(to string, req routeReq, err error, deadline time.Time, reply node.ReplyFunc) bool {
+	if !errors.Is(err, node.ErrNoConnection) || int(req.hops) >= c.cfg.MaxHops || c.isClosing() || c.snap.Load().isAlive(to) {
+		return false
+	}
+	c.stats.forwarded.Add(1) // to the owner this node believes in now
+	req.hops++
+	req.flags &^= flagHandoff // no longer the tail of that push
+	c.route(req, deadline, reply)
+	return true
 }
 
 // fail answers req with err: a call gets the error, a send is counted as
