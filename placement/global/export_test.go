@@ -10,3 +10,18 @@ func (s *Service) DebugEntry(name string) string {
 	s.mu.Unlock()
 	return fmt.Sprintf("owner=%s entry=%v{%+v auth=%q} authproc=%v", s.ownerOf(name), ok, e.rec, e.authority, auth)
 }
+
+// Held is name's replica record on s, kept to be claimed again later
+// (ClaimAgain): what a node that has not heard of later changes would
+// claim.
+type Held struct{ rec record }
+
+// HeldRecord returns name's replica record on s.
+func (s *Service) HeldRecord(name string) Held {
+	e, _ := s.tab.get(name)
+	return Held{rec: e.rec}
+}
+
+// ClaimAgain routes a claim of h to its name's authority, from s: a claim
+// that arrives late.
+func (s *Service) ClaimAgain(h Held) { s.sendClaim(s.c(), h.rec) }

@@ -1,7 +1,9 @@
 package global
 
 import (
+	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/placerhq/placer/node"
@@ -23,6 +25,7 @@ type nameProc struct {
 	watched   node.PID
 	recovered bool
 	loser     node.PID // the last conflict's loser
+	graves    []grave  // the registrations this authority ended (newest last)
 	idle      idleTimer
 	// deferWatch: a call is being served; its answer goes out before the
 	// holder is watched and the change published.
@@ -55,16 +58,18 @@ func (a *nameProc) Terminate(*node.Proc, node.Reason) {
 }
 
 // ExportState hands the record to the name's next owner.
-func (a *nameProc) ExportState(*node.Proc) ([]byte, error) { return encodeState(a.rec, a.loser), nil }
+func (a *nameProc) ExportState(*node.Proc) ([]byte, error) {
+	return encodeState(a.rec, a.loser, a.graves), nil
+}
 
 // ImportState takes the previous authority's record and announces it:
 // nodes whose view moved first may have refused the old owner's last word.
 func (a *nameProc) ImportState(_ *node.Proc, b []byte) error {
-	rec, loser, err := decodeState(b, a.name)
+	rec, loser, graves, err := decodeState(b, a.name)
 	if err != nil {
 		return err
 	}
-	a.loser = loser
+	a.loser, a.graves = loser, graves
 	a.s.clock.observe(rec.version)
 	a.rec, a.recovered = rec, true
 	a.watch()
@@ -139,7 +144,43 @@ func (a *nameProc) unregister(pid node.PID) reply {
 // end ends the live registration: a tombstone (unregistered, exited) or
 // gone (contact lost).
 func (a *nameProc) end(st recState) {
+	if st == stateTomb {
+		a.bury(a.rec)
+	}
 	a.change(record{name: a.name, state: st, pid: a.rec.pid, reg: a.rec.reg, at: a.s.clock.now()})
+}
+
+// grave is a registration (holder and registration time) that an
+// authority of the name ended for good: unregistered, or its holder
+// exited.
+type grave struct {
+	pid node.PID
+	reg uint64
+}
+
+// maxGraves bounds the ended registrations an authority keeps.
+const maxGraves = 16
+
+// bury remembers that the live registration rec ended for good. Once the
+// name is registered again the tombstone is gone, and a record of the
+// ended registration that arrives late (a claim sent before the
+// unregistration, the state of a stale copy of this authority) would be
+// a live holder like any other: the resolver could pick it over the new
+// one, bringing an unregistered name back. The graves refuse it.
+func (a *nameProc) bury(rec record) {
+	if !rec.live() || a.buried(rec) {
+		return
+	}
+	a.graves = append(a.graves, grave{pid: rec.pid, reg: rec.reg})
+	if len(a.graves) > maxGraves {
+		a.graves = slices.Delete(a.graves, 0, len(a.graves)-maxGraves)
+	}
+}
+
+// buried reports whether live record rec is a registration this
+// authority ended.
+func (a *nameProc) buried(rec record) bool {
+	return slices.Contains(a.graves, grave{pid: rec.pid, reg: rec.reg})
 }
 
 // change adopts rec with a new version, watches its holder and publishes
@@ -241,6 +282,14 @@ func (a *nameProc) claim(q request) {
 // fold merges rec into the record; a change is published, no change is
 // confirmed to the claimant; the loser of two live holders is told.
 func (a *nameProc) fold(rec record, claimant string) {
+	if rec.live() && a.buried(rec) {
+		// A registration this authority ended, told late: it stays
+		// ended, and the claimant learns what holds now.
+		if claimant != "" {
+			a.s.ackTo(claimant, a.rec)
+		}
+		return
+	}
 	if rec.live() && a.s.stale(rec.pid) {
 		rec.state = stateGone // a holder known dead is not adopted
 	}
@@ -273,10 +322,12 @@ func (a *nameProc) recover() {
 }
 
 // encodeState is the exported state: u8 flags (1: a record follows, 2: the
-// last conflict's loser follows) | [record] | [PID loser]. The loser moves
-// with the authority so that it is told once, also when views change
-// several times during a heal.
-func encodeState(rec record, loser node.PID) []byte {
+// last conflict's loser follows, 4: graves follow) | [record] | [PID
+// loser] | [uvarint count, then per grave: PID, u64 registration time].
+// The loser moves with the authority so that it is told once, also when
+// views change several times during a heal; the graves, so that an ended
+// registration stays ended under the next authority.
+func encodeState(rec record, loser node.PID, graves []grave) []byte {
 	b := []byte{0}
 	if rec.state != stateNone {
 		b[0] |= 1
@@ -286,14 +337,22 @@ func encodeState(rec record, loser node.PID) []byte {
 		b[0] |= 2
 		b = appendPID(b, loser)
 	}
+	if len(graves) > 0 {
+		b[0] |= 4
+		b = binary.AppendUvarint(b, uint64(len(graves)))
+		for _, g := range graves {
+			b = binary.BigEndian.AppendUint64(appendPID(b, g.pid), g.reg)
+		}
+	}
 	return b
 }
 
-func decodeState(b []byte, name string) (record, node.PID, error) {
+func decodeState(b []byte, name string) (record, node.PID, []grave, error) {
 	r := reader{b: b}
 	flags := r.u8()
 	rec, loser := record{name: name}, node.PID{}
-	if flags&^3 != 0 {
+	var graves []grave
+	if flags&^7 != 0 {
 		r.fail("state flags")
 	}
 	if flags&1 != 0 {
@@ -302,8 +361,20 @@ func decodeState(b []byte, name string) (record, node.PID, error) {
 	if flags&2 != 0 {
 		loser = r.pid()
 	}
+	if flags&4 != 0 {
+		n := r.count(pidMinSize + 8)
+		if r.err == nil && (n == 0 || n > maxGraves) {
+			r.fail("grave count")
+		}
+		for range n {
+			if r.err != nil {
+				break
+			}
+			graves = append(graves, grave{pid: r.pid(), reg: r.u64()})
+		}
+	}
 	rec.name = name
-	return rec, loser, r.end()
+	return rec, loser, graves, r.end()
 }
 
 // idleTimer sends its process a tick every period, so that an authority

@@ -110,7 +110,7 @@ func (s *Service) foldConflict(cf placement.Conflict) bool {
 	}
 	var q request
 	if cf.Kind == KindName {
-		rec, _, err := decodeState(cf.State, cf.Key)
+		rec, _, _, err := decodeState(cf.State, cf.Key)
 		if err != nil || rec.state == stateNone {
 			return true
 		}

@@ -166,8 +166,9 @@ func requestSeeds() []fuzzseed.Seed {
 			Comment: fmt.Sprintf("a request: version 1, op %d (%s), u64 hlc, then its body", q.op, names[q.op]), Data: q.encode()})
 	}
 	return append(out,
-		fuzzseed.Seed{Name: "20-name-state", Comment: "an exported name authority: flags 3 (a record, a loser), the record, the loser's PID", Data: encodeState(live, pidB)},
-		fuzzseed.Seed{Name: "21-short", Comment: "a register cut off inside its PID", Data: request{op: opRegister, pid: pidA}.encode()[:14]})
+		fuzzseed.Seed{Name: "20-name-state", Comment: "an exported name authority: flags 3 (a record, a loser), the record, the loser's PID", Data: encodeState(live, pidB, nil)},
+		fuzzseed.Seed{Name: "21-short", Comment: "a register cut off inside its PID", Data: request{op: opRegister, pid: pidA}.encode()[:14]},
+		fuzzseed.Seed{Name: "22-name-state-graves", Comment: "an exported name authority: flags 5 (a record, graves), the record, 1 grave (PID, registration time)", Data: encodeState(live, node.PID{}, []grave{{pid: pidA, reg: 7}})})
 }
 
 func replySeeds() []fuzzseed.Seed {
@@ -204,7 +205,7 @@ func FuzzDecodeGlobalMessage(f *testing.F) {
 func FuzzDecodeGlobalRequest(f *testing.F) {
 	fuzzseed.Add(f, seedRoot, "FuzzDecodeGlobalRequest")
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _, _ = decodeState(b, "n")
+		_, _, _, _ = decodeState(b, "n")
 		_, _ = decodeLockState(b)
 		q, err := decodeRequest(b)
 		if err != nil {
@@ -228,4 +229,18 @@ func FuzzDecodeGlobalReply(f *testing.F) {
 		_, _ = ParseNameConflict(b)
 		_, _ = ParseLockLost(b)
 	})
+}
+
+// An authority's exported state keeps its record, its last conflict's
+// loser and its graves; a grave count beyond maxGraves is refused.
+func TestStateRoundTrip(t *testing.T) {
+	graves := []grave{{pid: pidA, reg: 7}, {pid: pidB, reg: 9}}
+	rec, loser, back, err := decodeState(encodeState(live, pidB, graves), live.name)
+	if err != nil || rec != live || loser != pidB || !reflect.DeepEqual(back, graves) {
+		t.Fatalf("round trip: %+v %v %+v %v", rec, loser, back, err)
+	}
+	many := make([]grave, maxGraves+1)
+	if _, _, _, err := decodeState(encodeState(live, node.PID{}, many), live.name); err == nil {
+		t.Fatal("a state with too many graves was accepted")
+	}
 }
