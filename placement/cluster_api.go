@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/placerhq/placer/internal/poll"
 	"github.com/placerhq/placer/node"
 )
 
@@ -104,7 +105,7 @@ func (c *Cluster) request(ctx context.Context, op uint8, kind, key string, paylo
 			// agent restarted under the same name). Nothing ran there: ask
 			// again once its view has had a moment to arrive.
 			d := min(max(waited, time.Millisecond), noViewWait-waited)
-			if !c.sleepCtx(ctx, d) {
+			if !poll.Sleep(ctx, d) || c.isClosing() {
 				return nil, wrapNode(err)
 			}
 			waited += d
@@ -120,20 +121,6 @@ func (c *Cluster) request(ctx context.Context, op uint8, kind, key string, paylo
 // noViewWait bounds how long a request waits, in all, for an owner that
 // answered that its view has no members yet (a node that is starting).
 const noViewWait = time.Second
-
-// sleepCtx waits d; false if ctx ended or the cluster shut down first.
-func (c *Cluster) sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-c.ctx.Done():
-		return false
-	}
-}
 
 // nameKind adds the kind to an ErrUnknownKind from the owner, whose reply
 // carries only the status code.

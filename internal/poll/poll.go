@@ -2,7 +2,7 @@
 // condition holds, with a deadline, never a fixed sleep (nats-server's
 // checkFor). Until serves code that must not link package testing (bench,
 // the demo); CheckFor serves tests through a small interface that
-// testing.TB satisfies.
+// testing.TB satisfies. Sleep is the one back-off wait of a retry loop.
 package poll
 
 import (
@@ -65,5 +65,17 @@ func Cond(cond func() bool, what func() string) func() error {
 			return nil
 		}
 		return errors.New(what())
+	}
+}
+
+// Sleep waits d, or until ctx ends (false then): a retry's back-off.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }

@@ -57,3 +57,14 @@ func TestCheckForAndCond(t *testing.T) {
 		t.Fatalf("failed: %s", tb.msg)
 	}
 }
+
+func TestSleep(t *testing.T) {
+	if !Sleep(context.Background(), time.Millisecond) {
+		t.Fatal("a sleep without a cancelled context returned false")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if Sleep(ctx, time.Hour) {
+		t.Fatal("a sleep whose context ended returned true")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/placerhq/placer/internal/poll"
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/placement"
 )
@@ -46,7 +47,7 @@ func (s *Service) ask(ctx context.Context, kind, id string, q request, k replyKi
 		if err == nil || !retryable(err, idempotent) {
 			return p, err
 		}
-		if !sleepCtx(ctx, back) {
+		if !poll.Sleep(ctx, back) {
 			return p, fmt.Errorf("%w: %w", node.ErrTimeout, err)
 		}
 	}
@@ -79,18 +80,6 @@ func retryable(err error, idempotent bool) bool {
 		return true
 	}
 	return idempotent && errors.Is(err, node.ErrNoConnection)
-}
-
-// sleepCtx waits d unless ctx ends first.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // statusErr is the error of a reply status other than ok.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/placerhq/placer/internal/poll"
 	"github.com/placerhq/placer/node"
 )
 
@@ -113,7 +114,7 @@ func (s *Service) acquireRetries(ctx context.Context, id string, pid node.PID, r
 			return token, err
 		}
 		backoff := time.Duration(rand.Int64N(int64(min(250*time.Millisecond, 8*time.Millisecond<<min(i, 5)))))
-		if !sleepCtx(ctx, backoff) {
+		if !poll.Sleep(ctx, backoff) {
 			return 0, fmt.Errorf("%w: %q: %w", ErrLockBusy, id, ctx.Err())
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/placerhq/placer/internal/faults/history"
+	"github.com/placerhq/placer/internal/poll"
 	"github.com/placerhq/placer/placement/agent/cookie"
 )
 
@@ -68,7 +69,7 @@ func startRetrying(ctx context.Context, cfg Config) (*Generator, error) {
 		if err == nil || time.Now().After(deadline) || errors.Is(err, ErrConfig) {
 			return g, err
 		}
-		if !sleepCtx(ctx, 200*time.Millisecond) {
+		if !poll.Sleep(ctx, 200*time.Millisecond) {
 			return nil, err
 		}
 	}

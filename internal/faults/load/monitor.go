@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/placerhq/placer/internal/faults/history"
+	"github.com/placerhq/placer/internal/poll"
 	"github.com/placerhq/placer/node"
 )
 
@@ -29,7 +30,7 @@ func (g *Generator) monitorKey(key string) {
 	wake := g.mons.wake[key]
 	for g.loadCtx.Err() == nil {
 		if !g.ensureMonitor(key) {
-			if !sleepCtx(g.loadCtx, g.cfg.Period) {
+			if !poll.Sleep(g.loadCtx, g.cfg.Period) {
 				return
 			}
 			continue
@@ -39,7 +40,7 @@ func (g *Generator) monitorKey(key string) {
 		case <-g.loadCtx.Done():
 			return
 		}
-		if !sleepCtx(g.loadCtx, g.cfg.Period) {
+		if !poll.Sleep(g.loadCtx, g.cfg.Period) {
 			return
 		}
 	}

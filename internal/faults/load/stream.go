@@ -1,7 +1,6 @@
 package load
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/placerhq/placer/internal/faults/history"
+	"github.com/placerhq/placer/internal/poll"
 	"github.com/placerhq/placer/node"
 )
 
@@ -54,7 +54,7 @@ func (s *stream) run() {
 }
 
 // sleep waits d unless Stop comes first (false then).
-func (s *stream) sleep(d time.Duration) bool { return sleepCtx(s.g.loadCtx, d) }
+func (s *stream) sleep(d time.Duration) bool { return poll.Sleep(s.g.loadCtx, d) }
 
 func (s *stream) call(kind, req string) ([]byte, error) {
 	ctx, cancel := s.g.opCtx()
@@ -142,16 +142,4 @@ var ErrBadValue = errors.New("load: unexpected value")
 // error, the agent's kinds.go: `kv: no key "F"`).
 func isNoKey(err error) bool {
 	return err != nil && errors.Is(err, node.ErrHandler) && strings.Contains(err.Error(), "no key")
-}
-
-// sleepCtx waits d or until ctx ends (false then).
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/placerhq/placer/internal/faults/history"
+	"github.com/placerhq/placer/internal/poll"
 	"github.com/placerhq/placer/placement"
 )
 
@@ -69,7 +70,7 @@ func (g *Generator) final(ctx context.Context, typ, key string, read func(contex
 			g.record(op, err)
 			return
 		}
-		if !sleepCtx(ctx, 100*time.Millisecond) {
+		if !poll.Sleep(ctx, 100*time.Millisecond) {
 			g.record(op, err)
 			return
 		}
