@@ -12,6 +12,21 @@ import (
 
 type lifecycleKind struct{ node.Base }
 
+// startLone starts a static cluster node named name with the echo kind
+// "k" (no view yet), closed at the test's end.
+func startLone(t *testing.T, name string) *Cluster {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Name, cfg.Cookie, cfg.Static, cfg.ListenAddr = name, testCookie, true, "127.0.0.1:0"
+	cfg.Kinds = map[string]node.KindFactory{"k": func() node.Behavior { return lifecycleKind{} }}
+	c, err := Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
 func (lifecycleKind) HandleCall(_ *node.Proc, _ node.PID, req []byte) ([]byte, error) {
 	return req, nil
 }
@@ -22,14 +37,7 @@ func (lifecycleKind) HandleCall(_ *node.Proc, _ node.PID, req []byte) ([]byte, e
 // and the next request starts the key again. Before, such an entry stayed
 // active, and every request for the key failed with node.ErrNoProc.
 func TestDeadProcessNeverServes(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Name, cfg.Cookie, cfg.Static, cfg.ListenAddr = "lc@127.0.0.1", testCookie, true, "127.0.0.1:0"
-	cfg.Kinds = map[string]node.KindFactory{"k": func() node.Behavior { return lifecycleKind{} }}
-	c, err := Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := startLone(t, "lc@127.0.0.1")
 	if err := c.SetStaticView([]StaticMember{c.StaticSelf()}, true); err != nil {
 		t.Fatal(err)
 	}
@@ -66,14 +74,7 @@ func TestDeadProcessNeverServes(t *testing.T) {
 // the two meet), and accepts the continuation of a handoff (the new owner
 // goes on from the old one's sequence number) and newer terms.
 func TestBackupRefusesFork(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Name, cfg.Cookie, cfg.Static, cfg.ListenAddr = "bk@127.0.0.1", testCookie, true, "127.0.0.1:0"
-	cfg.Kinds = map[string]node.KindFactory{"k": func() node.Behavior { return lifecycleKind{} }}
-	c, err := Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := startLone(t, "bk@127.0.0.1")
 	upd := func(sender string, term, seq uint64) byte {
 		state := []byte{byte(seq)}
 		if sender == "d@h" {
@@ -108,14 +109,7 @@ func TestBackupRefusesFork(t *testing.T) {
 // node.ErrNoConnection; a target still in the view is not second-guessed
 // (its error reaches the caller).
 func TestGoneTargetRerouted(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Name, cfg.Cookie, cfg.Static, cfg.ListenAddr = "rr@127.0.0.1", testCookie, true, "127.0.0.1:0"
-	cfg.Kinds = map[string]node.KindFactory{"k": func() node.Behavior { return lifecycleKind{} }}
-	c, err := Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := startLone(t, "rr@127.0.0.1")
 	ghost := StaticMember{Name: "ghost@127.0.0.1", Addr: "127.0.0.1:1"} // nothing listens there
 	call := func(to, key string) ([]byte, error) {
 		done := make(chan []byte, 1)
