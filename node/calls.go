@@ -23,6 +23,12 @@ type pendingCall struct {
 	ch       chan callResult // capacity 1 (waiting caller)
 	cb       func(callResult)
 	timer    *time.Timer // cb's deadline
+	// sending: the request is still being handed to the transport
+	// (remote calls). A connection lost meanwhile is kept in lost, not
+	// answered: if the send fails, its error (the request never left) is
+	// the answer; if it succeeds, sent answers lost.
+	sending bool
+	lost    error
 }
 
 func (pc *pendingCall) deliver(r callResult) {
@@ -56,6 +62,7 @@ func (t *callTable) add(ref uint64, node string, creation uint32) *pendingCall {
 		pc = &pendingCall{ch: make(chan callResult, 1)}
 	}
 	pc.ref, pc.node, pc.creation = ref, node, creation
+	pc.sending, pc.lost = node != "", nil
 	t.mu.Lock()
 	t.m[ref] = pc
 	if node != "" {
@@ -77,7 +84,7 @@ func (t *callTable) addFor(ref uint64, node string, creation uint32, deadline ti
 // addAsync registers a pending call whose result goes to cb, at the latest
 // with ErrTimeout at deadline.
 func (t *callTable) addAsync(ref uint64, node string, creation uint32, deadline time.Time, cb func(callResult)) *pendingCall {
-	pc := &pendingCall{ref: ref, node: node, creation: creation, cb: cb}
+	pc := &pendingCall{ref: ref, node: node, creation: creation, cb: cb, sending: node != ""}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.m[ref] = pc
@@ -123,6 +130,26 @@ func (t *callTable) complete(ref uint64, payload []byte, err error) bool {
 	return true
 }
 
+// sent marks ref's request handed to the transport: a connection lost
+// while it was being sent now answers it.
+func (t *callTable) sent(ref uint64) {
+	t.mu.Lock()
+	pc := t.m[ref]
+	if pc == nil {
+		t.mu.Unlock()
+		return
+	}
+	pc.sending = false
+	lost := pc.lost
+	if lost != nil {
+		t.takeLocked(ref)
+	}
+	t.mu.Unlock()
+	if lost != nil {
+		pc.deliver(callResult{err: lost})
+	}
+}
+
 // cancel removes ref; false if a reply got there first (then it is in ch).
 func (t *callTable) cancel(ref uint64) bool {
 	t.mu.Lock()
@@ -141,7 +168,11 @@ func (t *callTable) failNode(node string, creation uint32, err error) {
 	t.mu.Lock()
 	var pcs []*pendingCall
 	for ref := range t.byNode[node] {
-		if pc := t.m[ref]; sameIncarnation(pc.creation, creation) {
+		switch pc := t.m[ref]; {
+		case !sameIncarnation(pc.creation, creation):
+		case pc.sending:
+			pc.lost = err // answered by sent, or replaced by the send's own error
+		default:
 			pcs = append(pcs, t.takeLocked(ref))
 		}
 	}

@@ -310,8 +310,8 @@ func TestCallLostDuringSendAnsweredOnce(t *testing.T) {
 	}
 	var answers atomic.Int32
 	n.CallAsync(Named{Name: "x", Node: "p@test"}, nil, time.Now().Add(time.Minute), func(_ []byte, err error) {
-		if !errors.Is(err, ErrNoConnection) {
-			t.Errorf("answer %v, want ErrNoConnection", err)
+		if !errors.Is(err, ErrNoConnection) || !errors.Is(err, transport.ErrNoConnection) {
+			t.Errorf("answer %v, want the send's own error (the request never left)", err)
 		}
 		answers.Add(1)
 	})
@@ -319,8 +319,19 @@ func TestCallLostDuringSendAnsweredOnce(t *testing.T) {
 		t.Fatalf("CallAsync answered %d times, want once", got)
 	}
 	ft.h.PeerUp(peer)
-	if _, err := n.Call(context.Background(), Named{Name: "x", Node: "p@test"}, nil); !errors.Is(err, ErrNoConnection) {
-		t.Fatalf("Call: %v, want ErrNoConnection", err)
+	_, err := n.Call(context.Background(), Named{Name: "x", Node: "p@test"}, nil)
+	if !errors.Is(err, transport.ErrNoConnection) {
+		t.Fatalf("Call: %v, want the send's own error (a client may send it elsewhere: it never left)", err)
+	}
+	// A connection lost while a send that succeeds is under way answers
+	// the call with the loss, once the send returned.
+	ft.h.PeerUp(peer)
+	ft.onSend = func(string) error {
+		ft.h.PeerDown(peer, transport.ErrConnClosed)
+		return nil
+	}
+	if _, err := n.Call(context.Background(), Named{Name: "x", Node: "p@test"}, nil); !errors.Is(err, ErrNoConnection) || !errors.Is(err, transport.ErrConnClosed) {
+		t.Fatalf("Call whose connection was lost during a good send: %v, want the loss", err)
 	}
 	if p := n.Stats().PendingCalls; p != 0 {
 		t.Fatalf("%d calls still pending", p)

@@ -219,12 +219,18 @@ func (n *Node) startCall(ctx context.Context, deadline time.Time, from PID, dest
 		TTL: max(time.Until(deadline), time.Nanosecond), Payload: req,
 	}
 	setTarget(m, dest, node)
-	// A send that fails may still have been answered: the connection's
-	// PeerDown fails the pending calls on it, possibly before Send returns.
-	// Then that answer is the call's one result (cancel finds the call gone).
-	if err := n.sendNode(ctx, node, m); err != nil && n.calls.cancel(ref) {
-		return nil, err
+	// A connection lost while the request is being sent does not answer
+	// it (callTable.failNode keeps it): a failed send is answered by its
+	// own error (the request never left), a successful one by the loss.
+	// Only the deadline's timer may have answered it meanwhile; then that
+	// is the call's one result (cancel finds the call gone).
+	if err := n.sendNode(ctx, node, m); err != nil {
+		if n.calls.cancel(ref) {
+			return nil, err
+		}
+		return pc, nil
 	}
+	n.calls.sent(ref)
 	return pc, nil
 }
 

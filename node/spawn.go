@@ -161,6 +161,7 @@ func (n *Node) SpawnOn(ctx context.Context, node, kind string, args []byte, opts
 		n.calls.cancel(ref)
 		return PID{}, err
 	}
+	n.calls.sent(ref)
 	out, err := n.calls.wait(ctx, deadline, pc)
 	if err != nil {
 		return PID{}, fmt.Errorf("spawn %s on %s: %w", kind, node, err)
