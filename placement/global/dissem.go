@@ -101,11 +101,7 @@ func (s *Service) applyReply(rec record) {
 	switch owner := s.ownerOf(rec.name); owner {
 	case "":
 	case s.name:
-		s.tab.mu.Lock()
-		if cur, ok := s.tab.entries[rec.name]; !ok || rec.version > cur.rec.version {
-			s.tab.putLocked(entry{rec: rec, authority: s.name}, time.Now())
-		}
-		s.tab.mu.Unlock()
+		s.tab.putOwn(rec, s.name, true)
 	default:
 		s.applyRemote(rec, owner)
 	}
@@ -116,9 +112,7 @@ func (s *Service) applyReply(rec record) {
 func (s *Service) publish(rec record) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.tab.mu.Lock()
-	s.tab.putLocked(entry{rec: rec, authority: s.name}, time.Now())
-	s.tab.mu.Unlock()
+	s.tab.putOwn(rec, s.name, false)
 	if n := s.Node(); n != nil {
 		s.enqueueLocked(n.Nodes(node.NodesVisible), svcMsg{op: msgUpdate, hlc: s.clock.now(), recs: []record{rec}})
 	}
@@ -129,9 +123,7 @@ func (s *Service) publish(rec record) {
 // nothing).
 func (s *Service) ackTo(claimant string, rec record) {
 	if claimant == s.name {
-		s.tab.mu.Lock()
-		s.tab.putLocked(entry{rec: rec, authority: s.name}, time.Now())
-		s.tab.mu.Unlock()
+		s.tab.putOwn(rec, s.name, false)
 		return
 	}
 	s.mu.Lock()

@@ -56,6 +56,17 @@ func (t *table) putLocked(e entry, now time.Time) {
 	t.entries[e.rec.name] = e
 }
 
+// putOwn stores rec as this node's authority's word (authority self),
+// unless newer is set and the entry held has a version at least rec's.
+func (t *table) putOwn(rec record, self string, newer bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if cur, ok := t.entries[rec.name]; newer && ok && rec.version <= cur.rec.version {
+		return
+	}
+	t.putLocked(entry{rec: rec, authority: self}, time.Now())
+}
+
 // live returns the live registrations, sorted by name.
 func (t *table) live() []record {
 	t.mu.RLock()
