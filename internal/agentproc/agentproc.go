@@ -219,28 +219,30 @@ func (p *Proc) Stderr() string { return p.stderr.String() }
 
 // Kill sends SIGKILL to the agent and waits for it to exit.
 func (c *Cluster) Kill(ctx context.Context, name string) error {
+	_, err := c.signalExit(ctx, name, syscall.SIGKILL)
+	return err
+}
+
+// signalExit sends sig to the agent name and waits for it to exit.
+func (c *Cluster) signalExit(ctx context.Context, name string, sig syscall.Signal) (*Proc, error) {
 	p := c.Proc(name)
 	if p == nil {
-		return fmt.Errorf("agentproc: no agent %s", name)
+		return nil, fmt.Errorf("agentproc: no agent %s", name)
 	}
-	if err := p.Signal(syscall.SIGKILL); err != nil {
-		return err
+	if err := p.Signal(sig); err != nil {
+		return nil, err
 	}
 	_, err := p.Wait(ctx, 10*time.Second)
-	return err
+	return p, err
 }
 
 // Dump sends SIGQUIT to a running agent (Go prints every goroutine's
 // stack and exits) and returns its stderr: where a stuck agent waits.
 func (c *Cluster) Dump(ctx context.Context, name string) (string, error) {
-	p := c.Proc(name)
+	p, err := c.signalExit(ctx, name, syscall.SIGQUIT)
 	if p == nil {
-		return "", fmt.Errorf("agentproc: no agent %s", name)
-	}
-	if err := p.Signal(syscall.SIGQUIT); err != nil {
 		return "", err
 	}
-	_, err := p.Wait(ctx, 10*time.Second)
 	return p.Stderr(), err
 }
 
