@@ -20,15 +20,33 @@ type pendingCall struct {
 	ref      uint64
 	node     string          // remote node the request went to; "" if local
 	creation uint32          // the target's creation if known (a PID), else 0
+	via      uint32          // creation of the connection the request went out on, if known
 	ch       chan callResult // capacity 1 (waiting caller)
 	cb       func(callResult)
 	timer    *time.Timer // cb's deadline
 	// sending: the request is still being handed to the transport
 	// (remote calls). A connection lost meanwhile is kept in lost, not
 	// answered: if the send fails, its error (the request never left) is
-	// the answer; if it succeeds, sent answers lost.
+	// the answer; if it succeeds, sent answers the loss of the
+	// connection it went out on, if that was one of them.
 	sending bool
-	lost    error
+	lost    []lostConn
+}
+
+// lostConn is a connection lost while a request was being sent: the
+// peer's creation then and the error to answer with.
+type lostConn struct {
+	creation uint32
+	err      error
+}
+
+// incarnation is the incarnation whose loss fails pc: the connection it
+// went out on if known, else the target's (0: any).
+func (pc *pendingCall) incarnation() uint32 {
+	if pc.via != 0 {
+		return pc.via
+	}
+	return pc.creation
 }
 
 func (pc *pendingCall) deliver(r callResult) {
@@ -61,8 +79,8 @@ func (t *callTable) add(ref uint64, node string, creation uint32) *pendingCall {
 	if pc == nil {
 		pc = &pendingCall{ch: make(chan callResult, 1)}
 	}
-	pc.ref, pc.node, pc.creation = ref, node, creation
-	pc.sending, pc.lost = node != "", nil
+	pc.ref, pc.node, pc.creation, pc.via = ref, node, creation, 0
+	pc.sending, pc.lost = node != "", pc.lost[:0]
 	t.mu.Lock()
 	t.m[ref] = pc
 	if node != "" {
@@ -130,17 +148,25 @@ func (t *callTable) complete(ref uint64, payload []byte, err error) bool {
 	return true
 }
 
-// sent marks ref's request handed to the transport: a connection lost
-// while it was being sent now answers it.
-func (t *callTable) sent(ref uint64) {
+// sent marks ref's request handed to the transport, on the connection to
+// incarnation via of its node (0 if the transport does not say): the loss
+// of that connection, also while the request was being sent, now answers
+// it; the loss of another incarnation's does not.
+func (t *callTable) sent(ref uint64, via uint32) {
 	t.mu.Lock()
 	pc := t.m[ref]
 	if pc == nil {
 		t.mu.Unlock()
 		return
 	}
-	pc.sending = false
-	lost := pc.lost
+	pc.sending, pc.via = false, via
+	var lost error
+	for _, l := range pc.lost {
+		if sameIncarnation(pc.incarnation(), l.creation) {
+			lost = l.err
+		}
+	}
+	pc.lost = pc.lost[:0]
 	if lost != nil {
 		t.takeLocked(ref)
 	}
@@ -162,16 +188,19 @@ func (t *callTable) cancel(ref uint64) bool {
 }
 
 // failNode fails every call outstanding on the incarnation creation of
-// node: calls aimed at a PID of another incarnation stay (they went to a
-// newer connection).
+// node: calls that went out on the connection to another incarnation, or
+// were aimed at a PID of another one, stay (they went to a newer
+// connection). A call still being sent keeps the loss for sent to judge.
 func (t *callTable) failNode(node string, creation uint32, err error) {
 	t.mu.Lock()
 	var pcs []*pendingCall
 	for ref := range t.byNode[node] {
 		switch pc := t.m[ref]; {
-		case !sameIncarnation(pc.creation, creation):
 		case pc.sending:
-			pc.lost = err // answered by sent, or replaced by the send's own error
+			// answered by sent if it went out on that connection, or
+			// replaced by the send's own error
+			pc.lost = append(pc.lost, lostConn{creation, err})
+		case !sameIncarnation(pc.incarnation(), creation):
 		default:
 			pcs = append(pcs, t.takeLocked(ref))
 		}

@@ -228,27 +228,53 @@ func (f *fakeTransport) Peers() []transport.PeerInfo           { return nil }
 func (f *fakeTransport) SetAddr(string, string)                {}
 func (f *fakeTransport) Close() error                          { return nil }
 
+func (f *fakeTransport) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.sent)
+}
+
 func (f *fakeTransport) last() *transport.Message {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.sent[len(f.sent)-1]
 }
 
+// viaTransport is a fakeTransport that reports the peer incarnation a
+// frame went to (transport.CreationSender).
+type viaTransport struct {
+	*fakeTransport
+	via atomic.Uint32
+}
+
+func (v *viaTransport) SendCreation(ctx context.Context, node string, m *transport.Message) (uint32, error) {
+	if err := v.Send(ctx, node, m); err != nil {
+		return 0, err
+	}
+	return v.via.Load(), nil
+}
+
 func fakeNode(t *testing.T) (*Node, *fakeTransport) {
 	t.Helper()
 	ft := &fakeTransport{}
+	return fakeNodeOn(t, ft, ft), ft
+}
+
+// fakeNodeOn starts a node on tr, whose handler ft plays the peer with.
+func fakeNodeOn(t *testing.T, ft *fakeTransport, tr transport.Transport) *Node {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Name = "me@test"
 	cfg.Transport = func(_ TransportParams, h transport.Handler) (transport.Transport, error) {
 		ft.h = h
-		return ft, nil
+		return tr, nil
 	}
 	n, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = n.Close() })
-	return n, ft
+	return n
 }
 
 // A late PeerDown of a peer's old incarnation fails only what was aimed at
@@ -335,6 +361,64 @@ func TestCallLostDuringSendAnsweredOnce(t *testing.T) {
 	}
 	if p := n.Stats().PendingCalls; p != 0 {
 		t.Fatalf("%d calls still pending", p)
+	}
+}
+
+// A call or spawn aimed at a name carries no creation. Once the transport
+// says which incarnation's connection took it, the late PeerDown of an
+// earlier incarnation (a node restarted under the same name) does not fail
+// it, also when that PeerDown comes while the request is being sent; the
+// loss of the connection it went out on does.
+func TestCallBoundToConnectionIncarnation(t *testing.T) {
+	ft := &fakeTransport{}
+	vt := &viaTransport{fakeTransport: ft}
+	n := fakeNodeOn(t, ft, vt)
+	old, cur := transport.PeerInfo{Name: "p@test", Creation: 1}, transport.PeerInfo{Name: "p@test", Creation: 2}
+	ft.h.PeerUp(old)
+	ft.h.PeerUp(cur)
+	vt.via.Store(cur.Creation)
+	results := make(chan error, 3)
+	call := func(ctx context.Context) {
+		_, err := n.Call(ctx, Named{Name: "x", Node: "p@test"}, nil)
+		results <- err
+	}
+	// 1: the old incarnation's PeerDown comes while the call is sent.
+	ft.onSend = func(string) error {
+		ft.onSend = nil
+		ft.h.PeerDown(old, transport.ErrConnClosed)
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go call(ctx)
+	// 2: a call already sent, then the old PeerDown again (as a transport
+	// would deliver it late), and a spawn.
+	for ft.count() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	go call(ctx)
+	go func() {
+		_, err := n.SpawnOn(ctx, "p@test", KindEcho, nil, SpawnOpts{})
+		results <- err
+	}()
+	for ft.count() < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	ft.h.PeerDown(old, transport.ErrConnClosed)
+	select {
+	case err := <-results:
+		t.Fatalf("the old incarnation's loss answered a request sent to the new one: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	if p := n.Stats().PendingCalls; p != 3 {
+		t.Fatalf("%d calls pending, want 3", p)
+	}
+	// The loss of the connection they went out on fails all three.
+	ft.h.PeerDown(cur, transport.ErrConnClosed)
+	for range 3 {
+		if err := <-results; !errors.Is(err, ErrNoConnection) || !errors.Is(err, transport.ErrConnClosed) {
+			t.Fatalf("after the new connection's loss: %v, want ErrNoConnection", err)
+		}
 	}
 }
 

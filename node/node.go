@@ -48,6 +48,7 @@ type Node struct {
 	name     string
 	creation uint32
 	tr       transport.Transport
+	trc      transport.CreationSender // tr, if it reports the incarnation a frame went to
 	started  time.Time
 	ready    chan struct{} // closed once tr is set (or New failed)
 
@@ -139,6 +140,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("node: transport: %w", err)
 	}
 	n.tr = tr
+	n.trc, _ = tr.(transport.CreationSender)
 	close(n.ready)
 	n.bg.Go(n.janitor)
 	n.log.Debug().Uint32("creation", n.creation).Bool("hidden", cfg.Hidden).Msg("node started")

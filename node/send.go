@@ -52,21 +52,34 @@ func (n *Node) send(from PID, dest Dest, payload []byte) error {
 
 // sendNode hands a frame to the transport and maps its errors.
 func (n *Node) sendNode(ctx context.Context, node string, m *transport.Message) error {
+	_, err := n.sendNodeOn(ctx, node, m)
+	return err
+}
+
+// sendNodeOn is sendNode that also returns the creation of the peer
+// incarnation whose connection took m (0 if the transport does not say).
+func (n *Node) sendNodeOn(ctx context.Context, node string, m *transport.Message) (uint32, error) {
 	if node == "" {
-		return fmt.Errorf("%w: empty node name", ErrBadArg)
+		return 0, fmt.Errorf("%w: empty node name", ErrBadArg)
 	}
-	err := n.tr.Send(ctx, node, m)
+	var via uint32
+	var err error
+	if n.trc != nil {
+		via, err = n.trc.SendCreation(ctx, node, m)
+	} else {
+		err = n.tr.Send(ctx, node, m)
+	}
 	switch {
 	case err == nil:
-		return nil
+		return via, nil
 	case errors.Is(err, transport.ErrShutdown):
-		return fmt.Errorf("%w: %w", ErrShutdown, err)
+		return 0, fmt.Errorf("%w: %w", ErrShutdown, err)
 	case errors.Is(err, transport.ErrFrameTooLarge):
-		return fmt.Errorf("%w: to %s: %w", ErrTooLarge, node, err)
+		return 0, fmt.Errorf("%w: to %s: %w", ErrTooLarge, node, err)
 	case ctx.Err() != nil && !errors.Is(err, transport.ErrNoConnection):
-		return fmt.Errorf("%w: sending to %s: %w", ErrTimeout, node, err)
+		return 0, fmt.Errorf("%w: sending to %s: %w", ErrTimeout, node, err)
 	}
-	return fmt.Errorf("%w: %s: %w", ErrNoConnection, node, err)
+	return 0, fmt.Errorf("%w: %s: %w", ErrNoConnection, node, err)
 }
 
 // sendBounded is sendNode with Config.SendTimeout, for sends the node makes
@@ -224,13 +237,14 @@ func (n *Node) startCall(ctx context.Context, deadline time.Time, from PID, dest
 	// own error (the request never left), a successful one by the loss.
 	// Only the deadline's timer may have answered it meanwhile; then that
 	// is the call's one result (cancel finds the call gone).
-	if err := n.sendNode(ctx, node, m); err != nil {
+	via, err := n.sendNodeOn(ctx, node, m)
+	if err != nil {
 		if n.calls.cancel(ref) {
 			return nil, err
 		}
 		return pc, nil
 	}
-	n.calls.sent(ref)
+	n.calls.sent(ref, via)
 	return pc, nil
 }
 

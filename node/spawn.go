@@ -157,11 +157,12 @@ func (n *Node) SpawnOn(ctx context.Context, node, kind string, args []byte, opts
 		ToName: kind, Ref: ref, TTL: max(time.Until(deadline), time.Nanosecond),
 		Payload: encodeSpawn(args, opts),
 	}
-	if err := n.sendNode(ctx, node, m); err != nil {
+	via, err := n.sendNodeOn(ctx, node, m)
+	if err != nil {
 		n.calls.cancel(ref)
 		return PID{}, err
 	}
-	n.calls.sent(ref)
+	n.calls.sent(ref, via)
 	out, err := n.calls.wait(ctx, deadline, pc)
 	if err != nil {
 		return PID{}, fmt.Errorf("spawn %s on %s: %w", kind, node, err)

@@ -100,6 +100,21 @@ type Handler interface {
 	PeerDown(p PeerInfo, reason error)
 }
 
+// CreationSender is implemented by a Transport that can tell which
+// incarnation of the peer took a frame: SendCreation is Send that also
+// returns the Creation of the connection m was queued on (0 if none was
+// reached). The node layer binds a call aimed at a name, whose target
+// incarnation it cannot know, to that creation, so that the late PeerDown
+// of an earlier incarnation does not fail a call that went out on the
+// connection to a newer one. Both transports in this module implement it.
+// Without it the node layer uses Send and such calls stay bound to no
+// incarnation. A wrapper that overrides Send must override SendCreation
+// too if it exposes one (by embedding an endpoint), or the node layer
+// would go around its Send.
+type CreationSender interface {
+	SendCreation(ctx context.Context, node string, m *Message) (uint32, error)
+}
+
 // Transport is what the node layer needs from a wire. The TCP Endpoint in
 // this package implements it, and so does the in-memory network used by
 // tests (package transport/memnet), whose links can be cut and restored.

@@ -176,17 +176,24 @@ func (e *Endpoint) SetAddr(node, addr string) {
 // ErrAuth, ErrVersion... when connecting failed), ErrQueueFull,
 // ErrFrameTooLarge, ErrShutdown.
 func (e *Endpoint) Send(ctx context.Context, node string, m *Message) error {
+	_, err := e.SendCreation(ctx, node, m)
+	return err
+}
+
+// SendCreation is Send that also reports the creation of the peer whose
+// connection took m (see CreationSender).
+func (e *Endpoint) SendCreation(ctx context.Context, node string, m *Message) (uint32, error) {
 	if m == nil {
-		return fmt.Errorf("%w: nil message", ErrProtocol)
+		return 0, fmt.Errorf("%w: nil message", ErrProtocol)
 	}
 	for attempt := 0; ; attempt++ {
 		c, err := e.connFor(ctx, node)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		err = c.send(ctx, m)
 		if err == nil || !errors.Is(err, errConnGone) || attempt > 0 {
-			return err
+			return c.info.Creation, err
 		}
 		e.forget(c) // closed under us: connect again once
 	}

@@ -77,6 +77,18 @@ func (e *wireEnd) Send(ctx context.Context, peer string, m *transport.Message) e
 	return e.Transport.Send(ctx, peer, m)
 }
 
+// SendCreation implements transport.CreationSender, refusing peers across
+// a cut.
+func (e *wireEnd) SendCreation(ctx context.Context, peer string, m *transport.Message) (uint32, error) {
+	if err := e.usable(peer); err != nil {
+		return 0, err
+	}
+	if cs, ok := e.Transport.(transport.CreationSender); ok {
+		return cs.SendCreation(ctx, peer, m)
+	}
+	return 0, e.Transport.Send(ctx, peer, m)
+}
+
 // Connect implements transport.Transport, refusing peers across a cut.
 func (e *wireEnd) Connect(ctx context.Context, peer string) error {
 	if err := e.usable(peer); err != nil {

@@ -167,17 +167,25 @@ func (e *Endpoint) SetAddr(node, addr string) {}
 // Send queues m for node, connecting first if needed. See
 // transport.Transport.
 func (e *Endpoint) Send(ctx context.Context, node string, m *transport.Message) error {
+	_, err := e.SendCreation(ctx, node, m)
+	return err
+}
+
+// SendCreation is Send that also reports the creation of the endpoint
+// whose connection took m (see transport.CreationSender).
+func (e *Endpoint) SendCreation(ctx context.Context, node string, m *transport.Message) (uint32, error) {
 	if m == nil {
-		return fmt.Errorf("%w: nil message", transport.ErrProtocol)
+		return 0, fmt.Errorf("%w: nil message", transport.ErrProtocol)
 	}
 	s, err := e.sideFor(ctx, node)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	creation := s.other.owner.cfg.Creation
 	if err := e.checkSize(node, s.other.owner.cfg.MaxFrameSize, m); err != nil {
-		return err
+		return creation, err
 	}
-	return s.c.send(ctx, s.other, m)
+	return creation, s.c.send(ctx, s.other, m)
 }
 
 // checkSize refuses a data frame over the receiver's limit, as the TCP
