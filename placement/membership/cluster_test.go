@@ -377,6 +377,50 @@ func TestLeaveWithExpiredContextThenShutdown(t *testing.T) {
 		"leave did not complete: %v", lazy(func() any { return statusOf(ms[0], ms[1].Name()) }))
 }
 
+// A Leave while a join attempt is in flight waits for it: run at once,
+// serf's Join and Leave can take the same Lamport time, and the join intent
+// then hides the leave (the survivor recorded the leaver failed, about 1
+// run in 20 of TestLeaveWithExpiredContextThenShutdown under load).
+func TestLeaveWaitsForJoinInFlight(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, false)
+	e0 := c.startN("j", 1)[0]
+	cfg := c.config("j1@127.0.0.1")
+	e1, err := Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e1.Shutdown() })
+	inJoin, release := make(chan struct{}), make(chan struct{})
+	e1.testHookJoin = func() {
+		close(inJoin)
+		<-release
+	}
+	joined := make(chan error, 1)
+	go func() {
+		_, err := e1.Join([]string{e0.GossipAddr()})
+		joined <- err
+	}()
+	<-inJoin
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := e1.Leave(ctx); !errors.Is(err, ErrLeave) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Leave during a join in flight: %v, want it to wait for the join (ErrLeave, deadline)", err)
+	}
+	close(release)
+	if err := <-joined; err != nil {
+		t.Fatalf("the join in flight: %v", err)
+	}
+	if _, err := e1.Join([]string{e0.GossipAddr()}); !errors.Is(err, ErrLeft) {
+		t.Fatalf("a join after Leave: %v, want ErrLeft", err)
+	}
+	if err := e1.Leave(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, convergeTimeout, func() bool { return statusOf(e0, e1.Name()) == StatusLeft },
+		"the survivor's record of the leaver: %v", lazy(func() any { return statusOf(e0, e1.Name()) }))
+}
+
 func TestForceLeave(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, false)

@@ -53,7 +53,10 @@ func (m *Membership) joinOnce(addrs []string) (int, error) {
 		m.joinMu.Unlock()
 		return 0, err
 	}
-	n, err := m.serf.Join(addrs, true)
+	n, err := m.serfJoin(addrs)
+	if errors.Is(err, ErrLeft) || errors.Is(err, ErrShutdown) {
+		return 0, err
+	}
 	if n > 0 {
 		if err != nil { // contacted, but the join intent broadcast failed: gossip repairs it
 			m.log.Debug().Err(err).Msg("join intent broadcast failed")
@@ -70,6 +73,20 @@ func (m *Membership) joinOnce(addrs []string) (int, error) {
 	m.lastJoinErr = err
 	m.joinMu.Unlock()
 	return 0, err
+}
+
+// serfJoin calls serf.Join under serfMu, unless Leave has begun (then
+// ErrLeft, and nothing is joined).
+func (m *Membership) serfJoin(addrs []string) (int, error) {
+	m.serfMu.Lock()
+	defer m.serfMu.Unlock()
+	if err := m.checkJoinable(); err != nil {
+		return 0, err
+	}
+	if m.testHookJoin != nil {
+		m.testHookJoin()
+	}
+	return m.serf.Join(addrs, true)
 }
 
 // LastJoinError returns the error of the latest failed join attempt (nil
@@ -195,8 +212,9 @@ func (m *Membership) exhausted(last error, used int) {
 // Leave leaves the cluster gracefully: it broadcasts the leave, waits until
 // the broadcast went out and then for the profile's leave-propagation delay
 // (300 ms local, 1 s lan) so that the others see "left" rather than
-// "failed". Bounded by about twice the profile's broadcast timeout plus
-// that delay. If ctx ends first, Leave returns ErrLeave wrapping ctx's
+// "failed". A join attempt in flight (Config.Join's background attempts)
+// ends first, and none starts after it. Bounded by that attempt plus about
+// twice the profile's broadcast timeout plus that delay. If ctx ends first, Leave returns ErrLeave wrapping ctx's
 // error and the leave goes on in the background (Shutdown waits for it).
 // Safe to call more than once: later calls wait for the same leave. After
 // Leave the node stays up (answering probes) until Shutdown.
@@ -245,6 +263,8 @@ func (m *Membership) serfLeave() (err error) {
 			err = fmt.Errorf("%w: serf stopped during leave: %v", ErrLeave, r)
 		}
 	}()
+	m.serfMu.Lock() // an attempt to join in flight ends first (see serfMu)
+	defer m.serfMu.Unlock()
 	if err := m.serf.Leave(); err != nil {
 		return fmt.Errorf("%w: %w", ErrLeave, err)
 	}

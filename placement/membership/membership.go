@@ -54,6 +54,17 @@ type Membership struct {
 	leaveErr  error
 	retryStop chan struct{} // stops the running background join loop, if any
 
+	// serfMu serialises serf.Join and serf.Leave. Run at once, they can
+	// take the same Lamport time (Join reads the clock without advancing
+	// it), and a join intent processed before the leave intent of the same
+	// time hides it: the others, and the leaver itself, then record the
+	// leaver as failed instead of left. A join attempt that gets serfMu
+	// after Leave began does not join.
+	serfMu sync.Mutex
+	// testHookJoin, if set, runs in each join attempt under serfMu, just
+	// before serf.Join (tests only).
+	testHookJoin func()
+
 	// tagsMu serializes tag updates and guards weight and extra.
 	tagsMu sync.Mutex
 	weight int
