@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,8 +121,11 @@ func TestClientOperations(t *testing.T) {
 type failing struct{ node.Base }
 
 func (failing) HandleCall(_ *node.Proc, _ node.PID, req []byte) ([]byte, error) {
-	if string(req) == "busy" {
+	switch string(req) {
+	case "busy":
 		return nil, fmt.Errorf("overloaded: %w", node.ErrBusy)
+	case "key busy": // as the replication wrapper answers for a superseded copy
+		return nil, fmt.Errorf("%w: this copy was superseded", placement.ErrBusy)
 	}
 	return nil, errors.New("boom")
 }
@@ -160,6 +164,22 @@ func TestClientErrors(t *testing.T) {
 	for _, tt := range cases {
 		if err := tt.err(); !errors.Is(err, tt.want) {
 			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	// A key's process that answers placement.ErrBusy (the replication
+	// wrapper does, for a superseded copy or a write its backups did not
+	// store) reaches the caller as ErrBusy, from every node, with its
+	// detail: not as a handler error (fault-harness finding 9).
+	for _, k := range []string{"k", "k2", "k3", "k4"} {
+		for _, call := range map[string]func() error{
+			"client": func() error { _, err := cl.Call(ctx, "failing", k, []byte("key busy")); return err },
+			"node 1": func() error { _, err := cs[0].Call(ctx, "failing", k, []byte("key busy")); return err },
+			"node 2": func() error { _, err := cs[1].Call(ctx, "failing", k, []byte("key busy")); return err },
+		} {
+			err := call()
+			if !errors.Is(err, placement.ErrBusy) || errors.Is(err, node.ErrHandler) || !strings.Contains(err.Error(), "this copy was superseded") {
+				t.Errorf("key %s: a process's ErrBusy: %v, want placement.ErrBusy with its detail", k, err)
+			}
 		}
 	}
 	setView(cs[:1]) // cs[0] now has an empty view: no key has an owner

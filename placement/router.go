@@ -128,6 +128,13 @@ func (c *Cluster) deliver(pid node.PID, req routeReq, deadline time.Time, reply 
 				c.route(req, deadline, reply)
 				return
 			}
+			if errors.Is(err, ErrBusy) {
+				// The key's own machinery refused (a superseded copy, a
+				// replication its backups did not store): the caller gets
+				// ErrBusy, not a handler error, and may ask again.
+				c.fail(req, reply, err)
+				return
+			}
 			if err != nil {
 				reply(nil, err)
 				return

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -140,6 +141,9 @@ func routeError(st uint8, body []byte) error {
 	case stNoQuorum:
 		return ErrNoQuorum
 	case stBusy:
+		if len(body) > 0 {
+			return fmt.Errorf("%w: %s", ErrBusy, body)
+		}
 		return ErrBusy
 	case stUnknownKind:
 		return ErrUnknownKind
@@ -163,6 +167,9 @@ func statusOf(err error) (uint8, []byte) {
 	}
 	for _, m := range statusErrors {
 		if errors.Is(err, m.err) {
+			if m.st == stBusy && err != ErrBusy {
+				return stBusy, []byte(busyDetail(err))
+			}
 			return m.st, nil
 		}
 	}
@@ -170,6 +177,14 @@ func statusOf(err error) (uint8, []byte) {
 		return stStartFailed, []byte(err.Error())
 	}
 	return stBadRequest, []byte(err.Error())
+}
+
+// busyDetail is the text of an ErrBusy error after "placement: key
+// busy: " (and a handler error's prefix, when a key's process returned it):
+// what the caller's ErrBusy adds after its own text.
+func busyDetail(err error) string {
+	t := strings.TrimPrefix(err.Error(), node.ErrHandler.Error()+": ")
+	return strings.TrimPrefix(t, ErrBusy.Error()+": ")
 }
 
 var statusErrors = [...]struct {

@@ -3,6 +3,7 @@ package placement
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -64,6 +65,19 @@ func TestStatusErrors(t *testing.T) {
 	var no *NotOwnerError
 	if !errors.As(routeError(stNotOwner, []byte("n3@h")), &no) || no.Owner != "n3@h" {
 		t.Fatalf("owner lost: %v", no)
+	}
+	// ErrBusy keeps its detail, once, also from a process's handler error.
+	const want = "placement: key busy: replication of kv k: [n3] did not store it"
+	for _, err := range []error{
+		fmt.Errorf("%w: replication of kv k: [n3] did not store it", ErrBusy),
+		fmt.Errorf("%w: %w", node.ErrHandler, fmt.Errorf("%w: replication of kv k: [n3] did not store it", ErrBusy)),
+	} {
+		if back := routeError(statusOf(err)); !errors.Is(back, ErrBusy) || back.Error() != want {
+			t.Fatalf("%v came back as %q, want %q", err, back, want)
+		}
+	}
+	if back := routeError(statusOf(ErrBusy)); back != ErrBusy {
+		t.Fatalf("bare ErrBusy came back as %v", back)
 	}
 }
 
