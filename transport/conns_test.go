@@ -136,6 +136,11 @@ func TestRestartedPeerReplaces(t *testing.T) {
 		info, _ := a.rec.lastUp("r@127.0.0.1")
 		return info.Creation == 2 && a.rec.count("down", "") == 1
 	})
+	// A frame sent now goes to the new incarnation, and SendCreation says
+	// so (the node layer binds calls to it).
+	if c, err := a.ep.SendCreation(context.Background(), "r@127.0.0.1", &Message{Type: FrameSend, To: PID{Node: "r@127.0.0.1", ID: 1}}); err != nil || c != 2 {
+		t.Fatalf("SendCreation: creation %d, %v; want 2", c, err)
+	}
 }
 
 // TestHeartbeatTimeoutSilentPeer: a peer that completes the handshake and

@@ -317,6 +317,9 @@ func TestCloseReasonsAndRestart(t *testing.T) {
 	if p := a.ep.Peers(); len(p) != 1 || p[0].Creation != 8 {
 		t.Fatalf("peers after restart %+v", p)
 	}
+	if c, err := a.ep.SendCreation(context.Background(), "b@mem", m); err != nil || c != 8 {
+		t.Fatalf("SendCreation after restart: creation %d, %v; want 8", c, err)
+	}
 }
 
 func TestNameInUse(t *testing.T) {
