@@ -46,6 +46,10 @@ type Cluster struct {
 	draining atomic.Bool
 	viewMu   sync.Mutex // serializes view updates; guards lastIn
 	lastIn   viewInput
+	// failedMu guards failed: the members the latest membership view
+	// lists as failed (dropFailed closes the connection to each once).
+	failedMu sync.Mutex
+	failed   map[string]bool
 
 	reg      registry
 	replicas *replicaStore // backup copies kept here for other nodes' primaries

@@ -167,6 +167,52 @@ func TestSerfKillReowns(t *testing.T) {
 	settled(t, serfTimeout, survivors, kindCounter)
 }
 
+// TestSerfFailedMemberDisconnected: when Serf declares a member failed,
+// the transport connection to it is closed (Erlang's nodedown): a call in
+// flight to it fails with node.ErrNoConnection at once, instead of waiting
+// until the connection's own heartbeat gives up, which a silent link (a
+// cut cable, an isolated host) leaves to the transport's 2 s heartbeat
+// timeout and a link that still carries frames never does. Here only the
+// gossip is cut, so the transport stays healthy: without the disconnect
+// the call would wait out its whole timeout.
+func TestSerfFailedMemberDisconnected(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t, true)
+	cs := tc.startN(3, nil)
+	converged(t, serfTimeout, cs, 3)
+	victim := cs[2]
+	ib, err := victim.Node().NewInbox() // never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ib.Close()
+	done := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	go func() {
+		_, err := cs[0].Node().Call(ctx, ib.Self(), []byte("hello"))
+		done <- err
+	}()
+	placementtest.CheckFor(t, serfTimeout, func() error {
+		if p := cs[0].Node().Stats().PendingCalls; p != 1 {
+			return fmt.Errorf("%d calls pending, want the one to the victim", p)
+		}
+		return nil
+	})
+	tc.FaultNet().Isolate(victim.Membership().GossipAddr())
+	cut := time.Now()
+	converged(t, serfTimeout, cs[:2], 2)
+	select {
+	case err := <-done:
+		if !errors.Is(err, node.ErrNoConnection) {
+			t.Fatalf("the call in flight to the failed member: %v, want ErrNoConnection", err)
+		}
+		t.Logf("answered %v after the gossip cut", time.Since(cut).Round(time.Millisecond))
+	case <-time.After(serfTimeout):
+		t.Fatalf("the call in flight to a member declared failed was not answered %v after the cut", time.Since(cut).Round(time.Millisecond))
+	}
+}
+
 // TestSerfPartitionHeal: a 2|3 partition; both sides write every key, so
 // each key runs on both sides; after the heal exactly one process per key
 // remains (within 5 s of the views merging) and each duplicate was

@@ -36,6 +36,7 @@ func (c *Cluster) applyMembership(v membership.View) {
 			c.node.SetAddr(m.Name, m.TransportAddr)
 		}
 	}
+	c.dropFailed(v)
 	in := viewInput{quorum: c.quorumOK(v.Quorum)}
 	for _, m := range c.ownable(v) {
 		in.alive = append(in.alive, memberInfo{
@@ -44,6 +45,36 @@ func (c *Cluster) applyMembership(v membership.View) {
 		})
 	}
 	c.applyInput(in)
+}
+
+// dropFailed closes the transport connection to each member the view
+// newly lists as failed, as Erlang's nodedown does: calls in flight to it
+// then fail at once with node.ErrNoConnection (a routed request goes again
+// to the key's new owner, the view having changed) and its processes'
+// monitors fire, instead of waiting until the connection's own heartbeat
+// gives up (transport.Config.HeartbeatTimeout, 2 s), long after Serf
+// declared the failure. A member that is in fact alive (a pause, a cut
+// that gossip saw first) loses only what was in flight: the next send
+// connects again.
+func (c *Cluster) dropFailed(v membership.View) {
+	c.failedMu.Lock()
+	var fresh []string
+	now := make(map[string]bool)
+	for _, m := range v.Members {
+		if m.Status != membership.StatusFailed || m.Name == c.self {
+			continue
+		}
+		now[m.Name] = true
+		if !c.failed[m.Name] {
+			fresh = append(fresh, m.Name)
+		}
+	}
+	c.failed = now
+	c.failedMu.Unlock()
+	for _, name := range fresh {
+		c.log.Debug().Str("member", name).Msg("member failed: closing the connection to it")
+		c.goTracked(func() { c.node.Disconnect(name) })
+	}
 }
 
 // quorumOK applies the quorum-mode rule to a membership verdict.
