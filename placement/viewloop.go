@@ -36,7 +36,6 @@ func (c *Cluster) applyMembership(v membership.View) {
 			c.node.SetAddr(m.Name, m.TransportAddr)
 		}
 	}
-	c.dropFailed(v)
 	in := viewInput{quorum: c.quorumOK(v.Quorum)}
 	for _, m := range c.ownable(v) {
 		in.alive = append(in.alive, memberInfo{
@@ -45,6 +44,10 @@ func (c *Cluster) applyMembership(v membership.View) {
 		})
 	}
 	c.applyInput(in)
+	// After the view without them is in place: the calls that fail then
+	// are routed again to the keys' new owners (retryable: the view
+	// changed since they were sent).
+	c.dropFailed(v)
 }
 
 // dropFailed closes the transport connection to each member the view

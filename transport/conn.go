@@ -3,6 +3,7 @@ package transport
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -27,6 +28,19 @@ const (
 // errConnGone marks a Send on a connection that closed meanwhile; Endpoint
 // retries such a Send once on a fresh connection.
 var errConnGone = fmt.Errorf("%w while sending", ErrConnClosed)
+
+// errDisconnected is the reason of a connection closed by Disconnect.
+var errDisconnected = fmt.Errorf("%w: disconnected locally", ErrConnClosed)
+
+// closedLocally reports whether c is closed, by Disconnect. It reads the
+// reason under wmu once closedW is set (closeWith records the reason
+// before it sets closedW): a sender woken by the close sees it before
+// done is closed.
+func (c *conn) closedLocally() bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.closedW && errors.Is(c.reason, errDisconnected)
+}
 
 // conn is one authenticated (or authenticating) connection to a peer. It
 // has one reader goroutine (run) and one writer goroutine (writeLoop).

@@ -136,10 +136,24 @@ func TestRestartedPeerReplaces(t *testing.T) {
 		info, _ := a.rec.lastUp("r@127.0.0.1")
 		return info.Creation == 2 && a.rec.count("down", "") == 1
 	})
-	// A frame sent now goes to the new incarnation, and SendCreation says
-	// so (the node layer binds calls to it).
-	if c, err := a.ep.SendCreation(context.Background(), "r@127.0.0.1", &Message{Type: FrameSend, To: PID{Node: "r@127.0.0.1", ID: 1}}); err != nil || c != 2 {
-		t.Fatalf("SendCreation: creation %d, %v; want 2", c, err)
+}
+
+// TestSendCreationNamesTheIncarnation: SendCreation reports the creation
+// of the peer whose connection took the frame, also after the peer
+// restarted under its name (the node layer binds calls to it).
+func TestSendCreationNamesTheIncarnation(t *testing.T) {
+	a := startNode(t, testConfig("a@127.0.0.1"))
+	for _, creation := range []uint32{1, 2} {
+		bc := testConfig("b@127.0.0.1")
+		bc.Creation = creation
+		b := startNode(t, bc)
+		a.ep.SetAddr("b@127.0.0.1", b.ep.Addr())
+		m := &Message{Type: FrameSend, To: PID{Node: "b@127.0.0.1", ID: 1}}
+		if c, err := a.ep.SendCreation(context.Background(), "b@127.0.0.1", m); err != nil || c != creation {
+			t.Fatalf("SendCreation to incarnation %d: creation %d, %v", creation, c, err)
+		}
+		_ = b.ep.Close()
+		waitFor(t, 5*time.Second, "a sees b go", func() bool { return len(a.ep.Peers()) == 0 })
 	}
 }
 
@@ -296,6 +310,61 @@ func TestQueueFullBlocksThenFails(t *testing.T) {
 		t.Fatal("a full queue closed the connection")
 	}
 	_ = r.nc.Close()
+}
+
+// TestDisconnectFailsBlockedSend: a Send waiting for room on a connection
+// that Disconnect closes fails with ErrNoConnection; it does not dial again
+// (a later Send does). The node layer disconnects a peer that Serf declared
+// failed: a paused or cut-off peer would hold a new dial until it timed
+// out. Here the peer's address leads to a listener that never answers, as
+// a paused node's would.
+func TestDisconnectFailsBlockedSend(t *testing.T) {
+	cfg := testConfig("a@127.0.0.1")
+	cfg.MaxQueueBytes = 64 << 10
+	cfg.HeartbeatTimeout, cfg.WriteTimeout = time.Minute, time.Minute // only Disconnect closes it
+	a, r := stalledPeer(t, cfg)
+	defer r.nc.Close()
+	mute, err := net.Listen("tcp", "127.0.0.1:0") // the kernel accepts; nobody answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mute.Close()
+	a.ep.SetAddr("r@127.0.0.1", mute.Addr().String())
+	done := make(chan error, 1)
+	go func() {
+		m := &Message{Type: FrameSend, Payload: make([]byte, 16<<10)}
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			err := a.ep.Send(ctx, "r@127.0.0.1", m)
+			cancel()
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	waitFor(t, 5*time.Second, "a Send waiting for room", func() bool {
+		a.ep.mu.Lock()
+		pe := a.ep.peers["r@127.0.0.1"]
+		a.ep.mu.Unlock()
+		if pe == nil || pe.conn == nil {
+			return false
+		}
+		pe.conn.wmu.Lock()
+		defer pe.conn.wmu.Unlock()
+		return pe.conn.space != nil
+	})
+	if err := a.ep.Disconnect("r@127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrNoConnection) || !errors.Is(err, errConnGone) {
+			t.Fatalf("the blocked Send: %v, want ErrNoConnection for the connection Disconnect closed (no new dial)", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the blocked Send did not return after Disconnect")
+	}
 }
 
 func TestWriteTimeoutClosesStalledPeer(t *testing.T) {

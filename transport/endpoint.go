@@ -192,7 +192,11 @@ func (e *Endpoint) SendCreation(ctx context.Context, node string, m *Message) (u
 			return 0, err
 		}
 		err = c.send(ctx, m)
-		if err == nil || !errors.Is(err, errConnGone) || attempt > 0 {
+		if err == nil || !errors.Is(err, errConnGone) || attempt > 0 || c.closedLocally() {
+			// A connection that Disconnect closed fails what was being
+			// sent on it: connecting again is for a later Send (the node
+			// layer disconnects a peer declared failed; a peer that is
+			// paused or cut off would hold a new dial until it times out).
 			return c.info.Creation, err
 		}
 		e.forget(c) // closed under us: connect again once
@@ -221,7 +225,7 @@ func (e *Endpoint) Disconnect(node string) error {
 	}
 	e.mu.Unlock()
 	if c != nil {
-		c.closeWith(fmt.Errorf("%w: disconnected locally", ErrConnClosed))
+		c.closeWith(errDisconnected)
 		e.forget(c)
 	}
 	return nil

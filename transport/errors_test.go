@@ -135,7 +135,7 @@ func TestErrorsClassifiable(t *testing.T) {
 // are never bare, so nothing that carries one is unclassifiable.
 func TestInternalMarkersWrapSentinels(t *testing.T) {
 	for name, err := range map[string]error{
-		"errConnGone": errConnGone, "errEvicted": errEvicted, "errLostRace": errLostRace,
+		"errConnGone": errConnGone, "errEvicted": errEvicted, "errLostRace": errLostRace, "errDisconnected": errDisconnected,
 		"errAborted": errAborted, "errUnanswered": errUnanswered, "errTruncated": errTruncated,
 	} {
 		checkClassified(t, name, err, ErrConnClosed)
