@@ -32,14 +32,13 @@ var errConnGone = fmt.Errorf("%w while sending", ErrConnClosed)
 // errDisconnected is the reason of a connection closed by Disconnect.
 var errDisconnected = fmt.Errorf("%w: disconnected locally", ErrConnClosed)
 
-// closedLocally reports whether c is closed, by Disconnect. It reads the
-// reason under wmu once closedW is set (closeWith records the reason
-// before it sets closedW): a sender woken by the close sees it before
-// done is closed.
+// closedLocally reports whether c was closed by Disconnect. It is set
+// under wmu with closedW, so a sender woken by the close sees it (done is
+// closed only after).
 func (c *conn) closedLocally() bool {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	return c.closedW && errors.Is(c.reason, errDisconnected)
+	return c.disconnected
 }
 
 // conn is one authenticated (or authenticating) connection to a peer. It
@@ -86,6 +85,7 @@ type conn struct {
 	space        chan struct{} // closed when the writer frees queue space; nil if nobody waits
 	sent         chan struct{} // closed when the writer is idle with nothing queued; nil if nobody waits
 	closedW      bool          // the connection is closed: sends fail
+	disconnected bool          // closed by Disconnect (closedLocally)
 
 	w writerState // owned by the writer goroutine
 
@@ -320,7 +320,7 @@ func (c *conn) closeWith(reason error) {
 		}
 		c.reason = reason
 		c.wmu.Lock()
-		c.closedW = true
+		c.closedW, c.disconnected = true, errors.Is(reason, errDisconnected)
 		if c.space != nil {
 			close(c.space)
 			c.space = nil
