@@ -152,7 +152,10 @@ func (n *Node) peerDown(p transport.PeerInfo, reason error) {
 // will come.
 func (n *Node) dropPeerRelationsLocked(b *batch, node string, creation uint32) {
 	for ref := range n.rel.monsTo[node] {
-		if sameIncarnation(n.rel.mons[ref].target.Creation, creation) {
+		switch m := n.rel.mons[ref]; {
+		case m.sending:
+			m.lost = append(m.lost, creation) // monitorSent judges
+		case sameIncarnation(m.incarnation(), creation):
 			n.fireLocked(b, ref, PID{}, Reason{Kind: NoConnection})
 		}
 	}

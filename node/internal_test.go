@@ -422,6 +422,54 @@ func TestCallBoundToConnectionIncarnation(t *testing.T) {
 	}
 }
 
+// A monitor by name of a remote process is bound to the incarnation whose
+// connection took its request, as calls are: the late PeerDown of an
+// earlier incarnation does not fire it, also when it comes while the
+// request is being sent; the loss of the connection it went out on does.
+func TestNameMonitorBoundToConnectionIncarnation(t *testing.T) {
+	ft := &fakeTransport{}
+	vt := &viaTransport{fakeTransport: ft}
+	n := fakeNodeOn(t, ft, vt)
+	old, cur := transport.PeerInfo{Name: "p@test", Creation: 1}, transport.PeerInfo{Name: "p@test", Creation: 2}
+	ft.h.PeerUp(old)
+	ft.h.PeerUp(cur)
+	vt.via.Store(cur.Creation)
+	ib, err := n.NewInbox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := Named{Name: "x", Node: "p@test"}
+	ft.onSend = func(string) error { // the old incarnation's loss during the send
+		ft.onSend = nil
+		ft.h.PeerDown(old, transport.ErrConnClosed)
+		return nil
+	}
+	during := ib.Monitor(name)
+	after := ib.Monitor(name)
+	ft.h.PeerDown(old, transport.ErrConnClosed) // late, again
+	if !ib.Demonitor(during) || !ib.Demonitor(after) {
+		t.Fatal("the old incarnation's loss fired a name monitor set up over the new one's connection")
+	}
+	ref := ib.Monitor(name)
+	ft.h.PeerDown(cur, transport.ErrConnClosed)
+	m, err := ib.Receive(context.Background())
+	if d, ok := m.(Down); err != nil || !ok || d.Ref != ref || d.Reason.Kind != NoConnection {
+		t.Fatalf("got %#v %v, want the DOWN noconnection of the new connection's loss", m, err)
+	}
+	// Without the incarnation (a transport that does not report it), any
+	// loss of the node fires a name monitor, as before.
+	ft2 := &fakeTransport{}
+	n2 := fakeNodeOn(t, ft2, ft2)
+	ft2.h.PeerUp(cur)
+	ib2, _ := n2.NewInbox()
+	ref2 := ib2.Monitor(name)
+	ft2.h.PeerDown(old, transport.ErrConnClosed)
+	m, err = ib2.Receive(context.Background())
+	if d, ok := m.(Down); err != nil || !ok || d.Ref != ref2 || d.Reason.Kind != NoConnection {
+		t.Fatalf("got %#v %v, want DOWN noconnection", m, err)
+	}
+}
+
 // Frames that claim to come from another node's process are dropped.
 func TestForeignRelationFramesDropped(t *testing.T) {
 	n, ft := fakeNode(t)

@@ -19,6 +19,22 @@ type monitor struct {
 	name    string // set when monitored by name
 	node    string // the target's node
 	fired   bool   // Down queued; removed when the watcher takes it
+	// A remote name monitor is bound to the incarnation of the connection
+	// its request went out on (via), as calls are (see callTable.sent):
+	// while the request is being sent (sending), the incarnations whose
+	// connection was lost are kept in lost, for monitorSent to judge.
+	via     uint32
+	sending bool
+	lost    []uint32
+}
+
+// incarnation is the incarnation whose loss fires m: its target's, or for
+// a name monitor the connection's it went out on (0: any).
+func (m *monitor) incarnation() uint32 {
+	if m.via != 0 {
+		return m.via
+	}
+	return m.target.Creation
 }
 
 // monKey identifies a monitor on a local target: the watcher's node and its
@@ -161,6 +177,8 @@ func (n *Node) monitor(w *Proc, dest Dest) Ref {
 		n.monitorLocal(w, ref, m, dest)
 		return ref
 	}
+	named := m.name != ""
+	m.sending = named
 	n.relMu.Lock()
 	ok := n.addMonitorLocked(w, ref, m)
 	if ok {
@@ -172,10 +190,35 @@ func (n *Node) monitor(w *Proc, dest Dest) Ref {
 	}
 	f := &transport.Message{Type: transport.FrameMonitor, From: wirePID(w.pid), Ref: uint64(ref)}
 	setTarget(f, dest, node)
-	if err := n.sendNode(n.ctx, node, f); err != nil {
+	via, err := n.sendNodeOn(n.ctx, node, f)
+	if err != nil {
 		n.fireDown(ref, PID{}, Reason{Kind: NoConnection})
+		return ref
+	}
+	if named {
+		n.monitorSent(ref, via)
 	}
 	return ref
+}
+
+// monitorSent binds name monitor ref to incarnation via of its node (0 if
+// the transport does not say) and fires it if that connection was lost
+// while the request was being sent.
+func (n *Node) monitorSent(ref Ref, via uint32) {
+	var b batch
+	n.relMu.Lock()
+	if m := n.rel.mons[ref]; m != nil && !m.fired && m.sending {
+		m.sending, m.via = false, via
+		for _, c := range m.lost {
+			if sameIncarnation(m.incarnation(), c) {
+				n.fireLocked(&b, ref, PID{}, Reason{Kind: NoConnection})
+				break
+			}
+		}
+		m.lost = nil
+	}
+	n.relMu.Unlock()
+	b.flush(n, false)
 }
 
 func (n *Node) monitorLocal(w *Proc, ref Ref, m *monitor, dest Dest) {
