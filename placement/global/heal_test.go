@@ -59,7 +59,7 @@ func TestPartitionHeal(t *testing.T) {
 	merged := time.Now()
 	placementtest.CheckFor(t, 5*time.Second, func() error { return oneHolderEverywhere(g, holders) })
 	t.Logf("one holder per name on every node %v after the merge", time.Since(merged))
-	checkLosersTold(t, ctx, holders)
+	checkLosersTold(t, ctx, g, holders)
 	for _, c := range all {
 		if pid, ok := g.svc(c).WhereisName(gone); ok {
 			t.Fatalf("%s: %q came back after the heal: %v", c.Name(), gone, pid)
@@ -126,29 +126,57 @@ func oneHolderEverywhere(g *gcluster, holders [2][]*node.Inbox) error {
 	return nil
 }
 
-// checkLosersTold: the registrant that lost each name got a NameConflict
-// naming the winner.
-func checkLosersTold(t *testing.T, ctx context.Context, holders [2][]*node.Inbox) {
+// checkLosersTold: the registrant that lost each name (the one that does
+// not hold it now that every node agrees) is told by a NameConflict naming
+// the winner, within the heal bound; the winner is told nothing. The
+// message is waited for, not given a fixed time: it travels from the
+// name's authority to the loser's node on its own, after the replicas
+// converged (a 100 ms window failed once in 20 runs of .ci/stress).
+func checkLosersTold(t *testing.T, ctx context.Context, g *gcluster, holders [2][]*node.Inbox) {
 	t.Helper()
 	for i := range healNames {
-		a, b := holders[0][i], holders[1][i]
-		for _, ib := range []*node.Inbox{a, b} {
-			rctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-			m, err := ib.Receive(rctx)
-			cancel()
-			if err != nil {
-				continue // the winner hears nothing
-			}
-			msg, _ := m.(node.Message)
-			nc, ok := global.ParseNameConflict(msg.Payload)
-			if !ok || nc.Name != fmt.Sprintf("dup-%d", i) || (nc.Winner != a.Self() && nc.Winner != b.Self()) || nc.Winner == ib.Self() {
-				t.Fatalf("dup-%d: %v got %#v", i, ib.Self(), m)
-			}
-			goto told
+		name := fmt.Sprintf("dup-%d", i)
+		winner, _ := g.svcAt(0).WhereisName(name)
+		loser := holders[0][i]
+		if loser.Self() == winner {
+			loser = holders[1][i]
 		}
-		t.Fatalf("dup-%d: no loser was told", i)
-	told:
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		m, err := loser.Receive(rctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: the loser %v was not told within 5 s: %v", name, loser.Self(), err)
+		}
+		msg, _ := m.(node.Message)
+		if nc, ok := global.ParseNameConflict(msg.Payload); !ok || nc.Name != name || nc.Winner != winner {
+			t.Fatalf("%s: the loser %v got %#v, want a NameConflict naming %v", name, loser.Self(), m, winner)
+		}
 	}
+	// What else is queued by now: nothing for a winner; for a loser only
+	// the same notice again (both sides' authorities of a name can
+	// resolve its conflict before they merge: docs/global.md).
+	done, cancel := context.WithCancel(ctx)
+	cancel() // Receive with an ended context takes only what is queued
+	again := 0
+	for i := range healNames {
+		name := fmt.Sprintf("dup-%d", i)
+		winner, _ := g.svcAt(0).WhereisName(name)
+		for _, ib := range []*node.Inbox{holders[0][i], holders[1][i]} {
+			for {
+				m, err := ib.Receive(done)
+				if err != nil {
+					break
+				}
+				msg, _ := m.(node.Message)
+				nc, ok := global.ParseNameConflict(msg.Payload)
+				if ib.Self() == winner || !ok || nc.Name != name || nc.Winner != winner {
+					t.Fatalf("%s: %v (winner %v) got %#v", name, ib.Self(), winner, m)
+				}
+				again++
+			}
+		}
+	}
+	t.Logf("losers told again: %d of %d", again, healNames)
 }
 
 // lockOnce takes and releases lock id from a process of c; its token.
