@@ -364,19 +364,28 @@ func TestCallLostDuringSendAnsweredOnce(t *testing.T) {
 	}
 }
 
+// restartedPeer starts a node on a transport that reports incarnations,
+// with peer p@test up in incarnation old and then cur (its restart), and
+// frames going to cur.
+func restartedPeer(t *testing.T) (n *Node, ft *fakeTransport, old, cur transport.PeerInfo) {
+	t.Helper()
+	ft = &fakeTransport{}
+	vt := &viaTransport{fakeTransport: ft}
+	n = fakeNodeOn(t, ft, vt)
+	old, cur = transport.PeerInfo{Name: "p@test", Creation: 1}, transport.PeerInfo{Name: "p@test", Creation: 2}
+	ft.h.PeerUp(old)
+	ft.h.PeerUp(cur)
+	vt.via.Store(cur.Creation)
+	return n, ft, old, cur
+}
+
 // A call or spawn aimed at a name carries no creation. Once the transport
 // says which incarnation's connection took it, the late PeerDown of an
 // earlier incarnation (a node restarted under the same name) does not fail
 // it, also when that PeerDown comes while the request is being sent; the
 // loss of the connection it went out on does.
 func TestCallBoundToConnectionIncarnation(t *testing.T) {
-	ft := &fakeTransport{}
-	vt := &viaTransport{fakeTransport: ft}
-	n := fakeNodeOn(t, ft, vt)
-	old, cur := transport.PeerInfo{Name: "p@test", Creation: 1}, transport.PeerInfo{Name: "p@test", Creation: 2}
-	ft.h.PeerUp(old)
-	ft.h.PeerUp(cur)
-	vt.via.Store(cur.Creation)
+	n, ft, old, cur := restartedPeer(t)
 	results := make(chan error, 3)
 	call := func(ctx context.Context) {
 		_, err := n.Call(ctx, Named{Name: "x", Node: "p@test"}, nil)
@@ -427,13 +436,7 @@ func TestCallBoundToConnectionIncarnation(t *testing.T) {
 // earlier incarnation does not fire it, also when it comes while the
 // request is being sent; the loss of the connection it went out on does.
 func TestNameMonitorBoundToConnectionIncarnation(t *testing.T) {
-	ft := &fakeTransport{}
-	vt := &viaTransport{fakeTransport: ft}
-	n := fakeNodeOn(t, ft, vt)
-	old, cur := transport.PeerInfo{Name: "p@test", Creation: 1}, transport.PeerInfo{Name: "p@test", Creation: 2}
-	ft.h.PeerUp(old)
-	ft.h.PeerUp(cur)
-	vt.via.Store(cur.Creation)
+	n, ft, old, cur := restartedPeer(t)
 	ib, err := n.NewInbox()
 	if err != nil {
 		t.Fatal(err)
