@@ -20,15 +20,24 @@ type pendingCall struct {
 	ref      uint64
 	node     string          // remote node the request went to; "" if local
 	creation uint32          // the target's creation if known (a PID), else 0
-	via      uint32          // creation of the connection the request went out on, if known
 	ch       chan callResult // capacity 1 (waiting caller)
 	cb       func(callResult)
 	timer    *time.Timer // cb's deadline
-	// sending: the request is still being handed to the transport
-	// (remote calls). A connection lost meanwhile is kept in lost, not
-	// answered: if the send fails, its error (the request never left) is
-	// the answer; if it succeeds, sent answers the loss of the
-	// connection it went out on, if that was one of them.
+	// binding: while the request is still being handed to the transport
+	// (remote calls), a connection lost meanwhile is kept, not answered:
+	// if the send fails, its error (the request never left) is the answer;
+	// if it succeeds, sent answers the loss of the connection it went out
+	// on, if that was one of them.
+	binding
+}
+
+// binding ties a remote request (a call, a spawn, a monitor by name) to
+// the incarnation of its node whose connection loss ends it: the
+// incarnation whose connection took it, once the transport said (via),
+// else the target's creation (0: any). While the request is being sent
+// (sending), the connections lost meanwhile are kept in lost.
+type binding struct {
+	via     uint32
 	sending bool
 	lost    []lostConn
 }
@@ -40,13 +49,28 @@ type lostConn struct {
 	err      error
 }
 
-// incarnation is the incarnation whose loss fails pc: the connection it
-// went out on if known, else the target's (0: any).
-func (pc *pendingCall) incarnation() uint32 {
-	if pc.via != 0 {
-		return pc.via
+// incarnation is the incarnation whose loss ends the request, given its
+// target's creation.
+func (b *binding) incarnation(target uint32) uint32 {
+	if b.via != 0 {
+		return b.via
 	}
-	return pc.creation
+	return target
+}
+
+// settle ends the sending on incarnation via and returns the loss of that
+// connection recorded meanwhile, if there was one.
+func (b *binding) settle(via, target uint32) (lostConn, bool) {
+	b.sending, b.via = false, via
+	var hit lostConn
+	found := false
+	for _, l := range b.lost {
+		if sameIncarnation(b.incarnation(target), l.creation) {
+			hit, found = l, true
+		}
+	}
+	b.lost = b.lost[:0]
+	return hit, found
 }
 
 func (pc *pendingCall) deliver(r callResult) {
@@ -79,8 +103,8 @@ func (t *callTable) add(ref uint64, node string, creation uint32) *pendingCall {
 	if pc == nil {
 		pc = &pendingCall{ch: make(chan callResult, 1)}
 	}
-	pc.ref, pc.node, pc.creation, pc.via = ref, node, creation, 0
-	pc.sending, pc.lost = node != "", pc.lost[:0]
+	pc.ref, pc.node, pc.creation = ref, node, creation
+	pc.binding = binding{sending: node != "", lost: pc.lost[:0]}
 	t.mu.Lock()
 	t.m[ref] = pc
 	if node != "" {
@@ -102,7 +126,7 @@ func (t *callTable) addFor(ref uint64, node string, creation uint32, deadline ti
 // addAsync registers a pending call whose result goes to cb, at the latest
 // with ErrTimeout at deadline.
 func (t *callTable) addAsync(ref uint64, node string, creation uint32, deadline time.Time, cb func(callResult)) *pendingCall {
-	pc := &pendingCall{ref: ref, node: node, creation: creation, cb: cb, sending: node != ""}
+	pc := &pendingCall{ref: ref, node: node, creation: creation, cb: cb, binding: binding{sending: node != ""}}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.m[ref] = pc
@@ -159,20 +183,13 @@ func (t *callTable) sent(ref uint64, via uint32) {
 		t.mu.Unlock()
 		return
 	}
-	pc.sending, pc.via = false, via
-	var lost error
-	for _, l := range pc.lost {
-		if sameIncarnation(pc.incarnation(), l.creation) {
-			lost = l.err
-		}
-	}
-	pc.lost = pc.lost[:0]
-	if lost != nil {
+	lost, hit := pc.settle(via, pc.creation)
+	if hit {
 		t.takeLocked(ref)
 	}
 	t.mu.Unlock()
-	if lost != nil {
-		pc.deliver(callResult{err: lost})
+	if hit {
+		pc.deliver(callResult{err: lost.err})
 	}
 }
 
@@ -200,7 +217,7 @@ func (t *callTable) failNode(node string, creation uint32, err error) {
 			// answered by sent if it went out on that connection, or
 			// replaced by the send's own error
 			pc.lost = append(pc.lost, lostConn{creation, err})
-		case !sameIncarnation(pc.incarnation(), creation):
+		case !sameIncarnation(pc.incarnation(pc.creation), creation):
 		default:
 			pcs = append(pcs, t.takeLocked(ref))
 		}

@@ -154,8 +154,8 @@ func (n *Node) dropPeerRelationsLocked(b *batch, node string, creation uint32) {
 	for ref := range n.rel.monsTo[node] {
 		switch m := n.rel.mons[ref]; {
 		case m.sending:
-			m.lost = append(m.lost, creation) // monitorSent judges
-		case sameIncarnation(m.incarnation(), creation):
+			m.lost = append(m.lost, lostConn{creation: creation}) // monitorSent judges
+		case sameIncarnation(m.incarnation(m.target.Creation), creation):
 			n.fireLocked(b, ref, PID{}, Reason{Kind: NoConnection})
 		}
 	}

@@ -48,7 +48,7 @@ type Node struct {
 	name     string
 	creation uint32
 	tr       transport.Transport
-	trc      transport.CreationSender // tr, if it reports the incarnation a frame went to
+	trc      transport.CreationSender // tr's sends, reporting the incarnation a frame went to (0 if tr cannot)
 	started  time.Time
 	ready    chan struct{} // closed once tr is set (or New failed)
 
@@ -140,7 +140,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("node: transport: %w", err)
 	}
 	n.tr = tr
-	n.trc, _ = tr.(transport.CreationSender)
+	n.trc = transport.CreationSenderOf(tr)
 	close(n.ready)
 	n.bg.Go(n.janitor)
 	n.log.Debug().Uint32("creation", n.creation).Bool("hidden", cfg.Hidden).Msg("node started")

@@ -19,22 +19,9 @@ type monitor struct {
 	name    string // set when monitored by name
 	node    string // the target's node
 	fired   bool   // Down queued; removed when the watcher takes it
-	// A remote name monitor is bound to the incarnation of the connection
-	// its request went out on (via), as calls are (see callTable.sent):
-	// while the request is being sent (sending), the incarnations whose
-	// connection was lost are kept in lost, for monitorSent to judge.
-	via     uint32
-	sending bool
-	lost    []uint32
-}
-
-// incarnation is the incarnation whose loss fires m: its target's, or for
-// a name monitor the connection's it went out on (0: any).
-func (m *monitor) incarnation() uint32 {
-	if m.via != 0 {
-		return m.via
-	}
-	return m.target.Creation
+	// binding: a remote name monitor is bound to the incarnation whose
+	// connection took its request, as calls are (monitorSent).
+	binding
 }
 
 // monKey identifies a monitor on a local target: the watcher's node and its
@@ -208,14 +195,9 @@ func (n *Node) monitorSent(ref Ref, via uint32) {
 	var b batch
 	n.relMu.Lock()
 	if m := n.rel.mons[ref]; m != nil && !m.fired && m.sending {
-		m.sending, m.via = false, via
-		for _, c := range m.lost {
-			if sameIncarnation(m.incarnation(), c) {
-				n.fireLocked(&b, ref, PID{}, Reason{Kind: NoConnection})
-				break
-			}
+		if _, hit := m.settle(via, m.target.Creation); hit {
+			n.fireLocked(&b, ref, PID{}, Reason{Kind: NoConnection})
 		}
-		m.lost = nil
 	}
 	n.relMu.Unlock()
 	b.flush(n, false)

@@ -62,13 +62,7 @@ func (n *Node) sendNodeOn(ctx context.Context, node string, m *transport.Message
 	if node == "" {
 		return 0, fmt.Errorf("%w: empty node name", ErrBadArg)
 	}
-	var via uint32
-	var err error
-	if n.trc != nil {
-		via, err = n.trc.SendCreation(ctx, node, m)
-	} else {
-		err = n.tr.Send(ctx, node, m)
-	}
+	via, err := n.trc.SendCreation(ctx, node, m)
 	switch {
 	case err == nil:
 		return via, nil

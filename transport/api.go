@@ -115,6 +115,22 @@ type CreationSender interface {
 	SendCreation(ctx context.Context, node string, m *Message) (uint32, error)
 }
 
+// CreationSenderOf returns tr as a CreationSender: tr itself if it is
+// one, else an adapter whose SendCreation is tr's Send and reports no
+// creation (0).
+func CreationSenderOf(tr Transport) CreationSender {
+	if cs, ok := tr.(CreationSender); ok {
+		return cs
+	}
+	return plainSender{tr}
+}
+
+type plainSender struct{ tr Transport }
+
+func (p plainSender) SendCreation(ctx context.Context, node string, m *Message) (uint32, error) {
+	return 0, p.tr.Send(ctx, node, m)
+}
+
 // Transport is what the node layer needs from a wire. The TCP Endpoint in
 // this package implements it, and so does the in-memory network used by
 // tests (package transport/memnet), whose links can be cut and restored.

@@ -214,8 +214,9 @@ func (m *Membership) exhausted(last error, used int) {
 // (300 ms local, 1 s lan) so that the others see "left" rather than
 // "failed". A join attempt in flight (Config.Join's background attempts)
 // ends first, and none starts after it. Bounded by that attempt plus about
-// twice the profile's broadcast timeout plus that delay. If ctx ends first, Leave returns ErrLeave wrapping ctx's
-// error and the leave goes on in the background (Shutdown waits for it).
+// twice the profile's broadcast timeout plus that delay. If ctx ends
+// first, Leave returns ErrLeave wrapping ctx's error and the leave goes on
+// in the background (Shutdown waits for it).
 // Safe to call more than once: later calls wait for the same leave. After
 // Leave the node stays up (answering probes) until Shutdown.
 func (m *Membership) Leave(ctx context.Context) error {

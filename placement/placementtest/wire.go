@@ -83,10 +83,7 @@ func (e *wireEnd) SendCreation(ctx context.Context, peer string, m *transport.Me
 	if err := e.usable(peer); err != nil {
 		return 0, err
 	}
-	if cs, ok := e.Transport.(transport.CreationSender); ok {
-		return cs.SendCreation(ctx, peer, m)
-	}
-	return 0, e.Transport.Send(ctx, peer, m)
+	return transport.CreationSenderOf(e.Transport).SendCreation(ctx, peer, m)
 }
 
 // Connect implements transport.Transport, refusing peers across a cut.
