@@ -14,6 +14,7 @@ import (
 
 	"github.com/placerhq/placer/internal/fuzzseed"
 	"github.com/placerhq/placer/internal/lossy"
+	"github.com/placerhq/placer/internal/poll"
 	"github.com/placerhq/placer/transport"
 )
 
@@ -301,9 +302,8 @@ func TestPeerDownScopedToIncarnation(t *testing.T) {
 			results <- result{which, err}
 		}()
 	}
-	for n.Stats().PendingCalls < 2 {
-		time.Sleep(time.Millisecond)
-	}
+	poll.CheckFor(t, 10*time.Second, poll.Cond(func() bool { return n.Stats().PendingCalls >= 2 },
+		func() string { return "two calls pending" }))
 	ft.h.PeerDown(old, transport.ErrConnClosed)
 	for range 2 {
 		r := <-results
@@ -402,17 +402,15 @@ func TestCallBoundToConnectionIncarnation(t *testing.T) {
 	go call(ctx)
 	// 2: a call already sent, then the old PeerDown again (as a transport
 	// would deliver it late), and a spawn.
-	for ft.count() < 1 {
-		time.Sleep(time.Millisecond)
-	}
+	poll.CheckFor(t, 10*time.Second, poll.Cond(func() bool { return ft.count() >= 1 },
+		func() string { return "the first call sent" }))
 	go call(ctx)
 	go func() {
 		_, err := n.SpawnOn(ctx, "p@test", KindEcho, nil, SpawnOpts{})
 		results <- err
 	}()
-	for ft.count() < 3 {
-		time.Sleep(time.Millisecond)
-	}
+	poll.CheckFor(t, 10*time.Second, poll.Cond(func() bool { return ft.count() >= 3 },
+		func() string { return fmt.Sprintf("%d of 3 requests sent", ft.count()) }))
 	ft.h.PeerDown(old, transport.ErrConnClosed)
 	select {
 	case err := <-results:
