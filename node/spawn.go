@@ -54,6 +54,18 @@ func (n *Node) Spawn(ctx context.Context, kind string, args []byte, opts SpawnOp
 	}
 }
 
+// SpawnAsync starts a process of a registered kind without waiting for
+// its Init: started runs on the new process's own goroutine once Init (and
+// ImportState) ended, with the PID, or with the error (ErrInit) after the
+// process exited. started runs before the process handles anything, so
+// what it sends or calls to the PID is in its mailbox first; it must not
+// wait for the process. If started returns false the process exits at once
+// (its spawner gave up). SpawnAsync itself fails at once, without calling
+// started, with ErrUnknownKind, ErrNameTaken or ErrShutdown.
+func (n *Node) SpawnAsync(kind string, args []byte, opts SpawnOpts, started func(PID, error) bool) error {
+	return n.startProc(kind, args, opts, started)
+}
+
 // spawnWait is the handshake between Spawn and the new process.
 type spawnWait struct {
 	mu     sync.Mutex

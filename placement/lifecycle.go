@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/placerhq/placer/node"
@@ -14,6 +15,63 @@ import (
 // accept.go): started fresh, or after pulling from previous owners;
 // activated (its buffer delivered in order); removed when its process
 // exits.
+
+// startFresh starts a starting entry's process: for a kind without
+// replication at once, on the new process's own goroutine
+// (spawnFreshAsync); for a replicated kind on a tracked goroutine, which
+// first asks the key's backups for a copy to promote (spawnFresh). false
+// once shutdown began.
+func (c *Cluster) startFresh(e *entry) bool {
+	if e.replState() != nil {
+		return c.goTracked(func() { c.spawnFresh(e) })
+	}
+	return c.spawnFreshAsync(e)
+}
+
+// spawnFreshAsync starts e's process with node.SpawnAsync: once Init
+// ended, the process itself records its PID in e and delivers what e
+// buffered, before it handles anything, so the first request costs one
+// goroutine switch, not three (no spawner goroutine waiting for Init).
+// An Init still running after HandoffTimeout fails what waits, as
+// Spawn's deadline does in spawnFresh; the process exits when it ends.
+// false once shutdown began.
+func (c *Cluster) spawnFreshAsync(e *entry) bool {
+	const waiting, started, gaveUp = 0, 1, 2
+	var st atomic.Int32
+	timer := time.AfterFunc(c.cfg.HandoffTimeout, func() {
+		if st.CompareAndSwap(waiting, gaveUp) {
+			c.startFailed(e, fmt.Errorf("%w: %w: Init did not end within %v", ErrStart, node.ErrTimeout, c.cfg.HandoffTimeout))
+		}
+	})
+	err := c.node.SpawnAsync(e.id.Kind, []byte(e.id.Key), node.SpawnOpts{}, func(pid node.PID, err error) bool {
+		if !st.CompareAndSwap(waiting, started) {
+			return false
+		}
+		timer.Stop()
+		if err != nil {
+			c.startFailed(e, fmt.Errorf("%w: %w", ErrStart, err))
+			return false
+		}
+		c.stats.spawned.Add(1)
+		c.adopt(e, pid)
+		c.activate(e, stateStarting)
+		return true
+	})
+	if err != nil && st.CompareAndSwap(waiting, gaveUp) {
+		timer.Stop()
+		if errors.Is(err, node.ErrShutdown) {
+			return false
+		}
+		c.startFailed(e, fmt.Errorf("%w: %w", ErrStart, err))
+	}
+	return true
+}
+
+// startFailed fails a starting entry whose process did not start.
+func (c *Cluster) startFailed(e *entry, err error) {
+	c.warnKey("start-failed", "keyed process did not start", e.id, "", err)
+	c.dropEntry(e, err)
+}
 
 // spawnFresh starts the process of a starting entry and activates it:
 // fresh, or, for a replicated kind of which a backup copy exists here or
@@ -37,8 +95,7 @@ func (c *Cluster) spawnFresh(e *entry) {
 		return
 	}
 	if err != nil {
-		c.warnKey("start-failed", "keyed process did not start", e.id, "", err)
-		c.dropEntry(e, fmt.Errorf("%w: %w", ErrStart, err))
+		c.startFailed(e, fmt.Errorf("%w: %w", ErrStart, err))
 		return
 	}
 	if opts.HasState {
@@ -281,7 +338,13 @@ func (c *Cluster) startAfterPull(e *entry, failed error) {
 		c.stats.hoFailed.Add(1)
 		c.emit(Event{Type: EventHandoffFailed, Kind: e.id.Kind, Key: e.id.Key, To: c.self, Err: failed})
 	}
-	c.spawnFresh(e)
+	if e.replState() != nil {
+		c.spawnFresh(e) // on this goroutine: it may ask the backups first
+		return
+	}
+	if !c.spawnFreshAsync(e) {
+		c.dropEntry(e, ErrShutdown)
+	}
 }
 
 // sleep waits d; false if the cluster shut down first.

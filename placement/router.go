@@ -188,7 +188,7 @@ func (c *Cluster) routeOwned(s *snapshot, id keyID, req routeReq, deadline time.
 	if st == statePulling {
 		started = c.goTracked(func() { c.pull(e, cands) })
 	} else {
-		started = c.goTracked(func() { c.spawnFresh(e) })
+		started = c.startFresh(e)
 	}
 	if !started {
 		c.dropEntry(e, ErrShutdown)

@@ -109,6 +109,10 @@ type Config struct {
 	// per tick.
 	ReconcileInterval time.Duration
 
+	// dampWindow, if set, replaces the profile's rejoin window (damp.go;
+	// tests only).
+	dampWindow time.Duration
+
 	// Logger receives this package's logs (component "membership") and, at
 	// debug level, everything Serf and memberlist print (component
 	// "serf"). Default zerolog.Nop().

@@ -82,15 +82,26 @@ func (m *Membership) takePending() []rawEvent {
 func (m *Membership) publishLoop() {
 	tick := time.NewTicker(m.cfg.ReconcileInterval)
 	defer tick.Stop()
+	held := time.NewTimer(time.Hour) // the end of the earliest report held back (damp.go)
+	held.Stop()
+	defer held.Stop()
+	publish := func() {
+		m.publish()
+		if due := m.damp.nextDue(); !due.IsZero() {
+			held.Reset(time.Until(due) + time.Millisecond)
+		}
+	}
 	serfDown := m.serf.ShutdownCh()
 	for {
 		select {
 		case <-m.done:
 			return
 		case <-m.kick:
-			m.publish()
+			publish()
 		case <-tick.C:
-			m.publish()
+			publish()
+		case <-held.C:
+			publish()
 		case <-serfDown:
 			serfDown = nil
 			if !m.isClosing() {
@@ -105,6 +116,8 @@ func (m *Membership) publishLoop() {
 // tracker and, if anything changed, publishes a new View. Only the publish
 // loop (and Start, before the loop exists) calls it.
 func (m *Membership) publish() {
+	now := time.Now()
+	holdsBefore := m.damp.holds()
 	var changes []Change
 	for _, ev := range m.takePending() {
 		var c Change
@@ -112,7 +125,7 @@ func (m *Membership) publish() {
 		if ev.reap {
 			c, ok = m.tr.remove(ev.member.Name)
 		} else {
-			c, ok = m.tr.observe(ev.member)
+			c, ok = m.tr.observe(m.damped(now, ev.member))
 		}
 		if ok {
 			changes = append(changes, c)
@@ -120,11 +133,25 @@ func (m *Membership) publish() {
 	}
 	current, refused := m.scan()
 	m.logRefusals(refused)
+	for i := range current {
+		current[i] = m.damped(now, current[i])
+	}
 	changes = append(changes, m.tr.reconcile(current)...)
+	m.damp.observed(now, changes)
+	if n := m.damp.holds() - holdsBefore; n > 0 {
+		m.stats.damped.Add(n)
+		m.log.Info().Uint64("held", n).Msg("a member that just joined was reported failed: held back as alive until it refutes the report (a restart's stale news) or the hold ends")
+	}
 	m.qMu.Lock()
 	q := m.qt.update(current)
 	m.qMu.Unlock()
 	m.install(current, changes, q)
+}
+
+// damped is mem as the tracker should see it now (damp.go).
+func (m *Membership) damped(now time.Time, mem Member) Member {
+	last, known := m.tr.known[mem.Name]
+	return m.damp.filter(now, mem, last, known, m.cfg.NodeName)
 }
 
 // logRefusals logs, at warn level, each member refused (a placer tag but

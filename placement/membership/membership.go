@@ -80,6 +80,9 @@ type Membership struct {
 	// refusal is logged once until it changes or the member goes.
 	tr       *tracker
 	rejected map[string]string
+	// damp holds back reports that a member which just (re)joined failed
+	// (damp.go); owned by the publish loop like tr.
+	damp *damper
 	// qMu guards qt (the publish loop and ResetQuorum use it).
 	qMu sync.Mutex
 	qt  *quorumTracker
@@ -100,7 +103,7 @@ type Membership struct {
 	joined       chan struct{} // closed at the first successful join
 
 	stats struct {
-		events, views, joinAttempts, rejections atomic.Uint64
+		events, views, joinAttempts, rejections, damped atomic.Uint64
 	}
 }
 
@@ -151,6 +154,7 @@ func newMembership(c Config) *Membership {
 		kick:      make(chan struct{}, 1),
 		tr:        newTracker(),
 		rejected:  make(map[string]string),
+		damp:      newDamper(c.dampTimes()),
 		qt:        newQuorumTracker(),
 		subs:      make(map[chan View]struct{}),
 		joined:    make(chan struct{}),
@@ -402,17 +406,21 @@ func (m *Membership) ResetQuorum() Quorum {
 
 // Stats is a point-in-time summary for operators and tests.
 type Stats struct {
-	GossipAddr      string
-	Members         int // placer members Serf lists (all statuses)
-	Alive           int
-	Leaving         int
-	Left            int
-	Failed          int
-	NonPlacer       int    // Serf members without the placer tag (ignored)
-	Rejected        int    // Serf members with the placer tag refused now: bad tags or signature (never ring members)
-	RejectedTotal   uint64 // refusals logged since Start (once per member and reason)
-	Version         uint64 // latest published View version
-	Heals           uint64 // ChangeRejoin count
+	GossipAddr    string
+	Members       int // placer members Serf lists (all statuses)
+	Alive         int
+	Leaving       int
+	Left          int
+	Failed        int
+	NonPlacer     int    // Serf members without the placer tag (ignored)
+	Rejected      int    // Serf members with the placer tag refused now: bad tags or signature (never ring members)
+	RejectedTotal uint64 // refusals logged since Start (once per member and reason)
+	Version       uint64 // latest published View version
+	Heals         uint64 // ChangeRejoin count
+	// Damped: reports that a member which had just (re)joined failed or
+	// left, held back as the stale news of a restart (damp.go); a hold
+	// ends early when the member refutes it, else the report is published.
+	Damped          uint64
 	EventsReceived  uint64 // Serf events drained
 	ViewsPublished  uint64
 	JoinAttempts    uint64
@@ -442,7 +450,7 @@ func (m *Membership) Stats() Stats {
 			countStatus(&st, pm.Status)
 		}
 	}
-	st.RejectedTotal = m.stats.rejections.Load()
+	st.RejectedTotal, st.Damped = m.stats.rejections.Load(), m.stats.damped.Load()
 	v := m.View()
 	st.Version, st.Heals = v.Version, v.Heals
 	st.QuorumFull, st.QuorumAlive, st.QuorumMajority = len(v.Quorum.Full), v.Quorum.Alive, v.Quorum.Majority
