@@ -1,6 +1,7 @@
 package global
 
 import (
+	"slices"
 	"time"
 
 	"github.com/placerhq/placer/node"
@@ -39,6 +40,9 @@ func (s *Service) onCast(from node.PID, payload []byte) {
 		return
 	case msgDigest:
 		s.checkDigest(from.Node, m)
+		return
+	case msgConflict:
+		s.tellLoser(m.recs[0], m.recs[1])
 		return
 	}
 	s.stats.updatesIn.Add(uint64(len(m.recs)))
@@ -136,23 +140,47 @@ func (s *Service) enqueueLocked(to []string, m svcMsg) {
 	if s.closed || len(to) == 0 {
 		return
 	}
-	s.out = append(s.out, outMsg{to: to, parts: encodeSvcMsgs(m, s.cfg.MaxMessageSize)})
+	s.out = append(s.out, outMsg{to: to, m: m})
 	select {
 	case s.kick <- struct{}{}:
 	default:
 	}
 }
 
-// sendLoop sends the queued messages in order until Close.
+// sendLoop sends the queued messages in order until Close, holding them
+// back for up to Config.Coalesce while changes keep coming (holdFor).
 func (s *Service) sendLoop() {
+	var last time.Time
+	wait := time.NewTimer(time.Hour)
+	wait.Stop()
+	defer wait.Stop()
 	for {
 		select {
 		case <-s.kick:
-			s.flush()
 		case <-s.ctx.Done():
 			return
 		}
+		if d := holdFor(time.Now(), last, s.cfg.Coalesce); d > 0 {
+			wait.Reset(d)
+			select {
+			case <-wait.C:
+			case <-s.ctx.Done():
+				return
+			}
+		}
+		last = time.Now()
+		s.flush()
 	}
+}
+
+// holdFor is how long the sender waits, at now, before it flushes what is
+// queued, when it last flushed at last: nothing if that was more than
+// coalesce ago (a change after a quiet spell goes out at once), else until
+// coalesce after it, so that while changes keep coming a node flushes at
+// most once per coalesce and each other node gets one message with all of
+// them instead of one per change.
+func holdFor(now, last time.Time, coalesce time.Duration) time.Duration {
+	return min(max(0, coalesce-now.Sub(last)), max(0, coalesce)) // never longer than coalesce
 }
 
 func (s *Service) flush() {
@@ -161,24 +189,62 @@ func (s *Service) flush() {
 	s.out = nil
 	s.mu.Unlock()
 	n := s.Node()
+	dests, merged := coalesce(batch)
+	s.stats.coalesced.Add(uint64(merged))
+	for _, d := range dests {
+		s.sendParts(n, d.to, d.msgs, s.cfg.MaxMessageSize)
+	}
+}
+
+// destMsgs is what one flush sends to one node, in order.
+type destMsgs struct {
+	to   string
+	msgs []svcMsg
+}
+
+// coalesce sorts batch by destination, in the order each node was first
+// named, keeping each node's messages in order and merging its
+// consecutive updates into one (their records in order, the newest
+// clock): a node applies the records of a message one after another, as
+// it would apply the separate messages. merged counts the messages merged
+// into another, per node.
+func coalesce(batch []outMsg) (out []destMsgs, merged int) {
+	at := map[string]int{}
 	for _, o := range batch {
 		for _, to := range o.to {
-			s.sendParts(n, to, o.parts)
+			i, ok := at[to]
+			if !ok {
+				i = len(out)
+				at[to] = i
+				out = append(out, destMsgs{to: to})
+			}
+			d := &out[i]
+			if k := len(d.msgs) - 1; k >= 0 && o.m.op == msgUpdate && d.msgs[k].op == msgUpdate {
+				last := &d.msgs[k]
+				last.recs = append(slices.Clip(last.recs), o.m.recs...)
+				last.hlc = max(last.hlc, o.m.hlc)
+				merged++
+				continue
+			}
+			d.msgs = append(d.msgs, o.m)
 		}
 	}
+	return out, merged
 }
 
 // sendParts sends to a node that is connected; like pg's noconnect sends
 // it never connects: a node that connects later gets a sync.
-func (s *Service) sendParts(n *node.Node, to string, parts [][]byte) {
+func (s *Service) sendParts(n *node.Node, to string, msgs []svcMsg, maxSize int) {
 	if !n.IsConnected(to) {
 		return
 	}
-	for _, b := range parts {
-		if err := n.SendFrom(s.self, node.Named{Name: ServiceName, Node: to}, b); err != nil {
-			s.stats.sendErrors.Add(1)
-			return
+	for _, m := range msgs {
+		for _, b := range encodeSvcMsgs(m, maxSize) {
+			if err := n.SendFrom(s.self, node.Named{Name: ServiceName, Node: to}, b); err != nil {
+				s.stats.sendErrors.Add(1)
+				return
+			}
+			s.stats.sent.Add(1)
 		}
-		s.stats.sent.Add(1)
 	}
 }

@@ -1,6 +1,10 @@
 package global
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/placerhq/placer/node"
+)
 
 // DebugEntry describes name's replica entry on s, for test failures.
 func (s *Service) DebugEntry(name string) string {
@@ -25,3 +29,10 @@ func (s *Service) HeldRecord(name string) Held {
 // ClaimAgain routes a claim of h to its name's authority, from s: a claim
 // that arrives late.
 func (s *Service) ClaimAgain(h Held) { s.sendClaim(s.c(), h.rec) }
+
+// NotifyLoser has s tell loser, the holder of name registered at reg, that
+// it lost name to winner at a heal, as an authority on s does.
+func (s *Service) NotifyLoser(name string, loser node.PID, reg uint64, winner node.PID) {
+	s.notifyLoser(record{name: name, state: stateLive, pid: loser, reg: reg, version: reg},
+		record{name: name, state: stateLive, pid: winner, reg: reg - 1, version: reg})
+}

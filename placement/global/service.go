@@ -40,14 +40,16 @@ type Service struct {
 	self    node.PID                          // watch's PID: the From of every message sent
 	name    string                            // the node's name
 
-	mu       sync.Mutex // guards out, held, heldRefs, auths, locks, pending, closed; taken before tab.mu
-	out      []outMsg
-	held     map[string]heldLock   // locks held by this node's processes, by id
-	heldRefs map[node.PID]node.Ref // watch's monitors of those holders
-	auths    map[string]node.PID   // name authorities alive here, by name
-	locks    map[string]LockInfo   // lock authorities alive here, their last state
-	pending  []record              // registrations of local processes to claim (replaced in the replica)
-	closed   bool
+	mu        sync.Mutex // guards out, held, heldRefs, auths, locks, pending, told, closed; taken before tab.mu
+	out       []outMsg
+	held      map[string]heldLock   // locks held by this node's processes, by id
+	heldRefs  map[node.PID]node.Ref // watch's monitors of those holders
+	auths     map[string]node.PID   // name authorities alive here, by name
+	locks     map[string]LockInfo   // lock authorities alive here, their last state
+	pending   []record              // registrations of local processes to claim (replaced in the replica)
+	told      map[toldKey]struct{}  // local losers of a name told at a heal (tellLoser)
+	toldOrder []toldAt              // told, oldest first, to forget after TombstoneTTL
+	closed    bool
 
 	kick, nudge chan struct{} // capacity 1: out has messages; a claim round is due
 	ctx         context.Context
@@ -68,11 +70,10 @@ type heldLock struct {
 	authority string // the owner of the id when it was granted or claimed ("" : claim due)
 }
 
-// outMsg is a message for the sender goroutine: the encoded parts, for
-// every node of to.
+// outMsg is a message for the sender goroutine, for every node of to.
 type outMsg struct {
-	to    []string
-	parts [][]byte
+	to []string
+	m  svcMsg
 }
 
 // New returns a Service for cfg (copied). It starts nothing: call
@@ -84,7 +85,7 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{
 		cfg: cfg, log: cfg.Logger.With().Str("component", "global").Logger(), tab: newTable(),
 		held: map[string]heldLock{}, heldRefs: map[node.PID]node.Ref{}, auths: map[string]node.PID{},
-		locks: map[string]LockInfo{}, kick: make(chan struct{}, 1), nudge: make(chan struct{}, 1),
+		locks: map[string]LockInfo{}, told: map[toldKey]struct{}{}, kick: make(chan struct{}, 1), nudge: make(chan struct{}, 1),
 	}
 	s.clock.wall = cfg.Clock
 	s.ctx, s.cancel = context.WithCancel(context.Background())

@@ -10,6 +10,7 @@ import (
 // counters are the service's statistics (see Stats).
 type counters struct {
 	registered, published, imported, conflicts, recoveries, claims, expired, conflictsFolded atomic.Uint64
+	conflictsDup, coalesced                                                                  atomic.Uint64
 	updatesIn, updatesStale, sent, sendErrors, bad, repairs                                  atomic.Uint64
 	grants, lockWaits, lockWaitNanos, lockTimeouts, lockAdopted, lockLost                    atomic.Uint64
 }
@@ -30,8 +31,11 @@ type Stats struct {
 	// by authorities here (the loser told or exited). While views converge
 	// after a heal, two nodes may each believe they own a name for a
 	// moment: the cluster-wide sum can then count a name twice.
-	Conflicts  uint64 `json:"conflicts"`
-	Recoveries uint64 `json:"recoveries"` // fresh authorities that asked every node
+	Conflicts uint64 `json:"conflicts"`
+	// ConflictNoticesDup: NameConflict notices for a local loser that
+	// another authority had already sent (told once; see Conflicts).
+	ConflictNoticesDup uint64 `json:"conflict_notices_dup"`
+	Recoveries         uint64 `json:"recoveries"` // fresh authorities that asked every node
 	// ConflictsFolded: authority copies that lost a placement conflict
 	// (duplicates after a heal, or views that disagreed for a moment)
 	// whose state was claimed to the winning copy.
@@ -44,8 +48,11 @@ type Stats struct {
 	UpdatesStale uint64 `json:"updates_stale"`
 	// Repairs: syncs sent because a peer's digest of this node's names
 	// differed (anti-entropy).
-	Repairs     uint64 `json:"repairs"`
-	Sent        uint64 `json:"sent"`
+	Repairs uint64 `json:"repairs"`
+	Sent    uint64 `json:"sent"`
+	// Coalesced: changes that went to a node inside another change's
+	// message (Config.Coalesce), one per change and node.
+	Coalesced   uint64 `json:"coalesced"`
 	SendErrors  uint64 `json:"send_errors"`
 	BadMessages uint64 `json:"bad_messages"`
 	LockGrants  uint64 `json:"lock_grants"`
@@ -68,7 +75,8 @@ func (s *Service) Stats() Stats {
 	st.Registered, st.Published, st.Imported = c.registered.Load(), c.published.Load(), c.imported.Load()
 	st.Conflicts, st.Recoveries, st.Claims, st.Expired = c.conflicts.Load(), c.recoveries.Load(), c.claims.Load(), c.expired.Load()
 	st.UpdatesIn, st.UpdatesStale, st.Sent, st.SendErrors = c.updatesIn.Load(), c.updatesStale.Load(), c.sent.Load(), c.sendErrors.Load()
-	st.Repairs, st.ConflictsFolded = c.repairs.Load(), c.conflictsFolded.Load()
+	st.Coalesced = c.coalesced.Load()
+	st.Repairs, st.ConflictsFolded, st.ConflictNoticesDup = c.repairs.Load(), c.conflictsFolded.Load(), c.conflictsDup.Load()
 	st.BadMessages, st.LockGrants, st.LockWaits = c.bad.Load(), c.grants.Load(), c.lockWaits.Load()
 	st.LockWaitSeconds = time.Duration(c.lockWaitNanos.Load()).Seconds()
 	st.LockTimeouts, st.LockAdopted, st.LockLost = c.lockTimeouts.Load(), c.lockAdopted.Load(), c.lockLost.Load()

@@ -28,6 +28,11 @@ const (
 	// (instead of records); a receiver with the same view whose own digest
 	// differs answers with a sync.
 	msgDigest uint8 = 4
+	// msgConflict: an authority resolved a name held on both sides of a
+	// partition; records: the loser's registration, then the winner's.
+	// Sent to the loser's node, which tells the loser once (both sides'
+	// authorities may resolve the same conflict).
+	msgConflict uint8 = 5
 )
 
 // Calls to a service. ONLY APPEND TO THIS LIST.
@@ -120,10 +125,13 @@ func decodeSvcMsg(b []byte) (svcMsg, error) {
 	case m.op == msgDigest:
 		m.checksum, m.digest = r.u64(), r.u64()
 		return m, r.end()
-	case m.op == 0 || m.op > msgDigest:
+	case m.op == 0 || m.op > msgConflict:
 		r.fail(fmt.Sprintf("op %d", m.op))
 	}
 	m.recs = r.records()
+	if m.op == msgConflict && r.err == nil && len(m.recs) != 2 {
+		r.fail(fmt.Sprintf("conflict with %d records", len(m.recs)))
+	}
 	return m, r.end()
 }
 
