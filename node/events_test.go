@@ -3,11 +3,13 @@ package node_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/placerhq/placer/internal/poll"
 	"github.com/placerhq/placer/node"
 	"github.com/placerhq/placer/node/nodetest"
 	"github.com/placerhq/placer/transport"
@@ -303,5 +305,67 @@ func TestNodeEventPublishedBeforeReturn(t *testing.T) {
 			t.Fatal("connect")
 		}
 		next("Connect", true)
+	}
+}
+
+// SpawnAsync reports the new process to started on the process's own
+// goroutine after Init, before it handles anything; an Init error is
+// reported the same way; a started that returns false ends the process;
+// an unknown kind fails at once without calling started.
+func TestSpawnAsync(t *testing.T) {
+	c := cluster(t, 1, nodetest.Options{})
+	n := c.Node(0)
+	type result struct {
+		pid   node.PID
+		err   error
+		reply []byte
+	}
+	got := make(chan result, 1)
+	err := n.SpawnAsync(node.KindEcho, nil, node.SpawnOpts{}, func(pid node.PID, err error) bool {
+		if err != nil {
+			got <- result{err: err}
+			return false
+		}
+		// Queued before the process handles anything: its first call.
+		n.CallAsync(pid, []byte("first"), time.Now().Add(wait), func(b []byte, err error) { got <- result{pid: pid, err: err, reply: b} })
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := <-got
+	if r.err != nil || string(r.reply) != "first" || r.pid.IsZero() {
+		t.Fatalf("first call: %+v", r)
+	}
+
+	err = n.SpawnAsync("probe", []byte(`{"FailInit":true}`), node.SpawnOpts{}, func(pid node.PID, err error) bool {
+		got <- result{pid: pid, err: err}
+		return true
+	})
+	if r := <-got; err != nil || !errors.Is(r.err, node.ErrInit) || !r.pid.IsZero() {
+		t.Fatalf("failing Init: %v, reported %+v", err, r)
+	}
+
+	err = n.SpawnAsync(node.KindEcho, nil, node.SpawnOpts{}, func(pid node.PID, err error) bool {
+		got <- result{pid: pid, err: err}
+		return false // the spawner gave up
+	})
+	r = <-got
+	if err != nil || r.err != nil {
+		t.Fatalf("abandoned spawn: %v %+v", err, r)
+	}
+	gone := func() error {
+		if _, err := n.ProcessInfo(r.pid); !errors.Is(err, node.ErrNoProc) {
+			return fmt.Errorf("abandoned process %v: %v", r.pid, err)
+		}
+		return nil
+	}
+	poll.CheckFor(t, wait, gone)
+
+	if err := n.SpawnAsync("no-such-kind", nil, node.SpawnOpts{}, func(node.PID, error) bool {
+		t.Error("started called for an unknown kind")
+		return false
+	}); !errors.Is(err, node.ErrUnknownKind) {
+		t.Fatalf("unknown kind: %v", err)
 	}
 }
