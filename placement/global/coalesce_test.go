@@ -19,8 +19,11 @@ func TestCoalescedDissemination(t *testing.T) {
 		check    func(frames, merged, published uint64) error
 	}{
 		{-1, func(frames, merged, published uint64) error {
-			if frames < 2*published || merged != 0 { // each change to the two other nodes
-				return fmt.Errorf("%d messages (%d changes merged) for %d changes, want at least %d, none merged", frames, merged, published, 2*published)
+			// Each change goes to the two other nodes, alone or merged
+			// into a message queued before it (no change is held back,
+			// but what queued while the sender was busy is merged).
+			if frames+merged < 2*published {
+				return fmt.Errorf("%d messages and %d changes merged for %d changes, want at least %d in all", frames, merged, published, 2*published)
 			}
 			return nil
 		}},

@@ -99,15 +99,28 @@ func (s *Service) nameConflict(p *node.Proc, loser, winner record) {
 }
 
 // notifyLoser has the loser's node tell it (tellLoser), at once if that is
-// this node.
+// this node. The notice is sent directly, not by the sender: unlike a
+// dissemination it may connect (at a heal the name's authority may not be
+// connected to the loser's node yet), as the authority's own send to the
+// loser did before notices went through its node.
 func (s *Service) notifyLoser(loser, winner record) {
 	if loser.pid.Node == s.name {
 		s.tellLoser(loser, winner)
 		return
 	}
-	s.mu.Lock()
-	s.enqueueLocked([]string{loser.pid.Node}, svcMsg{op: msgConflict, hlc: s.clock.now(), recs: []record{loser, winner}})
-	s.mu.Unlock()
+	n := s.Node()
+	if n == nil {
+		return
+	}
+	m := svcMsg{op: msgConflict, hlc: s.clock.now(), recs: []record{loser, winner}}
+	for _, b := range encodeSvcMsgs(m, s.cfg.MaxMessageSize) {
+		if err := n.SendFrom(s.self, node.Named{Name: ServiceName, Node: loser.pid.Node}, b); err != nil {
+			s.stats.sendErrors.Add(1)
+			s.log.Debug().Str("name", loser.name).Str("loser", loser.pid.String()).Err(err).Msg("name conflict notice not sent")
+			return
+		}
+		s.stats.sent.Add(1)
+	}
 }
 
 // tellLoser sends a local process that lost a name at a heal its
