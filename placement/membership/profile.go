@@ -69,7 +69,7 @@ func lookupProfile(name string) (profile, error) {
 		deadNodeReclaim:   lan.DeadNodeReclaimTime,
 		reconnectInterval: sd.ReconnectInterval, broadcastTimeout: sd.BroadcastTimeout,
 		leavePropagate: sd.LeavePropagateDelay,
-		rejoinHold: 2 * time.Second, // a restarted member's refutation: a few gossip rounds (200 ms)
+		rejoinHold:     2 * time.Second, // a restarted member's refutation: a few gossip rounds (200 ms)
 	}
 	switch name {
 	case ProfileLAN:
