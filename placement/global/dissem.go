@@ -192,7 +192,7 @@ func (s *Service) flush() {
 	dests, merged := coalesce(batch)
 	s.stats.coalesced.Add(uint64(merged))
 	for _, d := range dests {
-		s.sendParts(n, d.to, d.msgs, s.cfg.MaxMessageSize)
+		s.sendParts(n, d.to, d.msgs)
 	}
 }
 
@@ -234,17 +234,23 @@ func coalesce(batch []outMsg) (out []destMsgs, merged int) {
 
 // sendParts sends to a node that is connected; like pg's noconnect sends
 // it never connects: a node that connects later gets a sync.
-func (s *Service) sendParts(n *node.Node, to string, msgs []svcMsg, maxSize int) {
-	if !n.IsConnected(to) {
-		return
+func (s *Service) sendParts(n *node.Node, to string, msgs []svcMsg) {
+	if n.IsConnected(to) {
+		_ = s.sendMsgs(n, to, msgs)
 	}
+}
+
+// sendMsgs sends msgs to the service on node to, in order, each split
+// under MaxMessageSize (a send may connect); it stops at the first error.
+func (s *Service) sendMsgs(n *node.Node, to string, msgs []svcMsg) error {
 	for _, m := range msgs {
-		for _, b := range encodeSvcMsgs(m, maxSize) {
+		for _, b := range encodeSvcMsgs(m, s.cfg.MaxMessageSize) {
 			if err := n.SendFrom(s.self, node.Named{Name: ServiceName, Node: to}, b); err != nil {
 				s.stats.sendErrors.Add(1)
-				return
+				return err
 			}
 			s.stats.sent.Add(1)
 		}
 	}
+	return nil
 }

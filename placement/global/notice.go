@@ -3,6 +3,7 @@ package global
 import (
 	"bytes"
 	"encoding/binary"
+	"time"
 
 	"github.com/placerhq/placer/node"
 )
@@ -68,4 +69,67 @@ func ParseLockLost(payload []byte) (LockLost, bool) {
 	r := reader{b: rest}
 	l := LockLost{ID: r.name(), Token: r.u64(), Winner: r.pid()}
 	return l, r.end() == nil
+}
+
+// notifyLoser has the loser's node tell it (tellLoser), at once if that is
+// this node. The notice is sent directly, not by the sender: unlike a
+// dissemination it may connect (at a heal the name's authority may not be
+// connected to the loser's node yet), as the authority's own send to the
+// loser did before notices went through its node.
+func (s *Service) notifyLoser(loser, winner record) {
+	if loser.pid.Node == s.name {
+		s.tellLoser(loser, winner)
+		return
+	}
+	n := s.Node()
+	if n == nil {
+		return
+	}
+	m := svcMsg{op: msgConflict, hlc: s.clock.now(), recs: []record{loser, winner}}
+	if err := s.sendMsgs(n, loser.pid.Node, []svcMsg{m}); err != nil {
+		s.log.Debug().Str("name", loser.name).Str("loser", loser.pid.String()).Err(err).Msg("name conflict notice not sent")
+	}
+}
+
+// tellLoser sends a local process that lost a name at a heal its
+// NameConflict, once per lost registration: the authorities of both sides
+// may each resolve the conflict before they merge, and each tells this
+// node. A registration is remembered for TombstoneTTL.
+func (s *Service) tellLoser(loser, winner record) {
+	if loser.pid.Node != s.name || loser.name != winner.name {
+		s.stats.bad.Add(1)
+		return
+	}
+	now := time.Now()
+	k := toldKey{name: loser.name, pid: loser.pid, reg: loser.reg}
+	s.mu.Lock()
+	for len(s.toldOrder) > 0 && now.Sub(s.toldOrder[0].at) > s.cfg.TombstoneTTL {
+		delete(s.told, s.toldOrder[0].key)
+		s.toldOrder = s.toldOrder[1:]
+	}
+	_, dup := s.told[k]
+	if !dup {
+		s.told[k] = struct{}{}
+		s.toldOrder = append(s.toldOrder, toldAt{key: k, at: now})
+	}
+	s.mu.Unlock()
+	if dup {
+		s.stats.conflictsDup.Add(1)
+		return
+	}
+	if n := s.Node(); n != nil {
+		_ = n.SendFrom(s.self, loser.pid, NameConflict{Name: winner.name, Winner: winner.pid}.encode())
+	}
+}
+
+// toldKey is a registration whose loser was told (tellLoser).
+type toldKey struct {
+	name string
+	pid  node.PID
+	reg  uint64
+}
+
+type toldAt struct {
+	key toldKey
+	at  time.Time
 }

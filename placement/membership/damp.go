@@ -101,8 +101,5 @@ func (d *damper) nextDue() time.Time {
 	return next
 }
 
-// heldCount is how many reports are held back now.
-func (d *damper) heldCount() int { return len(d.held) }
-
 // holds is how many holds started, ever.
 func (d *damper) holds() uint64 { return d.started }

@@ -106,7 +106,7 @@ func TestDamper(t *testing.T) {
 					t.Fatalf("step %d (%v, %s %v): changes %v, want %v", i, s.after, s.m.Name, s.m.Status, got, s.want)
 				}
 			}
-			if n := r.d.heldCount(); n != 0 && tc.name != "a member that really fails right after it joined: reported hold later" {
+			if n := len(r.d.held); n != 0 && tc.name != "a member that really fails right after it joined: reported hold later" {
 				t.Fatalf("%d reports still held", n)
 			}
 		})

@@ -162,24 +162,20 @@ func ProfileTiming(profileName string, n int) (Timing, error) {
 	return t, nil
 }
 
-// dampTimes returns the damper's window and hold for the profile (none for
+// dampTimes returns the damper's window and hold for c's profile (none for
 // an unknown one: Config.validate refuses it first). The window is the
 // least suspicion timeout (SuspicionMult probe intervals, local 600 ms, lan
-// 4 s): a member that crashed after it joined cannot be declared failed
-// sooner, so what the window holds back is news of an earlier process.
-func dampTimes(profileName string) (window, hold time.Duration) {
-	p, err := lookupProfile(profileName)
+// 4 s; c.dampWindow if set): a member that crashed after it joined cannot
+// be declared failed sooner, so what the window holds back is news of an
+// earlier process.
+func (c Config) dampTimes() (window, hold time.Duration) {
+	p, err := lookupProfile(c.Profile)
 	if err != nil {
 		return 0, 0
 	}
-	return time.Duration(p.suspicionMult) * p.probeInterval, p.rejoinHold
-}
-
-// dampTimes is dampTimes of c's profile, with c.dampWindow if set.
-func (c Config) dampTimes() (window, hold time.Duration) {
-	window, hold = dampTimes(c.Profile)
+	window = time.Duration(p.suspicionMult) * p.probeInterval
 	if c.dampWindow > 0 {
 		window = c.dampWindow
 	}
-	return window, hold
+	return window, p.rejoinHold
 }
